@@ -1,0 +1,156 @@
+//! The command-line surface: every command, flag, alias and value set azcm accepts.
+//! The PowerShell contract test reads this same definition through [`command`].
+
+use crate::settings;
+use clap::builder::PossibleValuesParser;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "azcm",
+    about = "Azure Connected Machine agent CLI (azcmagent-compatible), with a JSON contract for scripts",
+    long_about = "azcm manages the Azure Connected Machine (Azure Arc) agent on this machine. \
+Every command prints a human view by default and exactly one JSON document with --json.",
+    disable_help_subcommand = true,
+    disable_version_flag = true,
+    subcommand_required = true,
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, as azcmagent has them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// JSON or YAML file mapping long flag names to values; the command line wins
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout (docs/json)
+    #[arg(short = 'j', long, global = true)]
+    pub json: bool,
+    /// Send verbose, warning, progress and error messages to stderr (JSON lines with --json)
+    #[arg(long, global = true)]
+    pub log_stderr: bool,
+    /// Disable coloured output
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Show more detailed logging while the command runs
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Change or show the agent's local configuration settings
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Generate the RSA key pair for a later connect; prints the public key
+    #[command(
+        long_about = "Generate an RSA-2048 key pair for onboarding. The public key is printed as \
+base64 DER (PKCS#1), the format ARM's clientPublicKey carries; the private key stays in the agent's \
+Certs folder, readable only by administrators, and is never printed."
+    )]
+    Genkey,
+    /// Show help for any command
+    Help {
+        /// The command to describe, e.g. `config set`
+        #[arg(value_name = "COMMAND", num_args = 0..)]
+        command: Vec<String>,
+    },
+    /// Show the licence azcm is distributed under
+    License,
+    /// Show azcm's version, build target and source revision
+    Version,
+}
+
+fn property_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(settings::names())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Reset a property to its default value
+    Clear {
+        /// The property to reset
+        #[arg(value_name = "PROPERTY", value_parser = property_parser(), ignore_case = true)]
+        name: String,
+    },
+    /// Show one property's value
+    Get {
+        /// The property to show
+        #[arg(value_name = "PROPERTY", value_parser = property_parser(), ignore_case = true)]
+        name: String,
+    },
+    /// Describe the properties: type, allowed values, default, description, example
+    Info {
+        /// Describe only this property
+        #[arg(value_name = "PROPERTY", value_parser = property_parser(), ignore_case = true)]
+        name: Option<String>,
+    },
+    /// List every property with its current value
+    List,
+    /// Set a property's value (lists: comma-separated; --add/--remove edit them)
+    Set {
+        /// The property to set
+        #[arg(value_name = "PROPERTY", value_parser = property_parser(), ignore_case = true)]
+        name: String,
+        /// The new value; for list properties a comma-separated list
+        #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+        value: String,
+        /// Append the value(s) to the list instead of replacing it
+        #[arg(short = 'a', long, conflicts_with = "remove")]
+        add: bool,
+        /// Remove the value(s) from the list, keeping the others
+        #[arg(short = 'r', long)]
+        remove: bool,
+    },
+}
+
+/// The clap definition, built: what tests and `help` introspect.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    cmd.build();
+    cmd
+}
+
+impl Command {
+    /// The command's name as the JSON envelope reports it (`config set`, `genkey`, ...).
+    pub fn path(&self) -> String {
+        match self {
+            Command::Config { action } => format!("config {}", action.name()),
+            Command::Genkey => "genkey".into(),
+            Command::Help { .. } => "help".into(),
+            Command::License => "license".into(),
+            Command::Version => "version".into(),
+        }
+    }
+}
+
+impl ConfigAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConfigAction::Clear { .. } => "clear",
+            ConfigAction::Get { .. } => "get",
+            ConfigAction::Info { .. } => "info",
+            ConfigAction::List => "list",
+            ConfigAction::Set { .. } => "set",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definition_is_consistent() {
+        super::command().debug_assert();
+    }
+}

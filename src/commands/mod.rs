@@ -1,0 +1,142 @@
+//! One module per command. A command turns parsed arguments into calls on the services and
+//! returns an [`Outcome`]; it never prints and never exits.
+
+pub mod config;
+pub mod genkey;
+pub mod help;
+pub mod license;
+pub mod version;
+
+use crate::cli::Command;
+use crate::error::{AzcmError, ErrorCode, Result};
+use crate::platform;
+use crate::report::Reporter;
+use crate::state::AgentPaths;
+use serde::Serialize;
+use serde_json::Value;
+use std::cell::OnceCell;
+
+/// A command's result: the JSON `result` and the human view of the same facts.
+#[derive(Debug)]
+pub struct Outcome {
+    pub result: Value,
+    pub human: Human,
+}
+
+impl Outcome {
+    pub fn new(result: impl Serialize, human: Human) -> Self {
+        Self {
+            result: serde_json::to_value(result).expect("command results serialise"),
+            human,
+        }
+    }
+}
+
+/// Human output: free text, or azcmagent-style aligned `Label : value` sections.
+#[derive(Debug)]
+pub enum Human {
+    Text(String),
+    Sections(Vec<Section>),
+}
+
+#[derive(Debug, Default)]
+pub struct Section {
+    pub title: Option<String>,
+    pub rows: Vec<(String, String)>,
+}
+
+impl Section {
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: Some(title.into()),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn untitled() -> Self {
+        Self::default()
+    }
+
+    pub fn row(mut self, label: impl Into<String>, value: impl Into<String>) -> Self {
+        self.rows.push((label.into(), value.into()));
+        self
+    }
+}
+
+/// What every command may use: the reporter and, resolved on first use, the agent's paths.
+pub struct Context<'a> {
+    pub report: &'a dyn Reporter,
+    paths: OnceCell<AgentPaths>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(report: &'a dyn Reporter) -> Self {
+        Self {
+            report,
+            paths: OnceCell::new(),
+        }
+    }
+
+    pub fn with_paths(report: &'a dyn Reporter, paths: AgentPaths) -> Self {
+        let cell = OnceCell::new();
+        let _ = cell.set(paths);
+        Self {
+            report,
+            paths: cell,
+        }
+    }
+
+    pub fn paths(&self) -> Result<&AgentPaths> {
+        if let Some(p) = self.paths.get() {
+            return Ok(p);
+        }
+        let resolved = AgentPaths::from_env()?;
+        if let Some(root) = &resolved.root {
+            self.report.verbose(&format!(
+                "agent state re-rooted under {} (AZCM_ROOT)",
+                root.display()
+            ));
+        }
+        Ok(self.paths.get_or_init(|| resolved))
+    }
+
+    /// Changing the real agent state needs admin rights, as azcmagent; a re-rooted state
+    /// folder (AZCM_ROOT) is governed by its own file permissions instead.
+    pub fn require_admin_to_change_state(&self, command: &str) -> Result<()> {
+        if self.paths()?.is_system_root() && !platform::is_elevated() {
+            return Err(AzcmError::new(
+                ErrorCode::NEEDS_ADMIN,
+                format!("`azcm {command}` changes the agent's state and must run elevated (Administrator or root)"),
+            )
+            .with_detail("command", command));
+        }
+        Ok(())
+    }
+}
+
+pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
+    match command {
+        Command::Config { action } => config::run(action, ctx),
+        Command::Genkey => genkey::run(ctx),
+        Command::Help { command } => help::run(command),
+        Command::License => Ok(license::run()),
+        Command::Version => Ok(version::run()),
+    }
+}
+
+/// Formats a stored/effective JSON value the way azcmagent's human output shows it.
+pub fn display_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(display_value)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

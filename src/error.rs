@@ -1,0 +1,198 @@
+//! AZCM error codes and the one error type every failure ends in.
+//!
+//! The codes, their meaning and the exit code (= the number) follow azcmagent's documented
+//! table; docs/errors.md is generated from [`ErrorCode::ALL`] and checked by a test.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// One AZCM code of azcmagent's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorCode {
+    pub number: u8,
+    /// Short name used in docs and as a stable identifier besides the code.
+    pub name: &'static str,
+    /// The probable cause, as azcmagent documents it.
+    pub cause: &'static str,
+    /// The suggested remediation, shown with every error of this code.
+    pub remediation: &'static str,
+}
+
+macro_rules! codes {
+    ($( $ident:ident = $num:literal, $name:literal, $cause:literal, $fix:literal; )*) => {
+        impl ErrorCode {
+            $( pub const $ident: ErrorCode = ErrorCode { number: $num, name: $name, cause: $cause, remediation: $fix }; )*
+            /// Every code azcm can return, in numeric order.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$ident, )* ];
+        }
+    };
+}
+
+codes! {
+    UNKNOWN = 1, "Unknown", "An unknown error occurred.",
+        "Run the command again with --verbose and report the output to the azcm maintainers.";
+    CANCELLED = 11, "Cancelled", "The user cancelled the action (Ctrl+C).",
+        "Run the previous command again.";
+    INVALID_ACCESS_TOKEN = 12, "InvalidAccessToken", "The access token is invalid.",
+        "Obtain a new access token and try again.";
+    MISSING_PARAMETER = 16, "MissingMandatoryParameter", "A mandatory parameter is missing.",
+        "Check which parameter the message names; run `azcm <command> --help` for the syntax.";
+    NEEDS_ADMIN = 18, "NeedsAdministrator", "The command was run without administrative privileges.",
+        "Run the command again elevated (Administrator on Windows, root on Linux), or set AZCM_ROOT to a folder you own to work on a private state root.";
+    CONFIG_FILE = 19, "ConfigFile", "The configuration file given with --config cannot be used.",
+        "Check that the --config path exists and holds a JSON or YAML map of long flag names to values.";
+    UNKNOWN_REGION = 20, "UnknownRegion", "The region (location) is not known to the cloud.",
+        "Use one of the cloud's region names, e.g. `westeurope`; spaces and case do not matter.";
+    INVALID_ARGUMENT = 23, "InvalidArgument", "A value given for a parameter (argument) is invalid.",
+        "Check the message for the exact rule; run `azcm <command> --help` for valid values and formats.";
+    NETWORK = 26, "NetworkError", "The network configuration is wrong or a required service is temporarily unavailable.",
+        "Run `azcm check` to see which endpoint fails and why. With Private Link, pass --private-link-scope.";
+    CONFIG_CONFLICT = 27, "ConfigurationConflict", "The requested configuration conflicts with the current one.",
+        "Read the message for the conflicting setting and change that first (e.g. `azcm config set config.mode full`).";
+    INVALID_CREDENTIALS = 41, "InvalidCredentials", "The credentials supplied are invalid.",
+        "Check the service principal id, secret or certificate and its expiry, and that it belongs to the tenant given with --tenant-id.";
+    RESOURCE_CREATION = 42, "ResourceCreationFailed", "Creating the Azure Arc-enabled server resource failed.",
+        "Read the ARM error in the message; check the Azure Connected Machine Onboarding role on the resource group.";
+    RESOURCE_DELETION = 43, "ResourceDeletionFailed", "Deleting the Azure Arc-enabled server resource failed.",
+        "Check delete permissions on the resource; if the resource no longer exists, run `azcm disconnect --force-local-only`.";
+    RESOURCE_EXISTS = 44, "ResourceExists", "A resource with the same name already exists.",
+        "Choose another --resource-name or delete the existing Azure Arc-enabled server first.";
+    CONNECT_FAILED = 62, "ConnectFailed", "An error occurred while connecting the server.",
+        "Read the message; if the Azure resource was created, a re-run of the same connect converges.";
+    DISCONNECT_FAILED = 63, "DisconnectFailed", "An error occurred while disconnecting the server.",
+        "Read the message; if it persists, delete the resource in Azure and run `azcm disconnect --force-local-only`.";
+    ALREADY_CONNECTED = 67, "AlreadyConnected", "The machine is already connected to Azure.",
+        "Run `azcm disconnect` to remove the current connection, then try again.";
+    SUBSCRIPTION_LOOKUP = 68, "SubscriptionLookupFailed", "The subscription name could not be resolved to its id.",
+        "Pass the subscription id (a GUID) instead of its name.";
+    LOCAL_CONFIG_UPDATE = 69, "LocalConfigUpdateFailed", "The local configuration could not be updated.",
+        "Check that the agent's configuration folder is writable by this user and not locked by another process, then try again.";
+    LOCAL_CONFIG_READ = 70, "LocalConfigReadFailed", "The local configuration could not be read.",
+        "Check the file named in the message: run elevated if access is denied; if it is corrupt, fix or delete it and set the values again.";
+    PARSE_FAILED = 101, "ParseFailed", "The command was not parsed successfully.",
+        "Run `azcm <command> --help` to review the syntax.";
+    HOSTNAME = 102, "HostnameUnavailable", "The computer's host name could not be retrieved.",
+        "Pass --resource-name with letters, digits, hyphens and underscores (not ending in a hyphen or underscore).";
+    RSA_KEYS = 103, "RsaKeysFailed", "An error occurred while generating or storing RSA keys.",
+        "Check that the agent's Certs folder is writable; run elevated; then try again.";
+}
+
+impl ErrorCode {
+    /// `AZCM0023` style code.
+    pub fn code(&self) -> String {
+        format!("AZCM{:04}", self.number)
+    }
+
+    /// Process exit code: the number itself (all numbers in the table are 0–125).
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.number)
+    }
+}
+
+/// The error every command returns. Carries an AZCM code, a sentence for humans, and
+/// machine-readable details; converts to the JSON envelope's `error` object.
+#[derive(Debug, Clone)]
+pub struct AzcmError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Overrides the code's generic remediation when the failure knows better.
+    pub remediation: Option<String>,
+    pub details: Map<String, Value>,
+}
+
+impl AzcmError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            remediation: None,
+            details: Map::new(),
+        }
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::INVALID_ARGUMENT, message)
+    }
+
+    pub fn with_remediation(mut self, remediation: impl Into<String>) -> Self {
+        self.remediation = Some(remediation.into());
+        self
+    }
+
+    pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn remediation(&self) -> &str {
+        self.remediation.as_deref().unwrap_or(self.code.remediation)
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.code.exit_code()
+    }
+
+    pub fn to_json(&self) -> ErrorJson<'_> {
+        ErrorJson {
+            code: self.code.code(),
+            name: self.code.name,
+            exit_code: self.exit_code(),
+            message: &self.message,
+            remediation: self.remediation(),
+            details: &self.details,
+        }
+    }
+}
+
+impl fmt::Display for AzcmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.code(), self.message)
+    }
+}
+
+impl std::error::Error for AzcmError {}
+
+/// The `error` object of the JSON envelope (docs/json/envelope.schema.json).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorJson<'a> {
+    pub code: String,
+    pub name: &'static str,
+    pub exit_code: i32,
+    pub message: &'a str,
+    pub remediation: &'a str,
+    pub details: &'a Map<String, Value>,
+}
+
+pub type Result<T, E = AzcmError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_valid_exit_codes() {
+        let mut last = 0;
+        for code in ErrorCode::ALL {
+            assert!(
+                code.number > last,
+                "{} out of order or duplicated",
+                code.code()
+            );
+            assert!(
+                code.exit_code() <= 125,
+                "{} is not a usable exit code",
+                code.code()
+            );
+            last = code.number;
+        }
+    }
+
+    #[test]
+    fn code_formatting() {
+        assert_eq!(ErrorCode::INVALID_ARGUMENT.code(), "AZCM0023");
+        assert_eq!(ErrorCode::RSA_KEYS.code(), "AZCM0103");
+        assert_eq!(ErrorCode::RSA_KEYS.exit_code(), 103);
+    }
+}

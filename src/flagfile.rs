@@ -1,0 +1,165 @@
+//! `--config FILE`: flag values from a JSON or YAML map of long flag names, as azcmagent
+//! documents it. Values from the file become flags of the same invocation; a flag also given
+//! on the command line keeps the command line's value.
+
+use crate::error::{AzcmError, ErrorCode, Result};
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches};
+use serde_json::Value;
+use std::ffi::OsString;
+use std::path::Path;
+
+/// The global flag that names the file; it cannot appear inside the file.
+const CONFIG_FLAG: &str = "config";
+
+fn file_error(path: &Path, why: impl std::fmt::Display) -> AzcmError {
+    AzcmError::new(
+        ErrorCode::CONFIG_FILE,
+        format!(
+            "cannot use the configuration file {}: {why}",
+            path.display()
+        ),
+    )
+    .with_detail("path", path.display().to_string())
+}
+
+/// Reads the file as a map of flag name → value.
+pub fn read(path: &Path) -> Result<serde_json::Map<String, Value>> {
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+    let is_json = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let value: Value = if is_json {
+        serde_json::from_str(&text).map_err(|e| file_error(path, format!("invalid JSON: {e}")))?
+    } else {
+        serde_norway::from_str(&text)
+            .map_err(|e| file_error(path, format!("invalid YAML or JSON: {e}")))?
+    };
+    match value {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Default::default()),
+        _ => Err(file_error(
+            path,
+            "the file must hold a map of flag names to values",
+        )),
+    }
+}
+
+/// The leaf subcommand's definition and matches (`config set` → the `set` command).
+fn leaf<'a>(
+    mut cmd: &'a clap::Command,
+    mut matches: &'a ArgMatches,
+) -> (&'a clap::Command, &'a ArgMatches) {
+    while let Some((name, sub_matches)) = matches.subcommand() {
+        match cmd.find_subcommand(name) {
+            Some(sub) => {
+                cmd = sub;
+                matches = sub_matches;
+            }
+            None => break,
+        }
+    }
+    (cmd, matches)
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Returns the argument list with the file's values added as flags, or `None` when no
+/// `--config` was given. `cmd` must be built (`cli::command()`).
+pub fn expand(
+    cmd: &clap::Command,
+    matches: &ArgMatches,
+    args: &[OsString],
+) -> Result<Option<Vec<OsString>>> {
+    let Some(path) = matches.get_one::<std::path::PathBuf>(CONFIG_FLAG) else {
+        return Ok(None);
+    };
+    let entries = read(path)?;
+    let (leaf_cmd, leaf_matches) = leaf(cmd, matches);
+    let valid: Vec<String> = leaf_cmd
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .filter(|l| *l != CONFIG_FLAG && *l != "help")
+        .map(|l| l.to_string())
+        .collect();
+
+    let mut extra: Vec<OsString> = Vec::new();
+    for (key, value) in entries {
+        let name = key.trim_start_matches('-');
+        let arg = leaf_cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(name) && name != CONFIG_FLAG && name != "help")
+            .ok_or_else(|| {
+                AzcmError::invalid_argument(format!(
+                    "unknown key '{key}' in the configuration file {}; valid keys for this command: {}",
+                    path.display(),
+                    valid.join(", ")
+                ))
+                .with_detail("path", path.display().to_string())
+                .with_detail("key", key.as_str())
+                .with_detail("validKeys", valid.clone())
+            })?;
+        let id = arg.get_id().as_str();
+        if leaf_matches.value_source(id) == Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let bad_type = |expected: &str| {
+            AzcmError::invalid_argument(format!(
+                "key '{key}' in the configuration file {} must be {expected}",
+                path.display()
+            ))
+            .with_detail("path", path.display().to_string())
+            .with_detail("key", key.as_str())
+        };
+        match arg.get_action() {
+            ArgAction::SetTrue | ArgAction::SetFalse => {
+                let on = match &value {
+                    Value::Bool(b) => *b,
+                    Value::String(s) if s.eq_ignore_ascii_case("true") => true,
+                    Value::String(s) if s.eq_ignore_ascii_case("false") => false,
+                    _ => return Err(bad_type("true or false")),
+                };
+                let wanted = matches!(arg.get_action(), ArgAction::SetTrue) == on;
+                if wanted {
+                    extra.push(format!("--{name}").into());
+                }
+            }
+            ArgAction::Append => {
+                let items = match &value {
+                    Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
+                    other => scalar(other).map(|s| vec![s]),
+                }
+                .ok_or_else(|| bad_type("a value or a list of values"))?;
+                for item in items {
+                    extra.push(format!("--{name}={item}").into());
+                }
+            }
+            _ => {
+                let text = match &value {
+                    Value::Array(items) if arg.get_value_delimiter().is_some() => items
+                        .iter()
+                        .map(scalar)
+                        .collect::<Option<Vec<_>>>()
+                        .map(|v| v.join(","))
+                        .ok_or_else(|| bad_type("a list of values"))?,
+                    other => scalar(other).ok_or_else(|| bad_type("a single value"))?,
+                };
+                extra.push(format!("--{name}={text}").into());
+            }
+        }
+    }
+
+    // Flags must precede a `--` terminator, after which everything is positional.
+    let mut out = args.to_vec();
+    let at = out.iter().position(|a| a == "--").unwrap_or(out.len());
+    out.splice(at..at, extra);
+    Ok(Some(out))
+}

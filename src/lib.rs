@@ -1,0 +1,189 @@
+//! azcm: the Azure Connected Machine agent CLI. `main.rs` calls [`main_with_args`]; everything
+//! else is here so tests and tools can drive the same code.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod flagfile;
+pub mod keys;
+pub mod output;
+pub mod platform;
+pub mod report;
+pub mod settings;
+pub mod state;
+
+use clap::error::ErrorKind;
+use clap::FromArgMatches;
+use error::{AzcmError, ErrorCode};
+use output::{Output, Prefs};
+use std::ffi::OsString;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Mutex;
+
+/// Runs azcm with a full argument list (program name first); returns the exit code.
+/// A panic is a bug: it still ends in the JSON contract, as AZCM0001.
+pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    static PANIC: Mutex<Option<String>> = Mutex::new(None);
+    panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        if let Ok(mut slot) = PANIC.lock() {
+            *slot = Some(format!("{message}{location}"));
+        }
+    }));
+    let prefs = scan_prefs(&args);
+    let command = command_path(&args);
+    match panic::catch_unwind(AssertUnwindSafe(|| run(&args))) {
+        Ok(code) => code,
+        Err(_) => {
+            let what = PANIC
+                .lock()
+                .ok()
+                .and_then(|mut p| p.take())
+                .unwrap_or_default();
+            let err = AzcmError::new(
+                ErrorCode::UNKNOWN,
+                format!("internal error (a bug in azcm): {what}"),
+            );
+            Output::new(prefs).failure(&command, &err)
+        }
+    }
+}
+
+fn run(args: &[OsString]) -> i32 {
+    let cmd = cli::command();
+    let matches = match cmd.clone().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => return clap_failure(e, args),
+    };
+    let expanded = match flagfile::expand(&cmd, &matches, args) {
+        Ok(e) => e,
+        Err(err) => return Output::new(scan_prefs(args)).failure(&command_path(args), &err),
+    };
+    let matches = match expanded {
+        None => matches,
+        Some(args) => match cmd.clone().try_get_matches_from(&args) {
+            Ok(m) => m,
+            Err(e) => return clap_failure(e, &args),
+        },
+    };
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return clap_failure(e, args),
+    };
+    let out = Output::new(Prefs::from_global(&cli.global));
+    let ctx = commands::Context::new(&out);
+    let name = cli.command.path();
+    match commands::run(&cli.command, &ctx) {
+        Ok(outcome) => out.success(&name, outcome),
+        Err(err) => out.failure(&name, &err),
+    }
+}
+
+/// Output preferences read straight from the arguments, for failures before (or instead of)
+/// a successful parse.
+fn scan_prefs(args: &[OsString]) -> Prefs {
+    let mut prefs = Prefs::default();
+    for arg in args.iter().skip(1) {
+        let Some(arg) = arg.to_str() else { continue };
+        match arg {
+            "--" => break,
+            "--json" => prefs.json = true,
+            "--log-stderr" => prefs.log_stderr = true,
+            "--no-color" => prefs.no_color = true,
+            "--verbose" => prefs.verbose = true,
+            short if short.starts_with('-') && !short.starts_with("--") && short.len() > 1 => {
+                let flags = &short[1..];
+                if flags.chars().all(|c| c.is_ascii_alphabetic()) {
+                    prefs.json |= flags.contains('j');
+                    prefs.verbose |= flags.contains('v');
+                }
+            }
+            _ => {}
+        }
+    }
+    prefs
+}
+
+/// The subcommand path named by the arguments (`config set`), as far as it is valid.
+fn command_path(args: &[OsString]) -> String {
+    let mut cmd = cli::command();
+    let mut path = Vec::new();
+    let mut skip_value = false;
+    for arg in args.iter().skip(1) {
+        let Some(arg) = arg.to_str() else { break };
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        if arg == "--" {
+            break;
+        }
+        if arg == "--config" {
+            skip_value = true;
+            continue;
+        }
+        if arg.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(arg).cloned() {
+            Some(sub) => {
+                path.push(sub.get_name().to_string());
+                cmd = sub;
+            }
+            None => break,
+        }
+    }
+    path.join(" ")
+}
+
+/// Turns clap's verdict into azcm's contract: help is a normal result; argument errors are
+/// AZCM0016 (missing) or AZCM0023 (invalid), in JSON too when --json was given.
+fn clap_failure(e: clap::Error, args: &[OsString]) -> i32 {
+    let prefs = scan_prefs(args);
+    let out = Output::new(prefs);
+    let path = command_path(args);
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let words: Vec<String> = path.split_whitespace().map(str::to_string).collect();
+            match commands::help::describe(&words) {
+                Ok(outcome) => out.success("help", outcome),
+                Err(err) => out.failure("help", &err),
+            }
+        }
+        kind => {
+            let code = match kind {
+                ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
+                    ErrorCode::MISSING_PARAMETER
+                }
+                _ => ErrorCode::INVALID_ARGUMENT,
+            };
+            let rendered = e.render().to_string();
+            let mut message_lines = Vec::new();
+            let mut usage = None;
+            for line in rendered.lines() {
+                if let Some(u) = line.strip_prefix("Usage: ") {
+                    usage = Some(u.trim().to_string());
+                } else if line.starts_with("For more information") || line.trim().is_empty() {
+                    continue;
+                } else {
+                    message_lines.push(line.trim_start_matches("error: ").trim().to_string());
+                }
+            }
+            let mut err = AzcmError::new(code, message_lines.join(" "))
+                .with_detail("kind", format!("{kind:?}"));
+            if let Some(u) = usage {
+                err = err.with_detail("usage", u);
+            }
+            out.failure(&path, &err)
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The only place that writes to stdout and stderr: the JSON envelope, the human views,
+//! and the event stream (docs/json/README.md describes all three).
+
+use crate::commands::{Human, Outcome, Section};
+use crate::error::AzcmError;
+use crate::report::Reporter;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::io::{self, IsTerminal, Write};
+use std::time::SystemTime;
+
+/// Version of the envelope and event formats; bumped only on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What the user asked for with the global flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prefs {
+    pub json: bool,
+    pub log_stderr: bool,
+    pub no_color: bool,
+    pub verbose: bool,
+}
+
+impl Prefs {
+    pub fn from_global(g: &crate::cli::GlobalArgs) -> Self {
+        Self {
+            json: g.json,
+            log_stderr: g.log_stderr,
+            no_color: g.no_color,
+            verbose: g.verbose,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Out,
+    Err,
+}
+
+pub struct Output {
+    prefs: Prefs,
+    color_out: bool,
+    color_err: bool,
+    warnings: RefCell<Vec<String>>,
+}
+
+fn color_allowed(prefs: &Prefs, is_terminal: bool) -> bool {
+    is_terminal && !prefs.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+impl Output {
+    pub fn new(prefs: Prefs) -> Self {
+        Self {
+            color_out: color_allowed(&prefs, io::stdout().is_terminal()),
+            color_err: color_allowed(&prefs, io::stderr().is_terminal()),
+            prefs,
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn prefs(&self) -> Prefs {
+        self.prefs
+    }
+
+    /// Where human messages (verbose, warnings, errors) go: stdout like azcmagent, unless
+    /// --log-stderr, or --json (stdout then holds only the document).
+    fn message_stream(&self) -> Stream {
+        if self.prefs.log_stderr || self.prefs.json {
+            Stream::Err
+        } else {
+            Stream::Out
+        }
+    }
+
+    fn events_as_json(&self) -> bool {
+        self.prefs.json && self.prefs.log_stderr
+    }
+
+    fn paint(&self, stream: Stream, style: &str, text: &str) -> String {
+        let on = match stream {
+            Stream::Out => self.color_out,
+            Stream::Err => self.color_err,
+        };
+        if on {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Writes, ignoring a closed pipe: `azcm config list | head -1` must not panic.
+    fn write(&self, stream: Stream, text: &str) {
+        let _ = match stream {
+            Stream::Out => io::stdout().lock().write_all(text.as_bytes()),
+            Stream::Err => io::stderr().lock().write_all(text.as_bytes()),
+        };
+    }
+
+    fn event(&self, mut event: Value) {
+        if let Value::Object(map) = &mut event {
+            map.insert(
+                "time".into(),
+                json!(humantime::format_rfc3339_millis(SystemTime::now()).to_string()),
+            );
+        }
+        self.write(Stream::Err, &format!("{event}\n"));
+    }
+
+    fn envelope(&self, command: &str, ok: bool) -> serde_json::Map<String, Value> {
+        let mut doc = serde_json::Map::new();
+        doc.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
+        doc.insert("command".into(), json!(command));
+        doc.insert("ok".into(), json!(ok));
+        doc
+    }
+
+    fn print_document(&self, doc: serde_json::Map<String, Value>) {
+        let text =
+            serde_json::to_string_pretty(&Value::Object(doc)).expect("JSON values serialise");
+        self.write(Stream::Out, &format!("{text}\n"));
+    }
+
+    /// Renders a successful command; returns the exit code (0).
+    pub fn success(&self, command: &str, outcome: Outcome) -> i32 {
+        if self.prefs.json {
+            let mut doc = self.envelope(command, true);
+            doc.insert("result".into(), outcome.result);
+            doc.insert("warnings".into(), json!(*self.warnings.borrow()));
+            self.print_document(doc);
+        } else {
+            self.write(Stream::Out, &self.render_human(&outcome.human));
+        }
+        0
+    }
+
+    /// Renders a failure; returns its exit code (the AZCM number).
+    pub fn failure(&self, command: &str, err: &AzcmError) -> i32 {
+        if self.prefs.json {
+            let mut doc = self.envelope(command, false);
+            doc.insert("warnings".into(), json!(*self.warnings.borrow()));
+            doc.insert(
+                "error".into(),
+                serde_json::to_value(err.to_json()).expect("error serialises"),
+            );
+            self.print_document(doc);
+        } else {
+            let stream = self.message_stream();
+            let mut text = format!(
+                "{} {}\n",
+                self.paint(stream, RED, &format!("Error ({}):", err.code.code())),
+                err.message
+            );
+            text.push_str(&format!(
+                "{} {}\n",
+                self.paint(stream, DIM, "Remediation:"),
+                err.remediation()
+            ));
+            self.write(stream, &text);
+        }
+        err.exit_code()
+    }
+
+    fn render_human(&self, human: &Human) -> String {
+        match human {
+            Human::Text(text) => {
+                let mut t = text.clone();
+                if !t.ends_with('\n') {
+                    t.push('\n');
+                }
+                t
+            }
+            Human::Sections(sections) => sections
+                .iter()
+                .map(|s| self.render_section(s))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    fn render_section(&self, section: &Section) -> String {
+        let mut out = String::new();
+        let indent = if let Some(title) = &section.title {
+            out.push_str(&self.paint(Stream::Out, BOLD, title));
+            out.push('\n');
+            "  "
+        } else {
+            ""
+        };
+        let width = section
+            .rows
+            .iter()
+            .map(|(label, _)| label.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (label, value) in &section.rows {
+            let pad = width - label.chars().count();
+            out.push_str(&format!("{indent}{label}{} : {value}\n", " ".repeat(pad)));
+        }
+        out
+    }
+}
+
+impl Reporter for Output {
+    fn verbose(&self, message: &str) {
+        if !self.prefs.verbose {
+            return;
+        }
+        if self.events_as_json() {
+            self.event(json!({"level": "verbose", "message": message}));
+        } else {
+            let stream = self.message_stream();
+            self.write(
+                stream,
+                &format!("{} {message}\n", self.paint(stream, DIM, "VERBOSE:")),
+            );
+        }
+    }
+
+    fn warning(&self, message: &str) {
+        self.warnings.borrow_mut().push(message.to_string());
+        if self.events_as_json() {
+            self.event(json!({"level": "warning", "message": message}));
+        } else if !self.prefs.json {
+            let stream = self.message_stream();
+            self.write(
+                stream,
+                &format!("{} {message}\n", self.paint(stream, YELLOW, "WARNING:")),
+            );
+        }
+    }
+
+    fn progress(&self, activity: &str, status: &str, percent: Option<u8>) {
+        if self.events_as_json() {
+            self.event(json!({"level": "progress", "progress": {"activity": activity, "status": status, "percent": percent}}));
+        } else if self.prefs.verbose {
+            self.verbose(&format!("{activity}: {status}"));
+        }
+    }
+}

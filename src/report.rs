@@ -1,0 +1,20 @@
+//! How a running command tells the user what it is doing, without printing: the output layer
+//! decides whether that becomes text, JSON-lines events on stderr, or nothing.
+
+pub trait Reporter {
+    /// Detail shown with --verbose.
+    fn verbose(&self, message: &str);
+    /// Something the admin should know; also collected into the JSON envelope's `warnings`.
+    fn warning(&self, message: &str);
+    /// A step of a longer operation (Write-Progress in the PowerShell module).
+    fn progress(&self, activity: &str, status: &str, percent: Option<u8>);
+}
+
+/// A reporter that drops everything (library callers that want no output).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn verbose(&self, _: &str) {}
+    fn warning(&self, _: &str) {}
+    fn progress(&self, _: &str, _: &str, _: Option<u8>) {}
+}
