@@ -48,7 +48,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Change or show the agent's local configuration settings
-    #[command(subcommand_required = true, arg_required_else_help = true)]
+    #[command(subcommand_required = true, arg_required_else_help = false)]
     Config {
         #[command(subcommand)]
         action: ConfigAction,

@@ -1,0 +1,250 @@
+//! Test harness: runs the real azcm binary on a private state root and checks its JSON
+//! contract. `AZCM_TEST_BIN` selects another binary (e.g. azcm.exe) and `AZCM_TEST_WRAPPER`
+//! a program to run it with (e.g. wine); product code knows nothing of either.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The single JSON document on stdout (fails if there is anything else).
+    pub fn doc(&self) -> Value {
+        let trimmed = self.stdout.trim();
+        let mut stream = serde_json::Deserializer::from_str(trimmed).into_iter::<Value>();
+        let first = stream
+            .next()
+            .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", self.stderr))
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout));
+        assert!(
+            stream.next().is_none(),
+            "more than one JSON document on stdout: {}",
+            self.stdout
+        );
+        first
+    }
+
+    pub fn error_code(&self) -> String {
+        self.doc()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+pub fn binary() -> PathBuf {
+    std::env::var_os("AZCM_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_azcm")))
+}
+
+pub fn wrapper() -> Option<String> {
+    std::env::var("AZCM_TEST_WRAPPER")
+        .ok()
+        .filter(|w| !w.is_empty())
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A private agent state root plus a way to run azcm on it.
+pub struct Azcm {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Default for Azcm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Azcm {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The agent's config folder under this root (Linux layout; the Wine tier overrides).
+    pub fn config_dir(&self) -> PathBuf {
+        self.root().join("var/opt/azcmagent")
+    }
+
+    pub fn local_config(&self) -> PathBuf {
+        self.config_dir().join("localconfig.json")
+    }
+
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = match wrapper() {
+            Some(w) => {
+                let mut c = Command::new(w);
+                c.arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
+        cmd.args(args)
+            .env("AZCM_ROOT", self.root())
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.command(args).output().expect("run azcm");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs with `--json`, checks the contract (one document, valid against the command's
+    /// schema, exit code = error number) and returns the run.
+    pub fn json(&self, args: &[&str]) -> Run {
+        let mut full: Vec<&str> = vec!["--json"];
+        full.extend_from_slice(args);
+        let run = self.run(&full);
+        assert_contract(&run);
+        run
+    }
+
+    /// Every regular file under the root with its bytes: "state unchanged" means equal snapshots.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![self.root().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.file_name() != Some(OsStr::new(".azcm.lock")) {
+                    out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The JSON contract every --json run must keep.
+pub fn assert_contract(run: &Run) {
+    assert_ne!(run.code, 101, "azcm panicked: {}", run.stderr);
+    let doc = run.doc();
+    validate(&doc);
+    let ok = doc["ok"].as_bool().expect("ok is a boolean");
+    if ok {
+        assert_eq!(run.code, 0, "ok:true but exit code {}", run.code);
+    } else {
+        let exit = doc["error"]["exitCode"].as_i64().expect("exitCode");
+        assert_eq!(
+            i64::from(run.code),
+            exit,
+            "exit code differs from error.exitCode"
+        );
+        let code = doc["error"]["code"].as_str().unwrap();
+        assert_eq!(code, format!("AZCM{exit:04}"));
+    }
+}
+
+fn schemas() -> &'static HashMap<String, jsonschema::Validator> {
+    static CELL: OnceLock<HashMap<String, jsonschema::Validator>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let dir = repo_root().join("docs/json");
+        let mut docs = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("docs/json") {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".schema.json") {
+                let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                docs.push((name, value));
+            }
+        }
+        let mut registry = jsonschema::Registry::new();
+        for (_, value) in &docs {
+            let id = value["$id"]
+                .as_str()
+                .expect("every schema has an $id")
+                .to_string();
+            registry = registry.add(id, value.clone()).expect("schema resource");
+        }
+        let registry = registry.prepare().expect("schema registry");
+        let registry: &'static _ = Box::leak(Box::new(registry));
+        docs.iter()
+            .map(|(name, value)| {
+                let validator = jsonschema::options()
+                    .with_registry(registry)
+                    .build(value)
+                    .unwrap_or_else(|e| panic!("schema {name} does not compile: {e}"));
+                (name.clone(), validator)
+            })
+            .collect()
+    })
+}
+
+pub fn schema_for(command: &str) -> String {
+    if command.is_empty() {
+        "envelope.schema.json".to_string()
+    } else {
+        format!("{}.schema.json", command.replace(' ', "-"))
+    }
+}
+
+/// Validates a document against docs/json/<command>.schema.json (and so the envelope).
+/// A failure of a group command (`config` without a subcommand) has no result schema of its
+/// own and is checked against the envelope; every success must have its command's schema.
+pub fn validate(doc: &Value) {
+    let command = doc["command"].as_str().unwrap_or("");
+    let mut schema = schema_for(command);
+    if doc["ok"] == Value::Bool(false) && !schemas().contains_key(&schema) {
+        schema = "envelope.schema.json".to_string();
+    }
+    validate_with(&schema, doc);
+}
+
+pub fn validate_with(schema: &str, doc: &Value) {
+    let validator = schemas()
+        .get(schema)
+        .unwrap_or_else(|| panic!("no schema docs/json/{schema} for {doc}"));
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{schema} rejects {doc:#}:\n{}",
+        errors.join("\n")
+    );
+}
