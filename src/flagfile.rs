@@ -46,6 +46,27 @@ pub fn read(path: &Path) -> Result<serde_json::Map<String, Value>> {
     }
 }
 
+/// The output flags a file asks for, read even when the file is otherwise rejected, so a
+/// script that puts `json: true` in its file still gets its failure as JSON.
+pub fn output_flags(matches: &ArgMatches) -> Vec<&'static str> {
+    let Some(path) = matches.get_one::<std::path::PathBuf>(CONFIG_FLAG) else {
+        return Vec::new();
+    };
+    let Ok(entries) = read(path) else {
+        return Vec::new();
+    };
+    ["json", "log-stderr", "no-color", "verbose"]
+        .into_iter()
+        .filter(|flag| {
+            entries.iter().any(|(k, v)| {
+                k.trim_start_matches('-') == *flag
+                    && (v == &Value::Bool(true)
+                        || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")))
+            })
+        })
+        .collect()
+}
+
 /// The leaf subcommand's definition and matches (`config set` → the `set` command).
 fn leaf<'a>(
     mut cmd: &'a clap::Command,
@@ -107,8 +128,24 @@ pub fn expand(
                 .with_detail("key", key.as_str())
                 .with_detail("validKeys", valid.clone())
             })?;
-        let id = arg.get_id().as_str();
-        if leaf_matches.value_source(id) == Some(ValueSource::CommandLine) {
+        let from_command_line = |a: &clap::Arg| {
+            leaf_matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+        };
+        // The command line wins: over the same flag, and over a flag it excludes (--add vs --remove).
+        let excluded = leaf_cmd
+            .get_arguments()
+            .filter(|given| from_command_line(given))
+            .any(|given| {
+                leaf_cmd
+                    .get_arg_conflicts_with(given)
+                    .iter()
+                    .any(|c| c.get_id() == arg.get_id())
+                    || leaf_cmd
+                        .get_arg_conflicts_with(arg)
+                        .iter()
+                        .any(|c| c.get_id() == given.get_id())
+            });
+        if from_command_line(arg) || excluded {
             continue;
         }
         let bad_type = |expected: &str| {

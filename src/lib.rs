@@ -66,7 +66,18 @@ fn run(args: &[OsString]) -> i32 {
     };
     let expanded = match flagfile::expand(&cmd, &matches, args) {
         Ok(e) => e,
-        Err(err) => return Output::new(scan_prefs(args)).failure(&command_path(args), &err),
+        Err(err) => {
+            let mut prefs = scan_prefs(args);
+            for flag in flagfile::output_flags(&matches) {
+                match flag {
+                    "json" => prefs.json = true,
+                    "log-stderr" => prefs.log_stderr = true,
+                    "no-color" => prefs.no_color = true,
+                    _ => prefs.verbose = true,
+                }
+            }
+            return Output::new(prefs).failure(&command_path(args), &err);
+        }
     };
     let matches = match expanded {
         None => matches,

@@ -1,0 +1,147 @@
+//! `--config FILE`: JSON or YAML maps of long flag names; the command line wins.
+
+mod common;
+use common::Azcm;
+use serde_json::json;
+
+fn write(azcm: &Azcm, name: &str, body: &str) -> String {
+    let path = azcm.root().join(name);
+    std::fs::write(&path, body).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn json_file_supplies_global_and_command_flags() {
+    let azcm = Azcm::new();
+    azcm.json(&["config", "set", "extensions.allowlist", "A/B"]);
+    let file = write(
+        &azcm,
+        "flags.json",
+        r#"{"json": true, "add": true, "verbose": false}"#,
+    );
+    let run = azcm.run([
+        "config",
+        "set",
+        "extensions.allowlist",
+        "C/D",
+        "--config",
+        &file,
+    ]);
+    common::assert_contract(&run);
+    assert_eq!(run.doc()["result"]["value"], json!(["A/B", "C/D"]));
+}
+
+#[test]
+fn yaml_file_works_the_same() {
+    let azcm = Azcm::new();
+    for (name, body) in [
+        ("flags.yaml", "json: true\nremove: true\n"),
+        (
+            "flags.yml",
+            "---\n\"--json\": \"true\"\nremove: yes_is_not_a_bool_here\n",
+        ),
+    ] {
+        azcm.json(&["config", "set", "proxy.bypass", "AAD,ARM"]);
+        let file = write(&azcm, name, body);
+        let run = azcm.run(["config", "set", "proxy.bypass", "ARM", "--config", &file]);
+        if name == "flags.yaml" {
+            common::assert_contract(&run);
+            assert_eq!(run.doc()["result"]["value"], json!(["AAD"]));
+        } else {
+            common::assert_contract(&run);
+            assert_eq!(run.error_code(), "AZCM0023", "{}", run.stdout);
+        }
+    }
+}
+
+#[test]
+fn command_line_wins_over_the_file() {
+    let azcm = Azcm::new();
+    // The file asks for --remove; the command line's --add excludes it, so --add wins.
+    azcm.json(&["config", "set", "proxy.bypass", "AAD"]);
+    let file = write(&azcm, "flags.json", r#"{"json": true, "remove": true}"#);
+    let run = azcm.run([
+        "config",
+        "set",
+        "proxy.bypass",
+        "ARM",
+        "--add",
+        "--config",
+        &file,
+    ]);
+    common::assert_contract(&run);
+    assert_eq!(run.doc()["result"]["value"], json!(["AAD", "ARM"]));
+
+    // The file says json: false; the command line's --json wins.
+    let file = write(
+        &azcm,
+        "verbose.json",
+        r#"{"verbose": false, "json": false}"#,
+    );
+    let run = azcm.run(["config", "list", "--json", "--config", &file]);
+    common::assert_contract(&run);
+}
+
+#[test]
+fn bad_files_are_clear_errors() {
+    let azcm = Azcm::new();
+    let cases = [
+        ("missing", None, "AZCM0019"),
+        ("broken.json", Some("{\"json\": tru"), "AZCM0019"),
+        ("list.json", Some("[1, 2]"), "AZCM0019"),
+        ("broken.yaml", Some("json: [unclosed"), "AZCM0019"),
+        ("scalar.yaml", Some("just a string"), "AZCM0019"),
+        ("unknown.json", Some(r#"{"frobnicate": 1}"#), "AZCM0023"),
+        (
+            "config.json",
+            Some(r#"{"config": "other.json"}"#),
+            "AZCM0023",
+        ),
+        ("help.json", Some(r#"{"help": true}"#), "AZCM0023"),
+        (
+            "wrongtype.json",
+            Some(r#"{"verbose": "sometimes"}"#),
+            "AZCM0023",
+        ),
+        ("nested.json", Some(r#"{"add": {"a": 1}}"#), "AZCM0023"),
+        (
+            "positional.json",
+            Some(r#"{"name": "proxy.url"}"#),
+            "AZCM0023",
+        ),
+    ];
+    let before = azcm.snapshot();
+    for (name, body, code) in cases {
+        let path = match body {
+            Some(body) => write(&azcm, name, body),
+            None => azcm.root().join(name).to_string_lossy().into_owned(),
+        };
+        let after_write = azcm.snapshot();
+        let run = azcm.json(&[
+            "config",
+            "set",
+            "proxy.url",
+            "http://p:1",
+            "--config",
+            &path,
+        ]);
+        assert_eq!(run.error_code(), code, "{name}: {}", run.stdout);
+        assert_eq!(after_write, azcm.snapshot(), "{name} changed state");
+        if code == "AZCM0023" && name == "unknown.json" {
+            let details = &run.doc()["error"]["details"];
+            assert!(details["validKeys"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("add")));
+        }
+    }
+    drop(before);
+}
+
+#[test]
+fn an_empty_file_changes_nothing() {
+    let azcm = Azcm::new();
+    let file = write(&azcm, "empty.yaml", "");
+    let run = azcm.json(&["version", "--config", &file]);
+    assert_eq!(run.code, 0);
+}
