@@ -1,0 +1,46 @@
+function Write-AzcmNativeEvent {
+    # Replays one stderr line of azcm (a JSON event with --log-stderr --json) as the matching
+    # PowerShell stream. Lines that are not events are passed on as verbose text.
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory = $true)]
+        [AllowEmptyString()]
+        [string]$Line,
+
+        [Parameter(Mandatory = $true)]
+        [int]$ProgressId
+    )
+
+    if ([string]::IsNullOrWhiteSpace($Line)) {
+        return
+    }
+    $azcmEvent = $null
+    try {
+        $azcmEvent = $Line | ConvertFrom-Json -ErrorAction Stop
+    } catch {
+        Write-Verbose -Message $Line
+        return
+    }
+    switch ([string]$azcmEvent.level) {
+        'verbose' {
+            Write-Verbose -Message ([string]$azcmEvent.message)
+        }
+        'warning' {
+            Write-Warning -Message ([string]$azcmEvent.message)
+        }
+        'progress' {
+            $percent = -1
+            if ($null -ne $azcmEvent.progress.percent) {
+                $percent = [int]$azcmEvent.progress.percent
+            }
+            $status = [string]$azcmEvent.progress.status
+            if ([string]::IsNullOrEmpty($status)) {
+                $status = 'Working'
+            }
+            Write-Progress -Id $ProgressId -Activity ([string]$azcmEvent.progress.activity) -Status $status -PercentComplete $percent
+        }
+        default {
+            Write-Verbose -Message $Line
+        }
+    }
+}

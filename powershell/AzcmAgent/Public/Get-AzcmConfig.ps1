@@ -1,0 +1,52 @@
+function Get-AzcmConfig {
+    <#
+    .SYNOPSIS
+    Gets the Azure Connected Machine agent's local configuration settings.
+
+    .DESCRIPTION
+    Without -Name, lists every property with its current value and where the value comes from
+    (default, local, or monitor mode). With -Name, gets those properties only.
+    Runs 'azcm config list' or 'azcm config get'. With -Session, reads the settings of many
+    machines over PowerShell remoting (the AzcmAgent module must be installed on them).
+
+    .EXAMPLE
+    Get-AzcmConfig
+
+    .EXAMPLE
+    Get-AzcmConfig -Name proxy.url, proxy.bypass
+
+    .EXAMPLE
+    Get-AzcmConfig -Name extensions.allowlist -Session (New-PSSession -ComputerName srv1, srv2)
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'Local')]
+    [OutputType('AzcmAgent.ConfigSetting')]
+    param(
+        [Parameter(Mandatory = $false, Position = 0, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)]
+        [ValidateSet('incomingconnections.enabled', 'incomingconnections.ports', 'connection.type', 'proxy.url', 'proxy.bypass', 'extensions.allowlist', 'extensions.blocklist', 'guestconfiguration.enabled', 'extensions.enabled', 'config.mode', 'guestconfiguration.agent.cpulimit', 'extensions.agent.cpulimit')]
+        [string[]]$Name,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'Session')]
+        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false, ParameterSetName = 'Session')]
+        [ValidateRange(1, 1024)]
+        [int]$ThrottleLimit = 32
+    )
+
+    process {
+        if ($PSCmdlet.ParameterSetName -eq 'Session') {
+            $forward = Get-AzcmRemoteParameter -BoundParameters $PSBoundParameters
+            Invoke-AzcmFanOut -Session $Session -CommandName 'Get-AzcmConfig' -Parameters $forward -ThrottleLimit $ThrottleLimit
+            return
+        }
+        if (-not $Name) {
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'list')
+            $result.localsettings | ConvertTo-AzcmConfigSetting
+            return
+        }
+        foreach ($property in $Name) {
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'get') -ArgumentList @($property) -TargetObject $property
+            ConvertTo-AzcmConfigSetting -Setting $result
+        }
+    }
+}

@@ -1,0 +1,47 @@
+function New-AzcmKeyPair {
+    <#
+    .SYNOPSIS
+    Generates the RSA key pair a later connect uses, and returns its public key.
+
+    .DESCRIPTION
+    Runs 'azcm genkey': an RSA-2048 key pair whose private key stays in the agent's Certs folder
+    (administrators only) and whose public key is returned as base64 DER PKCS#1, the format of
+    ARM's clientPublicKey. A new key replaces the previous one. Supports -WhatIf and -Confirm.
+
+    .EXAMPLE
+    (New-AzcmKeyPair).PublicKey
+    #>
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium')]
+    [OutputType('AzcmAgent.KeyPair')]
+    param(
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 1024)]
+        [int]$ThrottleLimit = 32
+    )
+
+    process {
+        $action = 'Generate a new onboarding key pair (replaces the stored private key)'
+        if ($Session) {
+            $targets = @($Session | Where-Object { $PSCmdlet.ShouldProcess($_.ComputerName, $action) })
+            if ($targets.Count -gt 0) {
+                $forward = Get-AzcmRemoteParameter -BoundParameters $PSBoundParameters -ConfirmedLocally
+                Invoke-AzcmFanOut -Session $targets -CommandName 'New-AzcmKeyPair' -Parameters $forward -ThrottleLimit $ThrottleLimit
+            }
+            return
+        }
+        if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent', $action)) {
+            return
+        }
+        $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('genkey')
+        [pscustomobject]@{
+            PSTypeName      = 'AzcmAgent.KeyPair'
+            PublicKey       = [string]$result.publicKey
+            PublicKeyFormat = [string]$result.publicKeyFormat
+            KeySize         = [int]$result.keySize
+            PrivateKeyPath  = [string]$result.privateKeyPath
+        }
+    }
+}

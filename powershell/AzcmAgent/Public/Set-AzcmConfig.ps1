@@ -1,0 +1,83 @@
+function Set-AzcmConfig {
+    <#
+    .SYNOPSIS
+    Sets a local configuration property of the Azure Connected Machine agent.
+
+    .DESCRIPTION
+    Replaces a property's value, or with -Add / -Remove edits a list property
+    (incomingconnections.ports, proxy.bypass, extensions.allowlist, extensions.blocklist).
+    Several -Value entries are joined into azcm's comma-separated list. Runs 'azcm config set'.
+    Supports -WhatIf and -Confirm. Returns the new setting with -PassThru.
+
+    .EXAMPLE
+    Set-AzcmConfig -Name proxy.url -Value 'http://proxy.contoso.corp:8080'
+
+    .EXAMPLE
+    Set-AzcmConfig -Name extensions.allowlist -Value 'Microsoft.Azure.Monitor/AzureMonitorWindowsAgent' -Add -PassThru
+
+    .EXAMPLE
+    Set-AzcmConfig -Name incomingconnections.enabled -Value $false -Session $sessions
+    #>
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Replace')]
+    [OutputType('AzcmAgent.ConfigSetting')]
+    param(
+        [Parameter(Mandatory = $true, Position = 0, ValueFromPipelineByPropertyName = $true)]
+        [ValidateSet('incomingconnections.enabled', 'incomingconnections.ports', 'connection.type', 'proxy.url', 'proxy.bypass', 'extensions.allowlist', 'extensions.blocklist', 'guestconfiguration.enabled', 'extensions.enabled', 'config.mode', 'guestconfiguration.agent.cpulimit', 'extensions.agent.cpulimit')]
+        [string]$Name,
+
+        [Parameter(Mandatory = $true, Position = 1, ValueFromPipelineByPropertyName = $true)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Value,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'Add')]
+        [switch]$Add,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'Remove')]
+        [switch]$Remove,
+
+        [Parameter(Mandatory = $false)]
+        [switch]$PassThru,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 1024)]
+        [int]$ThrottleLimit = 32
+    )
+
+    process {
+        $joined = ($Value | ForEach-Object { [string]$_ }) -join ','
+        $action = 'Set {0} to {1}' -f $Name, $joined
+        if ($Add) {
+            $action = 'Add {1} to {0}' -f $Name, $joined
+        }
+        if ($Remove) {
+            $action = 'Remove {1} from {0}' -f $Name, $joined
+        }
+
+        if ($Session) {
+            $targets = @($Session | Where-Object { $PSCmdlet.ShouldProcess($_.ComputerName, $action) })
+            if ($targets.Count -gt 0) {
+                $forward = Get-AzcmRemoteParameter -BoundParameters $PSBoundParameters -ConfirmedLocally
+                Invoke-AzcmFanOut -Session $targets -CommandName 'Set-AzcmConfig' -Parameters $forward -ThrottleLimit $ThrottleLimit
+            }
+            return
+        }
+
+        if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent configuration', $action)) {
+            return
+        }
+        $arguments = @($Name, $joined)
+        if ($Add) {
+            $arguments += '--add'
+        }
+        if ($Remove) {
+            $arguments += '--remove'
+        }
+        $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'set') -ArgumentList $arguments -TargetObject $Name
+        if ($PassThru) {
+            ConvertTo-AzcmConfigSetting -Setting $result
+        }
+    }
+}
