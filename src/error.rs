@@ -7,24 +7,29 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// One AZCM code of azcmagent's table.
+/// One AZCM code of azcmagent's table (a one-byte handle; the text lives in the table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ErrorCode {
-    pub number: u8,
-    /// Short name used in docs and as a stable identifier besides the code.
-    pub name: &'static str,
-    /// The probable cause, as azcmagent documents it.
-    pub cause: &'static str,
-    /// The suggested remediation, shown with every error of this code.
-    pub remediation: &'static str,
+pub struct ErrorCode(u8);
+
+struct CodeText {
+    name: &'static str,
+    cause: &'static str,
+    remediation: &'static str,
 }
 
 macro_rules! codes {
     ($( $ident:ident = $num:literal, $name:literal, $cause:literal, $fix:literal; )*) => {
         impl ErrorCode {
-            $( pub const $ident: ErrorCode = ErrorCode { number: $num, name: $name, cause: $cause, remediation: $fix }; )*
+            $( pub const $ident: ErrorCode = ErrorCode($num); )*
             /// Every code azcm can return, in numeric order.
             pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$ident, )* ];
+
+            fn text(self) -> CodeText {
+                match self.0 {
+                    $( $num => CodeText { name: $name, cause: $cause, remediation: $fix }, )*
+                    _ => unreachable!("ErrorCode values only come from the table"),
+                }
+            }
         }
     };
 }
@@ -79,14 +84,33 @@ codes! {
 }
 
 impl ErrorCode {
+    pub fn number(self) -> u8 {
+        self.0
+    }
+
+    /// Short name used in docs and as a stable identifier besides the code.
+    pub fn name(self) -> &'static str {
+        self.text().name
+    }
+
+    /// The probable cause, as azcmagent documents it.
+    pub fn cause(self) -> &'static str {
+        self.text().cause
+    }
+
+    /// The suggested remediation, shown with every error of this code.
+    pub fn remediation(self) -> &'static str {
+        self.text().remediation
+    }
+
     /// `AZCM0023` style code.
-    pub fn code(&self) -> String {
-        format!("AZCM{:04}", self.number)
+    pub fn code(self) -> String {
+        format!("AZCM{:04}", self.0)
     }
 
     /// Process exit code: the number itself (all numbers in the table are 0–125).
-    pub fn exit_code(&self) -> i32 {
-        i32::from(self.number)
+    pub fn exit_code(self) -> i32 {
+        i32::from(self.0)
     }
 }
 
@@ -98,7 +122,7 @@ pub struct AzcmError {
     pub message: String,
     /// Overrides the code's generic remediation when the failure knows better.
     pub remediation: Option<String>,
-    pub details: Map<String, Value>,
+    pub details: Box<Map<String, Value>>,
 }
 
 impl AzcmError {
@@ -107,7 +131,7 @@ impl AzcmError {
             code,
             message: message.into(),
             remediation: None,
-            details: Map::new(),
+            details: Box::default(),
         }
     }
 
@@ -126,7 +150,9 @@ impl AzcmError {
     }
 
     pub fn remediation(&self) -> &str {
-        self.remediation.as_deref().unwrap_or(self.code.remediation)
+        self.remediation
+            .as_deref()
+            .unwrap_or(self.code.remediation())
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -136,7 +162,7 @@ impl AzcmError {
     pub fn to_json(&self) -> ErrorJson<'_> {
         ErrorJson {
             code: self.code.code(),
-            name: self.code.name,
+            name: self.code.name(),
             exit_code: self.exit_code(),
             message: &self.message,
             remediation: self.remediation(),
@@ -176,7 +202,7 @@ mod tests {
         let mut last = 0;
         for code in ErrorCode::ALL {
             assert!(
-                code.number > last,
+                code.number() > last,
                 "{} out of order or duplicated",
                 code.code()
             );
@@ -185,7 +211,7 @@ mod tests {
                 "{} is not a usable exit code",
                 code.code()
             );
-            last = code.number;
+            last = code.number();
         }
     }
 

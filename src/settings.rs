@@ -676,12 +676,13 @@ fn advisories(before: &Stored, after: &Stored, prop: &Property) -> Vec<String> {
         {
             out.push("proxy.bypass has no effect until proxy.url is set".to_string());
         }
-        "config.mode" if is_monitor_mode(after) && !is_monitor_mode(before) => {
-            if after.contains_key("extensions.allowlist")
-                || after.contains_key("extensions.blocklist")
-            {
-                out.push("your extensions.allowlist and extensions.blocklist are kept but not in effect while config.mode is monitor".to_string());
-            }
+        "config.mode"
+            if is_monitor_mode(after)
+                && !is_monitor_mode(before)
+                && (after.contains_key("extensions.allowlist")
+                    || after.contains_key("extensions.blocklist")) =>
+        {
+            out.push("your extensions.allowlist and extensions.blocklist are kept but not in effect while config.mode is monitor".to_string());
         }
         _ => {}
     }

@@ -75,11 +75,9 @@ fn all_ps_files() -> Vec<PathBuf> {
     for dir in ["powershell", "tests/powershell", "examples", "scripts"] {
         collect_ps_files(&repo().join(dir), &mut out);
     }
-    for file in ["build.ps1"] {
-        let path = repo().join(file);
-        if path.exists() {
-            out.push(path);
-        }
+    let build_script = repo().join("build.ps1");
+    if build_script.exists() {
+        out.push(build_script);
     }
     out.sort();
     out
