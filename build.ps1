@@ -1,0 +1,118 @@
+<#
+.SYNOPSIS
+Builds azcm and stages the AzcmAgent module as Publish-Module would ship it.
+
+.DESCRIPTION
+Builds the native azcm binary with cargo, then stages out/AzcmAgent/<version>/ with the module,
+its format file, the licence, and the binaries under bin/<os>-<arch>/ (the native one, plus a
+cross-built win-x64 azcm.exe when target/x86_64-pc-windows-gnu holds one). With -Test, runs the
+Rust test suite and the Pester tests in tests/powershell against the staged module.
+Runs on Windows PowerShell 5.1 and PowerShell 7, on Windows and Linux.
+
+.EXAMPLE
+./build.ps1 -Configuration Release -Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory = $false)]
+    [ValidateSet('Debug', 'Release')]
+    [string]$Configuration = 'Release',
+
+    [Parameter(Mandatory = $false)]
+    [switch]$Test,
+
+    [Parameter(Mandatory = $false)]
+    [string]$OutputPath
+)
+
+$ErrorActionPreference = 'Stop'
+$repoRoot = $PSScriptRoot
+if (-not $OutputPath) {
+    $OutputPath = Join-Path -Path $repoRoot -ChildPath 'out'
+}
+
+function Invoke-Checked {
+    # Runs a native tool and stops the build when it fails.
+    param(
+        [Parameter(Mandatory = $true)]
+        [string]$FilePath,
+
+        [Parameter(Mandatory = $true)]
+        [string[]]$ArgumentList
+    )
+
+    Write-Host ('> {0} {1}' -f $FilePath, ($ArgumentList -join ' '))
+    & $FilePath @ArgumentList
+    if ($LASTEXITCODE -ne 0) {
+        throw ('{0} failed with exit code {1}' -f $FilePath, $LASTEXITCODE)
+    }
+}
+
+$onWindows = [System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT
+$exeName = 'azcm'
+$os = 'linux'
+if ($onWindows) {
+    $exeName = 'azcm.exe'
+    $os = 'win'
+}
+$arch = 'x64'
+$runtimeInfo = 'System.Runtime.InteropServices.RuntimeInformation' -as [type]
+if ($null -ne $runtimeInfo) {
+    $arch = ([string]$runtimeInfo::OSArchitecture).ToLowerInvariant()
+}
+
+Push-Location -Path $repoRoot
+try {
+    $cargoArgs = @('build', '--locked', '--bin', 'azcm')
+    $profileDir = 'debug'
+    if ($Configuration -eq 'Release') {
+        $cargoArgs += '--release'
+        $profileDir = 'release'
+    }
+    Invoke-Checked -FilePath 'cargo' -ArgumentList $cargoArgs
+
+    $manifestPath = Join-Path -Path $repoRoot -ChildPath 'powershell/AzcmAgent/AzcmAgent.psd1'
+    $manifest = Import-PowerShellDataFile -Path $manifestPath
+    $version = $manifest.ModuleVersion
+    $stage = Join-Path -Path $OutputPath -ChildPath ('AzcmAgent/{0}' -f $version)
+    if (Test-Path -LiteralPath $stage) {
+        Remove-Item -LiteralPath $stage -Recurse -Force
+    }
+    New-Item -ItemType Directory -Path $stage -Force | Out-Null
+    Copy-Item -Path (Join-Path -Path $repoRoot -ChildPath 'powershell/AzcmAgent/*') -Destination $stage -Recurse
+    Copy-Item -LiteralPath (Join-Path -Path $repoRoot -ChildPath 'LICENSE') -Destination $stage
+
+    $nativeBin = Join-Path -Path $stage -ChildPath ('bin/{0}-{1}' -f $os, $arch)
+    New-Item -ItemType Directory -Path $nativeBin -Force | Out-Null
+    Copy-Item -LiteralPath (Join-Path -Path $repoRoot -ChildPath ('target/{0}/{1}' -f $profileDir, $exeName)) -Destination $nativeBin
+
+    $crossBuilt = Join-Path -Path $repoRoot -ChildPath ('target/x86_64-pc-windows-gnu/{0}/azcm.exe' -f $profileDir)
+    if (-not $onWindows -and (Test-Path -LiteralPath $crossBuilt)) {
+        $winBin = Join-Path -Path $stage -ChildPath 'bin/win-x64'
+        New-Item -ItemType Directory -Path $winBin -Force | Out-Null
+        Copy-Item -LiteralPath $crossBuilt -Destination $winBin
+    }
+    Write-Host ('Staged AzcmAgent {0} in {1}' -f $version, $stage)
+
+    if ($Test) {
+        Invoke-Checked -FilePath 'cargo' -ArgumentList @('test', '--locked')
+        $pester = Get-Module -ListAvailable -Name Pester | Sort-Object -Property Version -Descending | Select-Object -First 1
+        if ($null -eq $pester -or $pester.Version.Major -lt 5) {
+            throw 'Pester 5 or later is needed for tests/powershell: Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser'
+        }
+        Import-Module -Name Pester -MinimumVersion 5.0
+        $env:AZCM_MODULE_PATH = Join-Path -Path $stage -ChildPath 'AzcmAgent.psd1'
+        $env:AZCM_BINARY = Join-Path -Path $nativeBin -ChildPath $exeName
+        $configuration = New-PesterConfiguration
+        $configuration.Run.Path = Join-Path -Path $repoRoot -ChildPath 'tests/powershell'
+        $configuration.Run.Exit = $false
+        $configuration.Run.PassThru = $true
+        $configuration.Output.Verbosity = 'Detailed'
+        $result = Invoke-Pester -Configuration $configuration
+        if ($result.FailedCount -gt 0) {
+            throw ('{0} Pester test(s) failed' -f $result.FailedCount)
+        }
+    }
+} finally {
+    Pop-Location
+}
