@@ -38,7 +38,10 @@ fn error_table_matches_the_code() {
         std::fs::write(&path, &expected).unwrap();
     }
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(actual == expected, "docs/errors.md is stale; run AZCM_BLESS=1 cargo test --test docs");
+    assert!(
+        actual == expected,
+        "docs/errors.md is stale; run AZCM_BLESS=1 cargo test --test docs"
+    );
 }
 
 #[test]
@@ -47,7 +50,11 @@ fn every_command_has_a_result_schema_and_the_readme_lists_it() {
     let mut paths = Vec::new();
     fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
         for sub in cmd.get_subcommands() {
-            let path = if prefix.is_empty() { sub.get_name().to_string() } else { format!("{prefix} {}", sub.get_name()) };
+            let path = if prefix.is_empty() {
+                sub.get_name().to_string()
+            } else {
+                format!("{prefix} {}", sub.get_name())
+            };
             if sub.get_subcommands().next().is_some() {
                 walk(sub, &path, out);
             } else {
@@ -58,7 +65,13 @@ fn every_command_has_a_result_schema_and_the_readme_lists_it() {
     walk(&azcm::cli::command(), "", &mut paths);
     for path in paths {
         let file = format!("{}.schema.json", path.replace(' ', "-"));
-        assert!(repo().join("docs/json").join(&file).exists(), "no docs/json/{file} for `{path}`");
-        assert!(readme.contains(&file), "docs/json/README.md does not list {file}");
+        assert!(
+            repo().join("docs/json").join(&file).exists(),
+            "no docs/json/{file} for `{path}`"
+        );
+        assert!(
+            readme.contains(&file),
+            "docs/json/README.md does not list {file}"
+        );
     }
 }
