@@ -435,44 +435,14 @@ fn monitor_mode_conflicts_change_nothing() {
 #[cfg(target_os = "linux")]
 #[test]
 fn changing_the_real_state_needs_admin() {
-    let bin = common::binary();
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !is_root || common::wrapper().is_some() {
-        eprintln!("skipped: needs root to run azcm as an unprivileged user (setpriv)");
-        return;
-    }
-    let as_nobody = |args: &[&str]| {
-        let out = std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(&bin)
-            .args(args)
-            .env_remove("AZCM_ROOT")
-            .output()
-            .expect("setpriv");
-        common::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    };
-    let probe = as_nobody(&["version", "--json"]);
-    if probe.code != 0 {
-        eprintln!(
-            "skipped: the test binary is not executable by an unprivileged user: {}",
-            probe.stderr
-        );
-        return;
-    }
     for args in [
         &["config", "set", "proxy.url", "http://p:1", "--json"][..],
         &["config", "clear", "proxy.url", "--json"],
         &["genkey", "--json"],
     ] {
-        let run = as_nobody(args);
+        let Some(run) = common::run_as_unprivileged(args, None) else {
+            return;
+        };
         common::assert_contract(&run);
         assert_eq!(run.error_code(), "AZCM0018", "{args:?}: {}", run.stdout);
     }

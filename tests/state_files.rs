@@ -152,15 +152,6 @@ fn concurrent_adds_lose_nothing() {
 #[cfg(target_os = "linux")]
 #[test]
 fn an_unreadable_local_config_is_reported() {
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !is_root || common::wrapper().is_some() {
-        eprintln!("skipped: needs root to run azcm as an unprivileged user (setpriv)");
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let azcm = Azcm::new();
     azcm.json(&["config", "set", "proxy.url", "http://p:8080"]);
@@ -173,25 +164,10 @@ fn an_unreadable_local_config_is_reported() {
     ] {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(common::binary())
-        .args(["config", "list", "--json"])
-        .env("AZCM_ROOT", azcm.root())
-        .output()
-        .unwrap();
-    let run = common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    if run.code != 0 && run.stdout.is_empty() {
-        eprintln!(
-            "skipped: the test binary is not executable by an unprivileged user: {}",
-            run.stderr
-        );
+    let Some(run) = common::run_as_unprivileged(&["config", "list", "--json"], Some(azcm.root()))
+    else {
         return;
-    }
+    };
     common::assert_contract(&run);
     assert_eq!(run.error_code(), "AZCM0070", "{}", run.stdout);
     assert!(run.doc()["error"]["remediation"]

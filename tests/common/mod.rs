@@ -159,6 +159,47 @@ impl Azcm {
     }
 }
 
+/// Runs azcm as the unprivileged user `nobody` (via setpriv), with `AZCM_ROOT` set or removed.
+/// `None` (with the reason printed) where that cannot be done honestly: not root, under a
+/// wrapper, or a binary nobody may execute.
+#[cfg(target_os = "linux")]
+pub fn run_as_unprivileged(args: &[&str], azcm_root: Option<&Path>) -> Option<Run> {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !is_root || wrapper().is_some() {
+        eprintln!("skipped: needs root to run azcm as an unprivileged user (setpriv)");
+        return None;
+    }
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(binary())
+            .args(args);
+        match azcm_root {
+            Some(root) => cmd.env("AZCM_ROOT", root),
+            None => cmd.env_remove("AZCM_ROOT"),
+        };
+        let out = cmd.output().expect("setpriv");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let probe = run(&["version", "--json"]);
+    if probe.code != 0 {
+        eprintln!(
+            "skipped: the test binary is not executable by an unprivileged user: {}",
+            probe.stderr
+        );
+        return None;
+    }
+    Some(run(args))
+}
+
 /// The JSON contract every --json run must keep.
 pub fn assert_contract(run: &Run) {
     assert_ne!(run.code, 101, "azcm panicked: {}", run.stderr);

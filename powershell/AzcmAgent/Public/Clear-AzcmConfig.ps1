@@ -35,12 +35,7 @@ function Clear-AzcmConfig {
         foreach ($property in $Name) {
             $action = 'Reset {0} to its default' -f $property
             if ($Session) {
-                $targets = @($Session | Where-Object { $PSCmdlet.ShouldProcess($_.ComputerName, $action) })
-                if ($targets.Count -gt 0) {
-                    $forward = Get-AzcmRemoteParameter -BoundParameters $PSBoundParameters -ConfirmedLocally
-                    $forward['Name'] = @($property)
-                    Invoke-AzcmFanOut -Session $targets -CommandName 'Clear-AzcmConfig' -Parameters $forward -ThrottleLimit $ThrottleLimit
-                }
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -Override @{ Name = @($property) } -ThrottleLimit $ThrottleLimit
                 continue
             }
             if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent configuration', $action)) {

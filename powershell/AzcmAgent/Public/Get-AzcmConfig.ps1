@@ -35,8 +35,7 @@ function Get-AzcmConfig {
 
     process {
         if ($PSCmdlet.ParameterSetName -eq 'Session') {
-            $forward = Get-AzcmRemoteParameter -BoundParameters $PSBoundParameters
-            Invoke-AzcmFanOut -Session $Session -CommandName 'Get-AzcmConfig' -Parameters $forward -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ThrottleLimit $ThrottleLimit
             return
         }
         if (-not $Name) {

@@ -19,8 +19,7 @@ function Get-AzcmVersion {
 
     process {
         if ($Session) {
-            $forward = Get-AzcmRemoteParameter -BoundParameters $PSBoundParameters
-            Invoke-AzcmFanOut -Session $Session -CommandName 'Get-AzcmVersion' -Parameters $forward -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ThrottleLimit $ThrottleLimit
             return
         }
         $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('version')

@@ -25,11 +25,7 @@ function New-AzcmKeyPair {
     process {
         $action = 'Generate a new onboarding key pair (replaces the stored private key)'
         if ($Session) {
-            $targets = @($Session | Where-Object { $PSCmdlet.ShouldProcess($_.ComputerName, $action) })
-            if ($targets.Count -gt 0) {
-                $forward = Get-AzcmRemoteParameter -BoundParameters $PSBoundParameters -ConfirmedLocally
-                Invoke-AzcmFanOut -Session $targets -CommandName 'New-AzcmKeyPair' -Parameters $forward -ThrottleLimit $ThrottleLimit
-            }
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit
             return
         }
         if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent', $action)) {

@@ -57,11 +57,7 @@ function Set-AzcmConfig {
         }
 
         if ($Session) {
-            $targets = @($Session | Where-Object { $PSCmdlet.ShouldProcess($_.ComputerName, $action) })
-            if ($targets.Count -gt 0) {
-                $forward = Get-AzcmRemoteParameter -BoundParameters $PSBoundParameters -ConfirmedLocally
-                Invoke-AzcmFanOut -Session $targets -CommandName 'Set-AzcmConfig' -Parameters $forward -ThrottleLimit $ThrottleLimit
-            }
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit
             return
         }
 
