@@ -9,6 +9,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "azcm",
+    bin_name = "azcm",
     about = "Azure Connected Machine agent CLI (azcmagent-compatible), with a JSON contract for scripts",
     long_about = "azcm manages the Azure Connected Machine (Azure Arc) agent on this machine. \
 Every command prints a human view by default and exactly one JSON document with --json.",

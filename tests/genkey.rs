@@ -21,10 +21,10 @@ fn public_key_decodes_to_rsa_2048_and_matches_the_stored_private_key() {
     assert_eq!(public.n().bits(), 2048);
     assert_eq!(public.size() * 8, 2048);
 
-    let key_path = azcm.config_dir().join("certs/onboarding.key");
+    let key_path = azcm.certs_dir().join("onboarding.key");
     assert_eq!(
-        doc["result"]["privateKeyPath"].as_str().unwrap(),
-        key_path.to_string_lossy()
+        common::host_path(doc["result"]["privateKeyPath"].as_str().unwrap()),
+        key_path
     );
     let private = azcm::keys::load_private(&key_path).expect("stored private key");
     assert_eq!(private.to_public_key(), public);
@@ -44,8 +44,7 @@ fn each_run_makes_a_new_key_and_replaces_the_stored_one() {
     let first = azcm.json(&["genkey"]).doc()["result"]["publicKey"].clone();
     let second = azcm.json(&["genkey"]).doc()["result"]["publicKey"].clone();
     assert_ne!(first, second);
-    let private =
-        azcm::keys::load_private(&azcm.config_dir().join("certs/onboarding.key")).unwrap();
+    let private = azcm::keys::load_private(&azcm.certs_dir().join("onboarding.key")).unwrap();
     let stored = azcm::keys::client_public_key(&private).unwrap();
     assert_eq!(serde_json::Value::String(stored), second);
 }
@@ -74,7 +73,8 @@ fn an_unwritable_certs_folder_is_an_rsa_key_error() {
     let azcm = Azcm::new();
     // A file where the Certs folder should be: nothing can be stored there.
     std::fs::create_dir_all(azcm.config_dir()).unwrap();
-    std::fs::write(azcm.config_dir().join("certs"), b"not a folder").unwrap();
+    std::fs::create_dir_all(azcm.certs_dir().parent().unwrap()).unwrap();
+    std::fs::write(azcm.certs_dir(), b"not a folder").unwrap();
     let run = azcm.json(&["genkey"]);
     assert_eq!(run.error_code(), "AZCM0103", "{}", run.stdout);
 }

@@ -133,7 +133,8 @@ fn non_utf8_arguments_are_an_invalid_argument_not_a_panic() {
 #[test]
 fn odd_inputs_never_panic() {
     let azcm = Azcm::new();
-    let long = "x".repeat(100_000);
+    // Long, but within Windows' 32767-character command line.
+    let long = "x".repeat(20_000);
     let cases: Vec<Vec<&str>> = vec![
         vec![""],
         vec!["", ""],
@@ -262,11 +263,10 @@ fn bare_azcm_prints_help_and_succeeds() {
 #[cfg(target_os = "linux")]
 #[test]
 fn colour_only_on_a_terminal() {
-    if common::wrapper().is_some()
-        || std::process::Command::new("script")
-            .arg("--version")
-            .output()
-            .is_err()
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
     {
         eprintln!("skipped: util-linux `script` (a pseudo-terminal) is not available");
         return;

@@ -76,14 +76,11 @@ fn state_files_are_private_and_no_temp_files_remain() {
     let azcm = Azcm::new();
     azcm.json(&["config", "set", "proxy.url", "http://p:8080"]);
     azcm.json(&["genkey"]);
-    for file in [
-        azcm.local_config(),
-        azcm.config_dir().join("certs/onboarding.key"),
-    ] {
+    for file in [azcm.local_config(), azcm.certs_dir().join("onboarding.key")] {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", file.display());
     }
-    let certs_mode = std::fs::metadata(azcm.config_dir().join("certs"))
+    let certs_mode = std::fs::metadata(azcm.certs_dir())
         .unwrap()
         .permissions()
         .mode()

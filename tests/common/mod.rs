@@ -53,6 +53,33 @@ pub fn wrapper() -> Option<String> {
         .filter(|w| !w.is_empty())
 }
 
+/// Whether the binary under test is a Windows one (run under Wine here).
+pub fn windows_binary() -> bool {
+    binary()
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("exe"))
+}
+
+/// A host path as the binary under test sees it: Wine maps the Unix root to drive Z:.
+pub fn native_path(path: &Path) -> String {
+    if windows_binary() && cfg!(unix) {
+        format!("Z:{}", path.display()).replace('/', "\\")
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// A path printed by the binary under test, as a host path.
+pub fn host_path(printed: &str) -> PathBuf {
+    match printed
+        .strip_prefix("Z:")
+        .or_else(|| printed.strip_prefix("z:"))
+    {
+        Some(rest) if windows_binary() && cfg!(unix) => PathBuf::from(rest.replace('\\', "/")),
+        _ => PathBuf::from(printed),
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -86,9 +113,30 @@ impl Azcm {
         self
     }
 
-    /// The agent's config folder under this root (Linux layout; the Wine tier overrides).
+    /// The agent's folder under this root, in the layout of the binary's platform.
+    fn agent_dir(&self) -> PathBuf {
+        if windows_binary() {
+            self.root().join("ProgramData/AzureConnectedMachineAgent")
+        } else {
+            self.root().join("var/opt/azcmagent")
+        }
+    }
+
+    /// Where agentconfig.json and localconfig.json live.
     pub fn config_dir(&self) -> PathBuf {
-        self.root().join("var/opt/azcmagent")
+        if windows_binary() {
+            self.agent_dir().join("Config")
+        } else {
+            self.agent_dir()
+        }
+    }
+
+    pub fn certs_dir(&self) -> PathBuf {
+        if windows_binary() {
+            self.agent_dir().join("Certs")
+        } else {
+            self.agent_dir().join("certs")
+        }
     }
 
     pub fn local_config(&self) -> PathBuf {
@@ -109,7 +157,7 @@ impl Azcm {
             None => Command::new(binary()),
         };
         cmd.args(args)
-            .env("AZCM_ROOT", self.root())
+            .env("AZCM_ROOT", native_path(self.root()))
             .env_remove("NO_COLOR")
             .stdin(Stdio::null());
         for (k, v) in &self.env {
@@ -160,8 +208,8 @@ impl Azcm {
 }
 
 /// Runs azcm as the unprivileged user `nobody` (via setpriv), with `AZCM_ROOT` set or removed.
-/// `None` (with the reason printed) where that cannot be done honestly: not root, under a
-/// wrapper, or a binary nobody may execute.
+/// `None` (with the reason printed) where that cannot be done honestly: not root, or a binary
+/// nobody may execute.
 #[cfg(target_os = "linux")]
 pub fn run_as_unprivileged(args: &[&str], azcm_root: Option<&Path>) -> Option<Run> {
     let is_root = Command::new("id")
@@ -169,7 +217,7 @@ pub fn run_as_unprivileged(args: &[&str], azcm_root: Option<&Path>) -> Option<Ru
         .output()
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false);
-    if !is_root || wrapper().is_some() {
+    if !is_root {
         eprintln!("skipped: needs root to run azcm as an unprivileged user (setpriv)");
         return None;
     }
@@ -179,7 +227,7 @@ pub fn run_as_unprivileged(args: &[&str], azcm_root: Option<&Path>) -> Option<Ru
             .arg(binary())
             .args(args);
         match azcm_root {
-            Some(root) => cmd.env("AZCM_ROOT", root),
+            Some(root) => cmd.env("AZCM_ROOT", native_path(root)),
             None => cmd.env_remove("AZCM_ROOT"),
         };
         let out = cmd.output().expect("setpriv");
