@@ -86,7 +86,7 @@ try {
     New-Item -ItemType Directory -Path $nativeBin -Force | Out-Null
     Copy-Item -LiteralPath (Join-Path -Path $repoRoot -ChildPath ('target/{0}/{1}' -f $profileDir, $exeName)) -Destination $nativeBin
 
-    $crossBuilt = Join-Path -Path $repoRoot -ChildPath ('target/x86_64-pc-windows-gnu/{0}/azcm.exe' -f $profileDir)
+    $crossBuilt = Join-Path -Path $repoRoot -ChildPath ('target/cross/x86_64-pc-windows-gnu/{0}/azcm.exe' -f $profileDir)
     if (-not $onWindows -and (Test-Path -LiteralPath $crossBuilt)) {
         $winBin = Join-Path -Path $stage -ChildPath 'bin/win-x64'
         New-Item -ItemType Directory -Path $winBin -Force | Out-Null
