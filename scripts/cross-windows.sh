@@ -62,6 +62,12 @@ if $wine; then
         wineboot --init >/dev/null 2>&1 || true
         wineserver --wait || true
     fi
+    # A dummy Windows service for the SCM unit tests, registered once per prefix.
+    x86_64-w64-mingw32-gcc -O2 -o "$test_dir/dummy-service.exe" scripts/wine-shim/dummy-service.c
+    if ! wine sc query AzcmTestService >/dev/null 2>&1; then
+        wine sc create AzcmTestService binpath= "Z:${test_dir//\//\\}\\dummy-service.exe" start= demand >/dev/null
+    fi
     echo "AZCM_WINE_TEST_DIR=$test_dir"
+    echo "AZCM_TEST_SERVICE=AzcmTestService"
     echo "WINEPREFIX=$WINEPREFIX"
 fi

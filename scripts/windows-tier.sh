@@ -16,6 +16,13 @@ export WINEPREFIX=$(sed -n 's/^WINEPREFIX=//p' <<<"$env_lines")
 export WINEDEBUG=-all WINEDLLOVERRIDES="bcryptprimitives=n,b;mscoree,mshtml="
 export AZCM_TEST_BIN="$test_dir/azcm.exe" AZCM_TEST_WRAPPER=wine
 
+# One persistent wineserver for the whole tier (faster process start), with the service
+# control manager warmed up before the SCM tests talk to it; stopped on exit.
+wineserver -w
+wineserver -p
+trap 'wineserver -k 2>/dev/null || true' EXIT
+wine sc query AzcmTestService >/dev/null 2>&1 || true
+
 echo "azcm.exe under Wine: $(wine "$AZCM_TEST_BIN" version 2>/dev/null | head -1)"
 
 skip_args=()
@@ -28,12 +35,29 @@ done < tests/wine-skips.txt
 
 log=$(mktemp)
 status=0
-# Two at a time: Wine process start-up is slow and every test shares one wineserver.
+# Integration tests that drive azcm.exe. Two at a time: Wine process start-up is slow and every
+# test shares one wineserver.
 cargo test --no-fail-fast --test json_contract --test config --test config_file --test state_files --test genkey \
     -- "${skip_args[@]}" --test-threads 2 2>&1 | tee "$log" || status=$?
 
-ran=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' | awk '{p+=$1; f+=$2} END {print p+f}')
-failed=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{f+=$1} END {print f}')
-echo "Windows tier: ${ran:-0} tests ran against azcm.exe under Wine (${failed:-0} failed), ${skipped} skipped (tests/wine-skips.txt)"
-rm -f "$log"
+# Unit tests of the library built for Windows, run under Wine: the Windows platform code
+# (known folders, DACLs, SCM against a dummy service registered in the prefix).
+export AZCM_TEST_SERVICE=$(sed -n 's/^AZCM_TEST_SERVICE=//p' <<<"$env_lines")
+unit_cmd=(env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$PWD/target/cross"
+    CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+    CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
+    /usr/bin/cargo test --locked --lib -Zbuild-std=std,panic_abort,test --target x86_64-pc-windows-gnu)
+"${unit_cmd[@]}" --no-run >&2
+cp "$test_dir/bcryptprimitives.dll" target/cross/x86_64-pc-windows-gnu/debug/deps/
+unit_log=$(mktemp)
+"${unit_cmd[@]}" -- "${skip_args[@]}" 2>&1 | tee "$unit_log" || status=$?
+
+count() { grep -E '^test result:' "$1" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' | awk '{p+=$1; f+=$2} END {print p+f+0, f+0}'; }
+read -r ran failed < <(count "$log")
+read -r unit_ran unit_failed < <(count "$unit_log")
+unit_skipped=$(grep -E '^test result:' "$unit_log" | sed -E 's/.* ([0-9]+) filtered out.*/\1/' | awk '{s+=$1} END {print s+0}')
+int_skipped=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) filtered out.*/\1/' | awk '{s+=$1} END {print s+0}')
+echo "Windows tier: ${ran} integration tests ran against azcm.exe under Wine (${failed} failed), ${int_skipped} skipped;" \
+    "${unit_ran} Windows unit tests ran (${unit_failed} failed), ${unit_skipped} skipped (reasons: tests/wine-skips.txt)"
+rm -f "$log" "$unit_log"
 exit "$status"

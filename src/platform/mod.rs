@@ -2,9 +2,11 @@
 //! the agent's system layout, elevation, file protection and durable file-system operations.
 //! No other module uses `cfg(windows)` / `cfg(unix)`.
 
+use serde::Serialize;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 #[cfg(unix)]
 mod unix;
@@ -64,4 +66,119 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// the system: used to warn about state files whose protection was loosened outside azcm.
 pub fn is_exposed(path: &Path) -> io::Result<bool> {
     imp::is_exposed(path)
+}
+
+/// The agent's services, in Arc's vocabulary; each platform names them its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AgentService {
+    /// Hybrid Instance Metadata Service: the machine's identity and connection to Azure.
+    Himds,
+    /// The guest configuration (machine configuration) policy agent.
+    GuestConfiguration,
+    /// The extension manager.
+    ExtensionManager,
+    /// Azure Arc Proxy, which routes agent traffic through an Arc gateway.
+    ArcProxy,
+}
+
+impl AgentService {
+    pub const ALL: [AgentService; 4] = [
+        AgentService::Himds,
+        AgentService::GuestConfiguration,
+        AgentService::ExtensionManager,
+        AgentService::ArcProxy,
+    ];
+
+    /// The service (Windows) or unit (Linux, without `.service`) name.
+    pub fn service_name(self) -> &'static str {
+        imp::service_name(self)
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            AgentService::Himds => "Azure Hybrid Instance Metadata Service",
+            AgentService::GuestConfiguration => "Guest Configuration Arc Service",
+            AgentService::ExtensionManager => "Guest Configuration Extension Service",
+            AgentService::ArcProxy => "Azure Arc Proxy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ServiceState {
+    Stopped,
+    StartPending,
+    StopPending,
+    Running,
+    ContinuePending,
+    PausePending,
+    Paused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    pub name: String,
+    pub state: ServiceState,
+    pub pid: Option<u32>,
+}
+
+/// A service's status, or `None` when it is not installed (or there is no service manager).
+pub fn query_service(name: &str) -> io::Result<Option<ServiceStatus>> {
+    imp::query_service(name)
+}
+
+fn not_installed(name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("service {name} is not installed"),
+    )
+}
+
+/// Polls until the service reaches `target`; the platform calls only ask for the change.
+fn wait_for(name: &str, target: ServiceState, timeout: Duration) -> io::Result<ServiceStatus> {
+    let started = Instant::now();
+    loop {
+        let status = query_service(name)?.ok_or_else(|| not_installed(name))?;
+        if status.state == target {
+            return Ok(status);
+        }
+        if started.elapsed() >= timeout {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "service {name} is {:?}, not {target:?}, after {}s",
+                    status.state,
+                    timeout.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts a service and waits until it runs.
+pub fn start_service(name: &str, timeout: Duration) -> io::Result<ServiceStatus> {
+    let status = query_service(name)?.ok_or_else(|| not_installed(name))?;
+    if status.state != ServiceState::Running {
+        imp::request_start(name)?;
+    }
+    wait_for(name, ServiceState::Running, timeout)
+}
+
+/// Stops a service and waits until it has stopped.
+pub fn stop_service(name: &str, timeout: Duration) -> io::Result<ServiceStatus> {
+    let status = query_service(name)?.ok_or_else(|| not_installed(name))?;
+    if status.state != ServiceState::Stopped {
+        imp::request_stop(name)?;
+    }
+    wait_for(name, ServiceState::Stopped, timeout)
+}
+
+/// Stops (when running) and starts a service, each step within `timeout`.
+pub fn restart_service(name: &str, timeout: Duration) -> io::Result<ServiceStatus> {
+    stop_service(name, timeout)?;
+    start_service(name, timeout)
 }

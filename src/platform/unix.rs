@@ -1,8 +1,9 @@
-use super::SystemLayout;
+use super::{AgentService, ServiceState, ServiceStatus, SystemLayout};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const AGENT_DIR: &str = "/var/opt/azcmagent";
 
@@ -57,4 +58,115 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 pub fn is_exposed(path: &Path) -> io::Result<bool> {
     let mode = fs::metadata(path)?.permissions().mode();
     Ok(mode & 0o077 != 0)
+}
+
+pub fn service_name(service: AgentService) -> &'static str {
+    match service {
+        AgentService::Himds => "himdsd",
+        AgentService::GuestConfiguration => "gcad",
+        AgentService::ExtensionManager => "extd",
+        AgentService::ArcProxy => "arcproxyd",
+    }
+}
+
+/// systemd is the service manager when /run/systemd/system exists (what sd_booted() checks).
+fn systemd_running() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+fn unit(name: &str) -> String {
+    if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("{name}.service")
+    }
+}
+
+fn systemctl(args: &[&str]) -> io::Result<String> {
+    let out = Command::new("systemctl").args(args).output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "systemctl {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Reads `systemctl show` output (`Key=value` lines) into a status; `None` when not installed.
+pub(crate) fn parse_systemctl_show(name: &str, text: &str) -> Option<ServiceStatus> {
+    let get = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+            .unwrap_or("")
+    };
+    if matches!(get("LoadState"), "not-found" | "") {
+        return None;
+    }
+    let state = match get("ActiveState") {
+        "active" | "reloading" => ServiceState::Running,
+        "activating" => ServiceState::StartPending,
+        "deactivating" => ServiceState::StopPending,
+        _ => ServiceState::Stopped,
+    };
+    let pid = get("MainPID").parse::<u32>().ok().filter(|p| *p != 0);
+    Some(ServiceStatus {
+        name: name.to_string(),
+        state,
+        pid,
+    })
+}
+
+pub fn query_service(name: &str) -> io::Result<Option<ServiceStatus>> {
+    if !systemd_running() {
+        return Ok(None);
+    }
+    let text = systemctl(&[
+        "show",
+        "--property=LoadState,ActiveState,SubState,MainPID",
+        "--",
+        &unit(name),
+    ])?;
+    Ok(parse_systemctl_show(name, &text))
+}
+
+pub fn request_start(name: &str) -> io::Result<()> {
+    systemctl(&["start", "--no-block", "--", &unit(name)]).map(drop)
+}
+
+pub fn request_stop(name: &str) -> io::Result<()> {
+    systemctl(&["stop", "--no-block", "--", &unit(name)]).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systemctl_show_is_read() {
+        let running = "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=812\n";
+        let status = parse_systemctl_show("himdsd", running).unwrap();
+        assert_eq!(
+            (status.state, status.pid),
+            (ServiceState::Running, Some(812))
+        );
+        let stopped = "LoadState=loaded\nActiveState=failed\nSubState=failed\nMainPID=0\n";
+        let status = parse_systemctl_show("gcad", stopped).unwrap();
+        assert_eq!((status.state, status.pid), (ServiceState::Stopped, None));
+        let starting = "LoadState=loaded\nActiveState=activating\nMainPID=0\n";
+        assert_eq!(
+            parse_systemctl_show("extd", starting).unwrap().state,
+            ServiceState::StartPending
+        );
+        assert_eq!(
+            parse_systemctl_show("nope", "LoadState=not-found\nActiveState=inactive\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn an_absent_service_is_none() {
+        assert_eq!(query_service("azcm-no-such-service-9f3a").unwrap(), None);
+    }
 }

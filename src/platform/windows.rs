@@ -1,4 +1,4 @@
-use super::SystemLayout;
+use super::{AgentService, ServiceState, ServiceStatus, SystemLayout};
 use std::ffi::{c_void, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -9,19 +9,29 @@ use std::path::{Component, Path, PathBuf};
 use std::ptr;
 
 use windows_sys::core::{GUID, PWSTR};
-use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, GENERIC_READ, GENERIC_WRITE, HANDLE};
+use windows_sys::Win32::Foundation::{
+    CloseHandle, LocalFree, ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_DOES_NOT_EXIST,
+    ERROR_SERVICE_NOT_ACTIVE, GENERIC_READ, GENERIC_WRITE, HANDLE,
+};
 use windows_sys::Win32::Security::Authorization::{
     ConvertStringSecurityDescriptorToSecurityDescriptorW, GetSecurityInfo, SetSecurityInfo,
     SDDL_REVISION_1, SE_FILE_OBJECT,
 };
 use windows_sys::Win32::Security::{
     EqualSid, GetAce, GetSecurityDescriptorDacl, GetTokenInformation, IsWellKnownSid,
-    TokenElevation, WinBuiltinAdministratorsSid, WinLocalSystemSid, ACCESS_ALLOWED_ACE, ACL,
-    DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION,
-    PSECURITY_DESCRIPTOR, PSID, TOKEN_ELEVATION, TOKEN_QUERY,
+    TokenElevation, WinBuiltinAdministratorsSid, WinCreatorOwnerRightsSid, WinLocalSystemSid,
+    ACCESS_ALLOWED_ACE, ACL, DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+    PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID, TOKEN_ELEVATION, TOKEN_QUERY,
 };
 use windows_sys::Win32::Storage::FileSystem::{READ_CONTROL, WRITE_DAC};
 use windows_sys::Win32::System::Com::CoTaskMemFree;
+use windows_sys::Win32::System::Services::{
+    CloseServiceHandle, ControlService, OpenSCManagerW, OpenServiceW, QueryServiceStatusEx,
+    StartServiceW, SC_HANDLE, SC_MANAGER_CONNECT, SC_STATUS_PROCESS_INFO, SERVICE_CONTINUE_PENDING,
+    SERVICE_CONTROL_STOP, SERVICE_PAUSED, SERVICE_PAUSE_PENDING, SERVICE_QUERY_STATUS,
+    SERVICE_RUNNING, SERVICE_START, SERVICE_START_PENDING, SERVICE_STATUS, SERVICE_STATUS_PROCESS,
+    SERVICE_STOP, SERVICE_STOP_PENDING,
+};
 use windows_sys::Win32::System::SystemServices::ACCESS_ALLOWED_ACE_TYPE;
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, FOLDERID_Windows, SHGetKnownFolderPath};
@@ -234,9 +244,11 @@ pub fn is_exposed(path: &Path) -> io::Result<bool> {
                 continue;
             }
             let sid = unsafe { &(*ace).SidStart as *const u32 as PSID };
+            // OWNER RIGHTS (S-1-3-4) is the owner, granted in the non-elevated AZCM_ROOT DACL.
             let trusted = unsafe {
                 IsWellKnownSid(sid, WinLocalSystemSid) != 0
                     || IsWellKnownSid(sid, WinBuiltinAdministratorsSid) != 0
+                    || IsWellKnownSid(sid, WinCreatorOwnerRightsSid) != 0
                     || (!owner.is_null() && EqualSid(sid, owner) != 0)
             };
             if !trusted {
@@ -248,4 +260,196 @@ pub fn is_exposed(path: &Path) -> io::Result<bool> {
     // SAFETY: sd was allocated by GetSecurityInfo.
     unsafe { LocalFree(sd as _) };
     Ok(exposed)
+}
+
+pub fn service_name(service: AgentService) -> &'static str {
+    match service {
+        AgentService::Himds => "himds",
+        AgentService::GuestConfiguration => "GCArcService",
+        AgentService::ExtensionManager => "ExtensionService",
+        AgentService::ArcProxy => "arcproxy",
+    }
+}
+
+/// A service control handle, closed on drop.
+struct ScHandle(SC_HANDLE);
+
+impl Drop for ScHandle {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from OpenSCManagerW/OpenServiceW and is closed once.
+        unsafe { CloseServiceHandle(self.0) };
+    }
+}
+
+/// An open service with the service-manager handle it came from: the manager stays open as
+/// long as the service handle (dropped first, in field order).
+struct OpenService {
+    service: ScHandle,
+    _manager: ScHandle,
+}
+
+/// Opens a service; `Ok(None)` when it does not exist.
+fn open_service(name: &str, access: u32) -> io::Result<Option<OpenService>> {
+    // SAFETY: null machine and database names mean the local active database.
+    let manager = unsafe { OpenSCManagerW(ptr::null(), ptr::null(), SC_MANAGER_CONNECT) };
+    if manager.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    let manager = ScHandle(manager);
+    let wide_name = wide(name);
+    // SAFETY: valid manager handle and NUL-terminated name.
+    let service = unsafe { OpenServiceW(manager.0, wide_name.as_ptr(), access) };
+    if service.is_null() {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(ERROR_SERVICE_DOES_NOT_EXIST as i32) {
+            return Ok(None);
+        }
+        return Err(err);
+    }
+    Ok(Some(OpenService {
+        service: ScHandle(service),
+        _manager: manager,
+    }))
+}
+
+pub fn query_service(name: &str) -> io::Result<Option<ServiceStatus>> {
+    let Some(service) = open_service(name, SERVICE_QUERY_STATUS)? else {
+        return Ok(None);
+    };
+    // SAFETY: SERVICE_STATUS_PROCESS is plain data; the buffer size matches it.
+    let mut status: SERVICE_STATUS_PROCESS = unsafe { std::mem::zeroed() };
+    let mut needed = 0u32;
+    let ok = unsafe {
+        QueryServiceStatusEx(
+            service.service.0,
+            SC_STATUS_PROCESS_INFO,
+            &mut status as *mut _ as *mut u8,
+            std::mem::size_of::<SERVICE_STATUS_PROCESS>() as u32,
+            &mut needed,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let state = match status.dwCurrentState {
+        SERVICE_RUNNING => ServiceState::Running,
+        SERVICE_START_PENDING => ServiceState::StartPending,
+        SERVICE_STOP_PENDING => ServiceState::StopPending,
+        SERVICE_CONTINUE_PENDING => ServiceState::ContinuePending,
+        SERVICE_PAUSE_PENDING => ServiceState::PausePending,
+        SERVICE_PAUSED => ServiceState::Paused,
+        _ => ServiceState::Stopped,
+    };
+    Ok(Some(ServiceStatus {
+        name: name.to_string(),
+        state,
+        pid: Some(status.dwProcessId).filter(|p| *p != 0),
+    }))
+}
+
+pub fn request_start(name: &str) -> io::Result<()> {
+    let service = open_service(name, SERVICE_START)?.ok_or_else(|| super::not_installed(name))?;
+    // SAFETY: valid service handle; no arguments.
+    if unsafe { StartServiceW(service.service.0, 0, ptr::null()) } == 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(ERROR_SERVICE_ALREADY_RUNNING as i32) {
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+pub fn request_stop(name: &str) -> io::Result<()> {
+    let service = open_service(name, SERVICE_STOP)?.ok_or_else(|| super::not_installed(name))?;
+    // SAFETY: SERVICE_STATUS is plain data the call fills in.
+    let mut status: SERVICE_STATUS = unsafe { std::mem::zeroed() };
+    if unsafe { ControlService(service.service.0, SERVICE_CONTROL_STOP, &mut status) } == 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(ERROR_SERVICE_NOT_ACTIVE as i32) {
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn layout_comes_from_known_folders() {
+        let layout = system_layout().unwrap();
+        let program_data = known_folder(&FOLDERID_ProgramData).unwrap();
+        assert_eq!(
+            layout.config_dir,
+            program_data
+                .join("AzureConnectedMachineAgent")
+                .join("Config")
+        );
+        assert_eq!(layout.guest_config_dir, program_data.join("GuestConfig"));
+        assert!(
+            layout.extensions_dir.ends_with("Packages\\Plugins"),
+            "{:?}",
+            layout.extensions_dir
+        );
+        assert!(layout.extensions_dir.is_absolute());
+    }
+
+    #[test]
+    fn private_files_get_a_protected_dacl() {
+        let dir = std::env::temp_dir().join(format!("azcm-acl-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.json");
+        let _ = fs::remove_file(&path);
+        drop(create_private_file(&path).unwrap());
+        assert!(!is_exposed(&path).unwrap(), "the DACL lets others in");
+        // A second create must not replace an existing file.
+        assert_eq!(
+            create_private_file(&path).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn agent_service_names_are_the_windows_ones() {
+        let names: Vec<_> = AgentService::ALL.iter().map(|s| s.service_name()).collect();
+        assert_eq!(
+            names,
+            ["himds", "GCArcService", "ExtensionService", "arcproxy"]
+        );
+    }
+
+    #[test]
+    fn an_absent_service_is_none() {
+        assert_eq!(query_service("AzcmNoSuchService9f3a").unwrap(), None);
+        let err = super::super::start_service("AzcmNoSuchService9f3a", Duration::from_secs(1))
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    /// Drives a real service through the SCM. The Windows unit tier registers a dummy service
+    /// in the Wine prefix and names it in AZCM_TEST_SERVICE.
+    #[test]
+    fn drives_a_registered_service() {
+        let Ok(name) = std::env::var("AZCM_TEST_SERVICE") else {
+            eprintln!("skipped: AZCM_TEST_SERVICE names no registered test service");
+            return;
+        };
+        let timeout = Duration::from_secs(20);
+        let stopped = super::super::stop_service(&name, timeout).unwrap();
+        assert_eq!((stopped.state, stopped.pid), (ServiceState::Stopped, None));
+        let running = super::super::start_service(&name, timeout).unwrap();
+        assert_eq!(running.state, ServiceState::Running);
+        assert!(running.pid.is_some());
+        let restarted = super::super::restart_service(&name, timeout).unwrap();
+        assert_eq!(restarted.state, ServiceState::Running);
+        let stopped = super::super::stop_service(&name, timeout).unwrap();
+        assert_eq!(stopped.state, ServiceState::Stopped);
+        assert_eq!(
+            query_service(&name).unwrap().unwrap().state,
+            ServiceState::Stopped
+        );
+    }
 }

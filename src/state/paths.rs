@@ -123,14 +123,15 @@ mod tests {
 
     #[test]
     fn rerooted_paths_stay_under_root() {
-        let paths = AgentPaths::resolve(Some("/tmp/azcm-root".into())).unwrap();
+        let root = std::env::temp_dir().join("azcm-root");
+        let paths = AgentPaths::resolve(Some(root.clone().into())).unwrap();
         for p in [
             paths.local_config(),
             paths.agent_config(),
             paths.onboarding_key(),
             paths.layout.extensions_dir.clone(),
         ] {
-            assert!(p.starts_with("/tmp/azcm-root"), "{p:?}");
+            assert!(p.starts_with(&root), "{p:?}");
         }
     }
 }

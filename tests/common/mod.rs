@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub struct Run {
+    /// What ran, for failure messages.
+    pub what: String,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -23,8 +25,13 @@ impl Run {
         let mut stream = serde_json::Deserializer::from_str(trimmed).into_iter::<Value>();
         let first = stream
             .next()
-            .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", self.stderr))
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: exit {}, no JSON on stdout; stderr: {}",
+                    self.what, self.code, self.stderr
+                )
+            })
+            .unwrap_or_else(|e| panic!("{}: stdout is not JSON ({e}): {}", self.what, self.stdout));
         assert!(
             stream.next().is_none(),
             "more than one JSON document on stdout: {}",
@@ -171,8 +178,11 @@ impl Azcm {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let out = self.command(args).output().expect("run azcm");
+        let mut cmd = self.command(args);
+        let what = format!("{:?}", cmd.get_args().collect::<Vec<_>>());
+        let out = cmd.output().expect("run azcm");
         Run {
+            what,
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -230,8 +240,10 @@ pub fn run_as_unprivileged(args: &[&str], azcm_root: Option<&Path>) -> Option<Ru
             Some(root) => cmd.env("AZCM_ROOT", native_path(root)),
             None => cmd.env_remove("AZCM_ROOT"),
         };
+        let what = format!("{:?}", cmd.get_args().collect::<Vec<_>>());
         let out = cmd.output().expect("setpriv");
         Run {
+            what,
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
