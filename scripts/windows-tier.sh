@@ -35,10 +35,10 @@ done < tests/wine-skips.txt
 
 log=$(mktemp)
 status=0
-# Integration tests that drive azcm.exe. Two at a time: Wine process start-up is slow and every
-# test shares one wineserver.
+# Integration tests that drive azcm.exe, one at a time: Wine's wineserver and service manager
+# are shared by every process and flake under concurrent start-up and SCM calls.
 cargo test --no-fail-fast --test json_contract --test config --test config_file --test state_files --test genkey \
-    -- "${skip_args[@]}" --test-threads 2 2>&1 | tee "$log" || status=$?
+    -- "${skip_args[@]}" --test-threads 1 2>&1 | tee "$log" || status=$?
 
 # Unit tests of the library built for Windows, run under Wine: the Windows platform code
 # (known folders, DACLs, SCM against a dummy service registered in the prefix).
@@ -50,7 +50,7 @@ unit_cmd=(env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$PWD/targ
 "${unit_cmd[@]}" --no-run >&2
 cp "$test_dir/bcryptprimitives.dll" target/cross/x86_64-pc-windows-gnu/debug/deps/
 unit_log=$(mktemp)
-"${unit_cmd[@]}" -- "${skip_args[@]}" 2>&1 | tee "$unit_log" || status=$?
+"${unit_cmd[@]}" -- "${skip_args[@]}" --test-threads 1 2>&1 | tee "$unit_log" || status=$?
 
 count() { grep -E '^test result:' "$1" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' | awk '{p+=$1; f+=$2} END {print p+f+0, f+0}'; }
 read -r ran failed < <(count "$log")

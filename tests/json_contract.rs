@@ -208,7 +208,16 @@ fn without_verbose_no_verbose_events() {
     let azcm = Azcm::new();
     let run = azcm.run(["config", "list", "--json", "--log-stderr"]);
     common::assert_contract(&run);
-    assert!(run.stderr.trim().is_empty(), "{}", run.stderr);
+    for line in run.stderr.lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        assert_ne!(event["level"], "verbose", "{line}");
+    }
+    let verbose = azcm.run(["config", "list", "--json", "--log-stderr", "-v"]);
+    assert!(
+        verbose.stderr.contains(r#""level":"verbose""#),
+        "{}",
+        verbose.stderr
+    );
 }
 
 #[test]

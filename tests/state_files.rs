@@ -95,6 +95,38 @@ fn state_files_are_private_and_no_temp_files_remain() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn a_loosened_state_file_is_reported_and_the_next_write_restores_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let azcm = Azcm::new();
+    azcm.json(&["config", "set", "proxy.url", "http://p:8080"]);
+    assert!(azcm.json(&["config", "list"]).doc()["warnings"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    std::fs::set_permissions(azcm.local_config(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let doc = azcm.json(&["config", "get", "proxy.url"]).doc();
+    let warning = doc["warnings"][0]
+        .as_str()
+        .expect("a warning about the file");
+    assert!(
+        warning.contains("localconfig.json") && warning.contains("administrators"),
+        "{warning}"
+    );
+    azcm.json(&["config", "set", "proxy.url", "http://p:3128"]);
+    let mode = std::fs::metadata(azcm.local_config())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(azcm.json(&["config", "list"]).doc()["warnings"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
 #[test]
 fn concurrent_adds_lose_nothing() {
     let azcm = Azcm::new();

@@ -103,7 +103,11 @@ fn load(ctx: &Context<'_>) -> Result<LocalConfig> {
         "reading local configuration from {}",
         path.display()
     ));
-    LocalConfig::load(&path)
+    let config = LocalConfig::load(&path)?;
+    if let Some(warning) = crate::state::exposure_warning(&path) {
+        ctx.report.warning(&warning);
+    }
+    Ok(config)
 }
 
 fn list(ctx: &Context<'_>) -> Result<Outcome> {

@@ -182,3 +182,15 @@ pub fn restart_service(name: &str, timeout: Duration) -> io::Result<ServiceStatu
     stop_service(name, timeout)?;
     start_service(name, timeout)
 }
+
+/// The Azure VM guest agent's service when it is installed — one of the signs, besides IMDS,
+/// that this machine is an Azure VM (Windows: WindowsAzureGuestAgent or RdAgent, as the Azure
+/// Windows VM Agent documentation names them; Linux: walinuxagent or waagent).
+pub fn azure_guest_agent() -> io::Result<Option<ServiceStatus>> {
+    for name in imp::AZURE_GUEST_AGENT_SERVICES {
+        if let Some(status) = query_service(name)? {
+            return Ok(Some(status));
+        }
+    }
+    Ok(None)
+}

@@ -60,6 +60,8 @@ pub fn is_exposed(path: &Path) -> io::Result<bool> {
     Ok(mode & 0o077 != 0)
 }
 
+pub const AZURE_GUEST_AGENT_SERVICES: &[&str] = &["walinuxagent", "waagent"];
+
 pub fn service_name(service: AgentService) -> &'static str {
     match service {
         AgentService::Himds => "himdsd",

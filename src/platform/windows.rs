@@ -262,6 +262,8 @@ pub fn is_exposed(path: &Path) -> io::Result<bool> {
     Ok(exposed)
 }
 
+pub const AZURE_GUEST_AGENT_SERVICES: &[&str] = &["WindowsAzureGuestAgent", "RdAgent"];
+
 pub fn service_name(service: AgentService) -> &'static str {
     match service {
         AgentService::Himds => "himds",
@@ -427,6 +429,49 @@ mod tests {
         let err = super::super::start_service("AzcmNoSuchService9f3a", Duration::from_secs(1))
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    /// Registers a stand-in RdAgent service (never started) and checks it is detected.
+    #[test]
+    fn the_azure_guest_agent_service_is_detected() {
+        use windows_sys::Win32::System::Services::{
+            CreateServiceW, DeleteService, SC_MANAGER_CREATE_SERVICE, SERVICE_DEMAND_START,
+            SERVICE_ERROR_IGNORE, SERVICE_WIN32_OWN_PROCESS,
+        };
+        const DELETE: u32 = 0x0001_0000;
+        assert_eq!(super::super::azure_guest_agent().unwrap(), None);
+        let manager =
+            unsafe { OpenSCManagerW(ptr::null(), ptr::null(), SC_MANAGER_CREATE_SERVICE) };
+        assert!(!manager.is_null(), "{}", io::Error::last_os_error());
+        let manager = ScHandle(manager);
+        let (name, path) = (wide("RdAgent"), wide("C:\\azcm-test\\rdagent-stand-in.exe"));
+        let service = unsafe {
+            CreateServiceW(
+                manager.0,
+                name.as_ptr(),
+                name.as_ptr(),
+                DELETE | SERVICE_QUERY_STATUS,
+                SERVICE_WIN32_OWN_PROCESS,
+                SERVICE_DEMAND_START,
+                SERVICE_ERROR_IGNORE,
+                path.as_ptr(),
+                ptr::null(),
+                ptr::null_mut(),
+                ptr::null(),
+                ptr::null(),
+                ptr::null(),
+            )
+        };
+        assert!(!service.is_null(), "{}", io::Error::last_os_error());
+        let service = ScHandle(service);
+        let detected = super::super::azure_guest_agent();
+        unsafe { DeleteService(service.0) };
+        drop(service);
+        let detected = detected.unwrap().expect("RdAgent detected");
+        assert_eq!(
+            (detected.name.as_str(), detected.state),
+            ("RdAgent", ServiceState::Stopped)
+        );
     }
 
     /// Drives a real service through the SCM. The Windows unit tier registers a dummy service
