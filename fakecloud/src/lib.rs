@@ -1,0 +1,254 @@
+//! azcm-fakecloud: a fake Azure cloud on loopback for azcm's tests, benchmarks and trials.
+//! HTTPS with its own CA (Entra ID token endpoint, ARM with HybridCompute machines per the
+//! published spec, an admin endpoint for faults and settings) and a plain-HTTP IMDS stand-in.
+//! Start it in-process with [`FakeCloud::start`], or run the `azcm-fakecloud` binary.
+
+mod admin;
+mod arm;
+mod entra;
+mod imds;
+mod jwt;
+mod server;
+mod tls;
+pub mod world;
+
+pub use arm::{HYBRIDCOMPUTE_API_VERSIONS, WRITABLE_MACHINE_PROPERTIES};
+pub use world::{Fault, FaultKind, LoggedRequest, ServicePrincipal, Settings, Step, Subscription};
+
+use serde_json::{json, Value};
+use server::Shared;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use world::{new_guid, World};
+
+/// The name azcm knows the fake cloud by (in the cloud definition file the fake writes).
+pub const CLOUD_NAME: &str = "AzcmFakeCloud";
+/// The audience ARM tokens are issued for, as in Azure's public cloud.
+pub const ARM_AUDIENCE: &str = "https://management.core.windows.net/";
+/// Regions the fake cloud offers.
+pub const REGIONS: &[&str] = &[
+    "eastus",
+    "eastus2",
+    "westus",
+    "westus2",
+    "westus3",
+    "centralus",
+    "northeurope",
+    "westeurope",
+    "uksouth",
+    "francecentral",
+    "germanywestcentral",
+    "swedencentral",
+    "southeastasia",
+    "eastasia",
+    "japaneast",
+    "australiaeast",
+    "canadacentral",
+    "brazilsouth",
+    "centralindia",
+];
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A running fake cloud. Stops when dropped.
+pub struct FakeCloud {
+    /// `https://127.0.0.1:<port>`: Entra ID, ARM and `/_admin`.
+    pub base_url: String,
+    /// `http://127.0.0.1:<port>`: the IMDS stand-in.
+    pub imds_url: String,
+    /// The CA certificate (PEM) that signed the HTTPS certificate.
+    pub ca_pem: String,
+    pub tenant_id: String,
+    pub subscription_id: String,
+    pub subscription_name: String,
+    /// A resource group name that does not exist yet (connect creates it).
+    pub resource_group: String,
+    pub location: String,
+    pub client_id: String,
+    pub client_secret: String,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeCloud {
+    /// Starts the fake on free loopback ports with a ready tenant, subscription and service
+    /// principal (with a secret).
+    pub fn start() -> Result<Self, BoxError> {
+        let tls = tls::generate()?;
+        let tenant_id = new_guid();
+        let subscription_id = new_guid();
+        let client_id = new_guid();
+        let client_secret = format!("fake~{}", new_guid().replace('-', ""));
+        let mut world = World::new(tenant_id.clone());
+        world.principals.push(ServicePrincipal {
+            client_id: client_id.clone(),
+            object_id: new_guid(),
+            secret: Some(client_secret.clone()),
+        });
+        world.subscriptions.push(Subscription {
+            subscription_id: subscription_id.clone(),
+            display_name: "Azcm Fake Subscription".to_string(),
+            tenant_id: tenant_id.clone(),
+            providers: Default::default(),
+        });
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let (https, imds) = rt.block_on(async {
+            let https = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let imds = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            Ok::<_, std::io::Error>((https, imds))
+        })?;
+        let base_url = format!("https://127.0.0.1:{}", https.local_addr()?.port());
+        let imds_url = format!("http://127.0.0.1:{}", imds.local_addr()?.port());
+        let shared = Arc::new(Shared {
+            world: std::sync::Mutex::new(world),
+            signer: jwt::Signer::new(),
+            base_url: base_url.clone(),
+            audience: ARM_AUDIENCE.to_string(),
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config.clone());
+        let serving = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("azcm-fakecloud".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    tokio::select! {
+                        _ = server::serve_tls(https, acceptor, serving.clone()) => {}
+                        _ = server::serve_plain(imds, serving) => {}
+                        _ = stopped => {}
+                    }
+                });
+                rt.shutdown_background();
+            })?;
+        Ok(Self {
+            base_url,
+            imds_url,
+            ca_pem: tls.ca_pem,
+            tenant_id,
+            subscription_id,
+            subscription_name: "Azcm Fake Subscription".to_string(),
+            resource_group: "azcm-fake-rg".to_string(),
+            location: "westeurope".to_string(),
+            client_id,
+            client_secret,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("{}/_admin", self.base_url)
+    }
+
+    /// The cloud definition azcm reads (docs/cloud-file.md) for this fake.
+    pub fn cloud_definition(&self) -> Value {
+        json!({
+            "clouds": [{
+                "name": CLOUD_NAME,
+                "authority": self.base_url,
+                "resourceManager": self.base_url,
+                "audience": ARM_AUDIENCE,
+                "portal": format!("{}/portal", self.base_url),
+                "regions": REGIONS,
+            }]
+        })
+    }
+
+    /// Writes the cloud definition (`clouds.json`) and the CA certificate (`fakecloud-ca.pem`)
+    /// into `dir`; returns their paths.
+    pub fn write_files(&self, dir: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
+        std::fs::create_dir_all(dir)?;
+        let cloud_file = dir.join("clouds.json");
+        let ca_file = dir.join("fakecloud-ca.pem");
+        std::fs::write(
+            &cloud_file,
+            serde_json::to_vec_pretty(&self.cloud_definition())?,
+        )?;
+        std::fs::write(&ca_file, &self.ca_pem)?;
+        Ok((cloud_file, ca_file))
+    }
+
+    /// The environment azcm needs to use this fake, given the files from [`Self::write_files`].
+    pub fn azcm_env(&self, cloud_file: &Path, ca_file: &Path) -> Vec<(String, String)> {
+        vec![
+            ("AZCM_CLOUD_FILE".into(), cloud_file.display().to_string()),
+            ("AZCM_EXTRA_CA_CERTS".into(), ca_file.display().to_string()),
+            ("AZCM_IMDS_ENDPOINT".into(), self.imds_url.clone()),
+        ]
+    }
+
+    /// The variables describing the ready test tenant (for scripts and Pester).
+    pub fn fake_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("FAKE_CLOUD".into(), CLOUD_NAME.into()),
+            ("FAKE_LOCATION".into(), self.location.clone()),
+            ("FAKE_TENANT_ID".into(), self.tenant_id.clone()),
+            ("FAKE_SUBSCRIPTION_ID".into(), self.subscription_id.clone()),
+            (
+                "FAKE_SUBSCRIPTION_NAME".into(),
+                self.subscription_name.clone(),
+            ),
+            ("FAKE_RESOURCE_GROUP".into(), self.resource_group.clone()),
+            ("FAKE_CLIENT_ID".into(), self.client_id.clone()),
+            ("FAKE_CLIENT_SECRET".into(), self.client_secret.clone()),
+            ("FAKE_ADMIN_URL".into(), self.admin_url()),
+        ]
+    }
+
+    pub fn add_fault(&self, fault: Fault) {
+        self.shared.world().faults.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.world().faults.clear();
+    }
+
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.world().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.world().requests.clear();
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.shared.world().settings.clone()
+    }
+
+    pub fn update_settings(&self, change: impl FnOnce(&mut Settings)) {
+        change(&mut self.shared.world().settings);
+    }
+
+    /// All machine resources the fake holds.
+    pub fn machines(&self) -> Vec<Value> {
+        self.shared.world().machines.values().cloned().collect()
+    }
+
+    /// Marks a resource provider registered (or not) in the default subscription.
+    pub fn set_provider_state(&self, namespace: &str, state: &str) {
+        let mut world = self.shared.world();
+        let id = self.subscription_id.clone();
+        if let Some(sub) = world.subscription_mut(&id) {
+            sub.providers
+                .insert(namespace.to_ascii_lowercase(), state.to_string());
+        }
+    }
+}
+
+impl Drop for FakeCloud {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
