@@ -2,6 +2,7 @@
 //! else is here so tests and tools can drive the same code.
 
 pub mod cli;
+pub mod cloud;
 pub mod commands;
 pub mod error;
 pub mod flagfile;

@@ -1,0 +1,249 @@
+//! Clouds azcm can onboard to: the built-in ones (data/clouds.json) and custom clouds from a
+//! cloud definition file (docs/cloud-file.md), with their Entra ID authority, ARM endpoint and
+//! audience, portal and regions.
+
+use crate::error::{AzcmError, ErrorCode, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming a cloud definition file with custom clouds.
+pub const CLOUD_FILE_ENV: &str = "AZCM_CLOUD_FILE";
+/// The cloud `connect` uses when none is given.
+pub const DEFAULT_CLOUD: &str = "AzureCloud";
+/// Names of the built-in clouds, in the order `--cloud` lists them.
+pub const BUILTIN_CLOUDS: &[&str] = &["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"];
+
+const BUILTIN: &str = include_str!("../data/clouds.json");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cloud {
+    pub name: String,
+    /// Entra ID authority host, e.g. https://login.microsoftonline.com.
+    pub authority: String,
+    /// Azure Resource Manager endpoint, e.g. https://management.azure.com.
+    pub resource_manager: String,
+    /// The audience (resource) ARM tokens are requested for.
+    pub audience: String,
+    pub portal: String,
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CloudFile {
+    #[serde(default)]
+    version: Option<u32>,
+    clouds: Vec<Cloud>,
+}
+
+fn file_error(path: &Path, why: impl std::fmt::Display) -> AzcmError {
+    AzcmError::new(
+        ErrorCode::CONFIG_FILE,
+        format!(
+            "cannot use the cloud definition file {}: {why}",
+            path.display()
+        ),
+    )
+    .with_detail("path", path.display().to_string())
+    .with_remediation("Fix the file (docs/cloud-file.md describes it) or unset AZCM_CLOUD_FILE.")
+}
+
+fn check_https(path: &Path, cloud: &Cloud, field: &str, value: &str) -> Result<()> {
+    match url::Url::parse(value) {
+        Ok(u) if u.scheme() == "https" && u.host_str().is_some() => Ok(()),
+        _ => Err(file_error(
+            path,
+            format!(
+                "cloud '{}': {field} must be an https:// URL, not '{value}'",
+                cloud.name
+            ),
+        )),
+    }
+}
+
+/// The built-in clouds plus those of the cloud definition file (`AZCM_CLOUD_FILE`), if any.
+pub fn catalogue() -> Result<Vec<Cloud>> {
+    let mut clouds: Vec<Cloud> = serde_json::from_str::<CloudFile>(BUILTIN)
+        .expect("data/clouds.json is valid")
+        .clouds;
+    if let Some(path) = std::env::var_os(CLOUD_FILE_ENV)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+    {
+        clouds.extend(load_file(&path)?);
+    }
+    Ok(clouds)
+}
+
+/// Reads custom clouds from a cloud definition file.
+pub fn load_file(path: &Path) -> Result<Vec<Cloud>> {
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+    let file: CloudFile = serde_json::from_str(&text).map_err(|e| file_error(path, e))?;
+    if file.version.is_some_and(|v| v != 1) {
+        return Err(file_error(path, "only version 1 is known"));
+    }
+    for cloud in &file.clouds {
+        if BUILTIN_CLOUDS
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(&cloud.name))
+        {
+            return Err(file_error(
+                path,
+                format!(
+                    "'{}' is a built-in cloud and cannot be redefined",
+                    cloud.name
+                ),
+            ));
+        }
+        if cloud.name.trim().is_empty() || cloud.regions.is_empty() {
+            return Err(file_error(
+                path,
+                "every cloud needs a name and at least one region",
+            ));
+        }
+        check_https(path, cloud, "authority", &cloud.authority)?;
+        check_https(path, cloud, "resourceManager", &cloud.resource_manager)?;
+    }
+    Ok(file.clouds)
+}
+
+/// Finds a cloud by name, case-insensitively; unknown → AZCM0023 naming the known ones.
+pub fn find(name: &str) -> Result<Cloud> {
+    let clouds = catalogue()?;
+    let names: Vec<String> = clouds.iter().map(|c| c.name.clone()).collect();
+    clouds
+        .into_iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            AzcmError::invalid_argument(format!(
+                "unknown cloud '{name}'; known clouds: {}",
+                names.join(", ")
+            ))
+            .with_detail("cloud", name)
+            .with_detail("knownClouds", names)
+        })
+}
+
+/// azcmagent's normalisation: spaces removed, lower case ("West Europe" → "westeurope").
+pub fn normalize_region(region: &str) -> String {
+    region
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+impl Cloud {
+    /// The region as ARM spells it, or AZCM0020 suggesting the nearest known names.
+    pub fn region(&self, region: &str) -> Result<String> {
+        let wanted = normalize_region(region);
+        if let Some(known) = self.regions.iter().find(|r| **r == wanted) {
+            return Ok(known.clone());
+        }
+        let mut near: Vec<(usize, &String)> = self
+            .regions
+            .iter()
+            .map(|r| (distance(&wanted, r), r))
+            .collect();
+        near.sort();
+        let suggestions: Vec<String> = near
+            .iter()
+            .filter(|(d, r)| {
+                *d <= 3 || r.starts_with(&wanted) || (!wanted.is_empty() && r.contains(&wanted))
+            })
+            .take(3)
+            .map(|(_, r)| (*r).clone())
+            .collect();
+        let hint = if suggestions.is_empty() {
+            String::new()
+        } else {
+            format!("; did you mean {}?", suggestions.join(", "))
+        };
+        Err(AzcmError::new(
+            ErrorCode::UNKNOWN_REGION,
+            format!("'{region}' is not a region of {}{hint}", self.name),
+        )
+        .with_detail("location", region)
+        .with_detail("cloud", self.name.clone())
+        .with_detail("suggestions", suggestions)
+        .with_detail("knownRegions", self.regions.clone()))
+    }
+
+    /// The portal page of a resource.
+    pub fn portal_link(&self, resource_id: &str) -> String {
+        format!(
+            "{}/#@/resource{resource_id}",
+            self.portal.trim_end_matches('/')
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_clouds_are_complete_and_https() {
+        let file: CloudFile = serde_json::from_str(BUILTIN).unwrap();
+        let names: Vec<&str> = file.clouds.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, BUILTIN_CLOUDS);
+        for cloud in &file.clouds {
+            for url in [&cloud.authority, &cloud.resource_manager, &cloud.portal] {
+                assert!(url.starts_with("https://"), "{url}");
+            }
+            assert!(cloud.audience.starts_with("https://management.core."));
+        }
+    }
+
+    #[test]
+    fn regions_are_normalised_and_unknown_ones_suggested() {
+        let cloud = find("azurecloud").unwrap();
+        assert_eq!(cloud.region("West Europe").unwrap(), "westeurope");
+        let err = cloud.region("westeurop").unwrap_err();
+        assert_eq!(err.code, ErrorCode::UNKNOWN_REGION);
+        assert!(err.message.contains("westeurope"), "{}", err.message);
+        let err = cloud.region("mars").unwrap_err();
+        assert!(!err.message.contains("did you mean"), "{}", err.message);
+    }
+
+    #[test]
+    fn custom_cloud_files_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clouds.json");
+        let good = r#"{"clouds":[{"name":"Lab","authority":"https://login.lab","resourceManager":"https://arm.lab","audience":"https://arm.lab/","portal":"https://portal.lab","regions":["lab1"]}]}"#;
+        std::fs::write(&path, good).unwrap();
+        assert_eq!(load_file(&path).unwrap()[0].name, "Lab");
+        for bad in [
+            good.replace("https://arm.lab\"", "http://arm.lab\""),
+            good.replace("\"Lab\"", "\"AzureCloud\""),
+            good.replace("[\"lab1\"]", "[]"),
+            good.replace("\"portal\"", "\"portalUrl\""),
+            "{".to_string(),
+        ] {
+            std::fs::write(&path, &bad).unwrap();
+            assert_eq!(
+                load_file(&path).unwrap_err().code,
+                ErrorCode::CONFIG_FILE,
+                "{bad}"
+            );
+        }
+    }
+}
