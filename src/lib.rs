@@ -1,11 +1,15 @@
 //! azcm: the Azure Connected Machine agent CLI. `main.rs` calls [`main_with_args`]; everything
 //! else is here so tests and tools can drive the same code.
 
+pub mod arm;
+pub mod auth;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod error;
 pub mod flagfile;
+pub mod http;
+pub mod ids;
 pub mod keys;
 pub mod output;
 pub mod platform;

@@ -1,0 +1,402 @@
+//! The ARM client: every call carries a fresh client request id and the run's correlation id;
+//! 429 and 5xx answers, resets, timeouts and garbled bodies are retried with `Retry-After` or
+//! exponential backoff with full jitter, within a bounded total time; a token ARM calls expired
+//! is renewed once; long-running operations are polled to the end.
+
+use crate::auth::Tokens;
+use crate::error::{AzcmError, ErrorCode, Result};
+use crate::report::Reporter;
+use rand::Rng;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The HybridCompute api-version azcm uses unless told otherwise: the newest stable one in
+/// the published spec azcm follows.
+pub const DEFAULT_HYBRIDCOMPUTE_API_VERSION: &str = "2026-09-01";
+pub const RESOURCES_API_VERSION: &str = "2021-04-01";
+pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
+
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+const BACKOFF_CAP: Duration = Duration::from_secs(16);
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+}
+
+pub struct Arm<'a> {
+    http: reqwest::Client,
+    base: url::Url,
+    tokens: Tokens,
+    deadline: Instant,
+    correlation_id: String,
+    report: &'a dyn Reporter,
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let cap = BACKOFF_BASE
+        .saturating_mul(1u32 << attempt.min(10))
+        .min(BACKOFF_CAP);
+    Duration::from_millis(rand::thread_rng().gen_range(0..=cap.as_millis() as u64))
+}
+
+/// Why a try failed and whether another try may help.
+struct TryFailure {
+    transient: bool,
+    status: Option<u16>,
+    arm_code: Option<String>,
+    message: String,
+    retry_after: Option<Duration>,
+    request_id: Option<String>,
+}
+
+impl<'a> Arm<'a> {
+    pub fn new(
+        http: reqwest::Client,
+        resource_manager: &str,
+        tokens: Tokens,
+        budget: Duration,
+        correlation_id: String,
+        report: &'a dyn Reporter,
+    ) -> Result<Self> {
+        let base = url::Url::parse(resource_manager).map_err(|e| {
+            AzcmError::invalid_argument(format!(
+                "the cloud's ARM endpoint '{resource_manager}' is not a URL: {e}"
+            ))
+        })?;
+        Ok(Self {
+            http,
+            base,
+            tokens,
+            deadline: Instant::now() + budget,
+            correlation_id,
+            report,
+        })
+    }
+
+    pub fn correlation_id(&self) -> &str {
+        &self.correlation_id
+    }
+
+    /// An absolute URL for a path, or a polling URL ARM gave — only on ARM's own host, so the
+    /// token never travels anywhere else.
+    fn url(&self, path_or_url: &str) -> Result<url::Url> {
+        let url = self.base.join(path_or_url).map_err(|e| {
+            AzcmError::new(
+                ErrorCode::UNKNOWN,
+                format!("bad ARM URL {path_or_url}: {e}"),
+            )
+        })?;
+        if url.scheme() != "https"
+            || url.host_str() != self.base.host_str()
+            || url.port_or_known_default() != self.base.port_or_known_default()
+        {
+            return Err(AzcmError::new(
+                ErrorCode::UNKNOWN,
+                format!("ARM pointed azcm at {}, which is not the cloud's ARM endpoint; not following it", url.host_str().unwrap_or("")),
+            ));
+        }
+        Ok(url)
+    }
+
+    async fn try_once(
+        &self,
+        method: &Method,
+        url: &url::Url,
+        body: Option<&Value>,
+        token: &str,
+    ) -> std::result::Result<Reply, TryFailure> {
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .bearer_auth(token)
+            .header("x-ms-client-request-id", crate::ids::new_guid())
+            .header("x-ms-correlation-request-id", &self.correlation_id)
+            .header("accept", "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let network = |e: reqwest::Error| TryFailure {
+            transient: true,
+            status: None,
+            arm_code: None,
+            message: describe_network_error(&e),
+            retry_after: None,
+            request_id: None,
+        };
+        let response = request.send().await.map_err(network)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let request_id = headers
+            .get("x-ms-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let retry_after = headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let text = response.text().await.map_err(network)?;
+        let parsed: Option<Value> = if text.trim().is_empty() {
+            Some(Value::Null)
+        } else {
+            serde_json::from_str(&text).ok()
+        };
+        if (200..300).contains(&status) {
+            return match parsed {
+                Some(body) => Ok(Reply {
+                    status,
+                    body,
+                    headers,
+                }),
+                None => Err(TryFailure {
+                    transient: true,
+                    status: Some(status),
+                    arm_code: None,
+                    message: "ARM answered with a body that is not valid JSON".into(),
+                    retry_after,
+                    request_id,
+                }),
+            };
+        }
+        let error = parsed.as_ref().map(|b| &b["error"]);
+        let arm_code = error.and_then(|e| e["code"].as_str()).map(str::to_string);
+        let arm_message = error
+            .and_then(|e| e["message"].as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        Err(TryFailure {
+            transient: matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
+            status: Some(status),
+            arm_code,
+            message: arm_message,
+            retry_after,
+            request_id,
+        })
+    }
+
+    /// One ARM call with retries. `code` is the AZCM code a final failure of this step gets;
+    /// authentication and authorization failures are AZCM0041, network failures AZCM0026.
+    pub async fn call(
+        &self,
+        step: &str,
+        code: ErrorCode,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply> {
+        let url = self.url(path)?;
+        let mut attempt: u32 = 0;
+        let mut renewed = false;
+        loop {
+            let token = self.tokens.get().await?;
+            let failure = match self.try_once(&method, &url, body, &token).await {
+                Ok(reply) => return Ok(reply),
+                Err(f) => f,
+            };
+            let expired = failure.status == Some(401)
+                && failure.arm_code.as_deref() == Some("ExpiredAuthenticationToken");
+            if expired && self.tokens.can_refresh() && !renewed {
+                renewed = true;
+                self.report.verbose(&format!(
+                    "{step}: ARM says the access token expired; getting a new one"
+                ));
+                continue;
+            }
+            if failure.transient {
+                let wait = failure.retry_after.unwrap_or_else(|| backoff(attempt));
+                if Instant::now() + wait < self.deadline {
+                    self.report.verbose(&format!(
+                        "{step}: {}{}; retrying in {:.1}s",
+                        failure
+                            .status
+                            .map(|s| format!("HTTP {s}: "))
+                            .unwrap_or_default(),
+                        failure.message,
+                        wait.as_secs_f64()
+                    ));
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            return Err(self.final_error(step, code, failure, attempt, expired));
+        }
+    }
+
+    fn final_error(
+        &self,
+        step: &str,
+        code: ErrorCode,
+        f: TryFailure,
+        attempt: u32,
+        expired: bool,
+    ) -> AzcmError {
+        let code = match f.status {
+            None => ErrorCode::NETWORK,
+            Some(401) if expired && !self.tokens.can_refresh() => ErrorCode::INVALID_ACCESS_TOKEN,
+            Some(401) | Some(403) => ErrorCode::INVALID_CREDENTIALS,
+            _ => code,
+        };
+        let gave_up = if f.transient {
+            format!(" (gave up after {} tries)", attempt + 1)
+        } else {
+            String::new()
+        };
+        let mut err = AzcmError::new(
+            code,
+            format!(
+                "{step} failed: {}{}{gave_up}",
+                f.arm_code
+                    .as_ref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
+                f.message
+            ),
+        )
+        .with_detail("step", step)
+        .with_detail("correlationId", self.correlation_id.clone())
+        .with_detail("attempts", attempt + 1);
+        if let Some(status) = f.status {
+            err = err.with_detail("httpStatus", status);
+        }
+        if let Some(arm_code) = f.arm_code {
+            err = err.with_detail("armErrorCode", arm_code);
+        }
+        if let Some(request_id) = f.request_id {
+            err = err.with_detail("requestId", request_id);
+        }
+        if code == ErrorCode::INVALID_ACCESS_TOKEN {
+            err = err.with_remediation("Get a new access token and run the command again.");
+        }
+        err
+    }
+
+    /// Waits for a long-running operation ARM started (202 with Azure-AsyncOperation or
+    /// Location), honouring Retry-After.
+    pub async fn wait_for_operation(
+        &self,
+        step: &str,
+        code: ErrorCode,
+        started: &Reply,
+    ) -> Result<()> {
+        if started.status != 202 {
+            return Ok(());
+        }
+        let (url, async_operation) = match (
+            started.header("azure-asyncoperation"),
+            started.header("location"),
+        ) {
+            (Some(u), _) => (u, true),
+            (None, Some(u)) => (u, false),
+            (None, None) => return Ok(()),
+        };
+        let mut wait = started
+            .header("retry-after")
+            .and_then(|v| parse_retry_after(&v))
+            .unwrap_or(Duration::from_secs(1));
+        loop {
+            if Instant::now() + wait >= self.deadline {
+                return Err(
+                    AzcmError::new(code, format!("{step} did not finish in time"))
+                        .with_detail("step", step),
+                );
+            }
+            tokio::time::sleep(wait.max(Duration::from_millis(100))).await;
+            let reply = self.call(step, code, Method::GET, &url, None).await?;
+            wait = reply
+                .header("retry-after")
+                .and_then(|v| parse_retry_after(&v))
+                .unwrap_or(Duration::from_secs(1));
+            if async_operation {
+                match reply.body["status"].as_str().unwrap_or("") {
+                    "Succeeded" => return Ok(()),
+                    "Failed" | "Canceled" | "Cancelled" => {
+                        let message = reply.body["error"]["message"]
+                            .as_str()
+                            .unwrap_or("the operation failed");
+                        return Err(AzcmError::new(code, format!("{step} failed: {message}"))
+                            .with_detail("step", step)
+                            .with_detail("armErrorCode", reply.body["error"]["code"].clone()));
+                    }
+                    _ => continue,
+                }
+            } else if reply.status != 202 {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn describe_network_error(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    if e.is_timeout() {
+        format!("timed out ({text})")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let wait = parse_retry_after(&later).unwrap();
+        assert!(
+            wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28),
+            "{wait:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_capped() {
+        for attempt in 0..20 {
+            let cap = BACKOFF_BASE
+                .saturating_mul(1 << attempt.min(10))
+                .min(BACKOFF_CAP);
+            assert!(backoff(attempt) <= cap);
+        }
+        let samples: std::collections::BTreeSet<_> = (0..50).map(|_| backoff(5)).collect();
+        assert!(samples.len() > 10, "no jitter");
+    }
+}
