@@ -54,6 +54,20 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Connect this machine to Azure Arc
+    #[command(
+        long_about = "Connect this machine to Azure Arc: create (or adopt) its \
+Microsoft.HybridCompute/machines resource and write the agent configuration. Secrets can come \
+from stdin (a value of -), an environment variable or the --config file instead of the command \
+line. --what-if checks everything without changing anything."
+    )]
+    Connect(Box<ConnectArgs>),
+    /// Disconnect this machine from Azure Arc
+    #[command(
+        long_about = "Delete this machine's Azure resource (waiting for ARM to finish) and \
+reset the local agent configuration and key. --force-local-only skips Azure."
+    )]
+    Disconnect(Box<DisconnectArgs>),
     /// Generate the RSA key pair for a later connect; prints the public key
     #[command(
         long_about = "Generate an RSA-2048 key pair for onboarding. The public key is printed as \
@@ -71,6 +85,74 @@ Certs folder, readable only by administrators, and is never printed."
     License,
     /// Show azcm's version, build target and source revision
     Version,
+}
+
+/// How connect and disconnect authenticate (one method).
+#[derive(Debug, Clone, Default, Args)]
+pub struct AuthArgs {
+    /// Application (client) id of the service principal
+    #[arg(short = 'i', long, value_name = "APP_ID")]
+    pub service_principal_id: Option<String>,
+    /// Service principal secret; `-` reads it from stdin (also AZCM_SERVICE_PRINCIPAL_SECRET)
+    #[arg(short = 'p', long, value_name = "SECRET", allow_hyphen_values = true)]
+    pub service_principal_secret: Option<String>,
+    /// Entra ID access token for ARM; `-` reads it from stdin (also AZCM_ACCESS_TOKEN)
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
+    pub access_token: Option<String>,
+    /// Tenant id of the subscription (required with a service principal)
+    #[arg(short = 't', long, value_name = "TENANT_ID")]
+    pub tenant_id: Option<String>,
+    /// Seconds to keep retrying throttled or failing Azure calls before giving up
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub retry_timeout: u64,
+    /// Check everything and report what would change, without changing anything
+    #[arg(long)]
+    pub what_if: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Subscription id or name
+    #[arg(short = 's', long, value_name = "SUBSCRIPTION")]
+    pub subscription_id: String,
+    /// Resource group for the machine resource (created when missing)
+    #[arg(short = 'g', long, value_name = "RESOURCE_GROUP")]
+    pub resource_group: String,
+    /// Azure region, e.g. westeurope
+    #[arg(short = 'l', long, value_name = "REGION")]
+    pub location: String,
+    /// Name of the machine resource (default: the host name)
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub resource_name: Option<String>,
+    /// Azure cloud: AzureCloud, AzureUSGovernment, AzureChinaCloud, or a custom cloud (AZCM_CLOUD_FILE)
+    #[arg(long, value_name = "CLOUD", default_value = crate::cloud::DEFAULT_CLOUD)]
+    pub cloud: String,
+    /// Tags: Name=Value,Other='Value with spaces'
+    #[arg(long, value_name = "TAGS")]
+    pub tags: Option<String>,
+    /// Correlation id (a GUID) recorded with the onboarding
+    #[arg(long, value_name = "GUID")]
+    pub correlation_id: Option<String>,
+    /// Resource id of the Azure Arc private link scope to associate
+    #[arg(long, value_name = "RESOURCE_ID")]
+    pub private_link_scope: Option<String>,
+    /// Let the agent upgrade itself automatically (preview)
+    #[arg(long)]
+    pub enable_automatic_upgrade: bool,
+    /// Continue even if the network check fails
+    #[arg(long)]
+    pub ignore_network_check: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisconnectArgs {
+    /// Reset the local agent state only; leave the Azure resource alone
+    #[arg(long)]
+    pub force_local_only: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 fn property_parser() -> PossibleValuesParser {
@@ -128,6 +210,8 @@ impl Command {
     pub fn path(&self) -> String {
         match self {
             Command::Config { action } => format!("config {}", action.name()),
+            Command::Connect(_) => "connect".into(),
+            Command::Disconnect(_) => "disconnect".into(),
             Command::Genkey => "genkey".into(),
             Command::Help { .. } => "help".into(),
             Command::License => "license".into(),

@@ -93,6 +93,18 @@ fn scalar(value: &Value) -> Option<String> {
     }
 }
 
+/// Long names of the flags of the leaf command that were typed on the command line.
+pub fn command_line_flags(cmd: &clap::Command, matches: &ArgMatches) -> Vec<String> {
+    let (leaf_cmd, leaf_matches) = leaf(cmd, matches);
+    leaf_cmd
+        .get_arguments()
+        .filter(|a| {
+            leaf_matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+        })
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .collect()
+}
+
 /// Returns the argument list with the file's values added as flags, or `None` when no
 /// `--config` was given. `cmd` must be built (`cli::command()`).
 pub fn expand(

@@ -10,6 +10,7 @@ pub mod error;
 pub mod flagfile;
 pub mod http;
 pub mod ids;
+pub mod imds;
 pub mod keys;
 pub mod output;
 pub mod platform;
@@ -69,6 +70,7 @@ fn run(args: &[OsString]) -> i32 {
         Ok(m) => m,
         Err(e) => return clap_failure(e, args),
     };
+    let typed = flagfile::command_line_flags(&cmd, &matches);
     let expanded = match flagfile::expand(&cmd, &matches, args) {
         Ok(e) => e,
         Err(err) => {
@@ -96,7 +98,7 @@ fn run(args: &[OsString]) -> i32 {
         Err(e) => return clap_failure(e, args),
     };
     let out = Output::new(Prefs::from_global(&cli.global));
-    let ctx = commands::Context::new(&out);
+    let ctx = commands::Context::new(&out).with_command_line_flags(typed);
     let name = cli.command.path();
     match commands::run(&cli.command, &ctx) {
         Ok(outcome) => out.success(&name, outcome),

@@ -2,6 +2,8 @@
 //! returns an [`Outcome`]; it never prints and never exits.
 
 pub mod config;
+pub mod connect;
+pub mod disconnect;
 pub mod genkey;
 pub mod help;
 pub mod license;
@@ -67,6 +69,8 @@ impl Section {
 pub struct Context<'a> {
     pub report: &'a dyn Reporter,
     paths: OnceCell<AgentPaths>,
+    /// Long names of the flags typed on the real command line (not from --config).
+    command_line_flags: Vec<String>,
 }
 
 impl<'a> Context<'a> {
@@ -74,16 +78,17 @@ impl<'a> Context<'a> {
         Self {
             report,
             paths: OnceCell::new(),
+            command_line_flags: Vec::new(),
         }
     }
 
-    pub fn with_paths(report: &'a dyn Reporter, paths: AgentPaths) -> Self {
-        let cell = OnceCell::new();
-        let _ = cell.set(paths);
-        Self {
-            report,
-            paths: cell,
-        }
+    pub fn with_command_line_flags(mut self, flags: Vec<String>) -> Self {
+        self.command_line_flags = flags;
+        self
+    }
+
+    pub fn given_on_command_line(&self, long: &str) -> bool {
+        self.command_line_flags.iter().any(|f| f == long)
     }
 
     pub fn paths(&self) -> Result<&AgentPaths> {
@@ -117,6 +122,8 @@ impl<'a> Context<'a> {
 pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
     match command {
         Command::Config { action } => config::run(action, ctx),
+        Command::Connect(args) => connect::run(args, ctx),
+        Command::Disconnect(args) => disconnect::run(args, ctx),
         Command::Genkey => genkey::run(ctx),
         Command::Help { command } => help::run(command),
         Command::License => Ok(license::run()),

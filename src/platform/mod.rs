@@ -194,3 +194,8 @@ pub fn azure_guest_agent() -> io::Result<Option<ServiceStatus>> {
     }
     Ok(None)
 }
+
+/// The machine's host name (the default resource name for `connect`).
+pub fn hostname() -> io::Result<String> {
+    imp::hostname()
+}

@@ -79,6 +79,22 @@ pub fn system_layout() -> io::Result<SystemLayout> {
     })
 }
 
+pub fn hostname() -> io::Result<String> {
+    use windows_sys::Win32::System::SystemInformation::{
+        ComputerNameDnsHostname, GetComputerNameExW,
+    };
+    let mut size = 0u32;
+    // SAFETY: a null buffer asks for the size needed.
+    unsafe { GetComputerNameExW(ComputerNameDnsHostname, ptr::null_mut(), &mut size) };
+    let mut buf = vec![0u16; size as usize + 1];
+    let mut len = buf.len() as u32;
+    // SAFETY: buffer and length match.
+    if unsafe { GetComputerNameExW(ComputerNameDnsHostname, buf.as_mut_ptr(), &mut len) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(String::from_utf16_lossy(&buf[..len as usize]))
+}
+
 pub fn is_elevated() -> bool {
     let mut token: HANDLE = ptr::null_mut();
     // SAFETY: GetCurrentProcess returns a pseudo handle; token is an out-pointer.

@@ -1,5 +1,6 @@
 //! The agent's local state: where it lives, how it is written, and its file models.
 
+pub mod agentconfig;
 pub mod atomic;
 pub mod localconfig;
 pub mod paths;
