@@ -202,6 +202,26 @@ impl FakeCloud {
         ]
     }
 
+    /// An ARM access token for the default service principal, as the token endpoint would
+    /// issue it (for tests of `--access-token`).
+    pub fn issue_token(&self) -> String {
+        let world = self.shared.world();
+        let principal = world.principals.first().expect("a principal").clone();
+        let now = entra::now_secs();
+        let lifetime = world.settings.token_lifetime_secs;
+        self.shared.signer.sign(&json!({
+            "aud": ARM_AUDIENCE,
+            "iss": format!("https://sts.windows.net/{}/", world.tenant_id),
+            "iat": now,
+            "nbf": now - 300,
+            "exp": now + lifetime,
+            "tid": world.tenant_id,
+            "oid": principal.object_id,
+            "sub": principal.object_id,
+            "appid": principal.client_id,
+        }))
+    }
+
     pub fn add_fault(&self, fault: Fault) {
         self.shared.world().faults.push(fault);
     }

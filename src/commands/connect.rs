@@ -783,7 +783,7 @@ async fn onboard(
     }
 
     let mut services = Vec::new();
-    if !what_if {
+    if !what_if && !already_connected {
         steps.begin("agentConfig", "writing the agent configuration");
         let config = AgentConfig {
             resource_id: machine["id"].as_str().unwrap_or("").to_string(),
@@ -806,9 +806,7 @@ async fn onboard(
             api_version: plan.api_version.clone(),
             connected_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         };
-        if existing.as_ref() != Some(&config) || !already_connected {
-            config.save(&paths.agent_config())?;
-        }
+        config.save(&paths.agent_config())?;
         steps.begin("services", "restarting the agent services");
         services = restart_services(ctx);
     }

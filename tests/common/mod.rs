@@ -92,8 +92,9 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// A private agent state root plus a way to run azcm on it.
+#[derive(Clone)]
 pub struct Azcm {
-    dir: tempfile::TempDir,
+    dir: std::sync::Arc<tempfile::TempDir>,
     env: Vec<(String, String)>,
 }
 
@@ -106,7 +107,7 @@ impl Default for Azcm {
 impl Azcm {
     pub fn new() -> Self {
         Self {
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir: std::sync::Arc::new(tempfile::tempdir().expect("temp dir")),
             env: Vec::new(),
         }
     }
@@ -118,6 +119,11 @@ impl Azcm {
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
+    }
+
+    /// The same state root with one more environment variable.
+    pub fn clone_with_env(&self, key: &str, value: &str) -> Self {
+        self.clone().env(key, value)
     }
 
     /// The agent's folder under this root, in the layout of the binary's platform.
@@ -348,4 +354,72 @@ pub fn validate_with(schema: &str, doc: &Value) {
         "{schema} rejects {doc:#}:\n{}",
         errors.join("\n")
     );
+}
+
+/// A fake Azure cloud plus an azcm state root wired to it through azcm's public knobs
+/// (cloud definition file, extra trusted roots, IMDS address).
+pub struct Onboarding {
+    pub fake: azcm_fakecloud::FakeCloud,
+    pub azcm: Azcm,
+}
+
+impl Onboarding {
+    pub fn new() -> Self {
+        let fake = azcm_fakecloud::FakeCloud::start().expect("fake cloud");
+        fake.update_settings(|s| s.registration_polls = 0);
+        let azcm = Azcm::new();
+        let files = azcm.root().join("fakecloud");
+        let (cloud_file, ca_file) = fake.write_files(&files).expect("fake cloud files");
+        let azcm = azcm
+            .env("AZCM_CLOUD_FILE", &native_path(&cloud_file))
+            .env("AZCM_EXTRA_CA_CERTS", &native_path(&ca_file))
+            .env("AZCM_IMDS_ENDPOINT", &fake.imds_url);
+        Self { fake, azcm }
+    }
+
+    /// `connect` arguments for the fake's ready tenant, subscription and resource group.
+    pub fn connect_args<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        vec![
+            "connect",
+            "--subscription-id",
+            &self.fake.subscription_id,
+            "--resource-group",
+            &self.fake.resource_group,
+            "--location",
+            &self.fake.location,
+            "--resource-name",
+            name,
+            "--cloud",
+            azcm_fakecloud::CLOUD_NAME,
+            "--service-principal-id",
+            &self.fake.client_id,
+            "--tenant-id",
+            &self.fake.tenant_id,
+        ]
+    }
+
+    pub fn with_secret_env(mut self) -> Self {
+        let secret = self.fake.client_secret.clone();
+        self.azcm = self.azcm.env("AZCM_SERVICE_PRINCIPAL_SECRET", &secret);
+        self
+    }
+
+    pub fn disconnect_args(&self) -> Vec<&str> {
+        vec![
+            "disconnect",
+            "--service-principal-id",
+            &self.fake.client_id,
+            "--tenant-id",
+            &self.fake.tenant_id,
+        ]
+    }
+
+    /// Requests the fake saw for a step.
+    pub fn count(&self, step: azcm_fakecloud::Step) -> usize {
+        self.fake
+            .requests()
+            .iter()
+            .filter(|r| r.step == step)
+            .count()
+    }
 }

@@ -1,0 +1,676 @@
+//! `connect` and `disconnect` against the fake Azure cloud over TLS: every auth method that
+//! exists, idempotent re-runs, what-if, bad input caught before any request, the Azure VM
+//! guard, faults at each step, and no secret anywhere.
+
+mod common;
+use azcm_fakecloud::{Fault, FaultKind, Step};
+use common::{Onboarding, Run};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn json_run(o: &Onboarding, args: &[&str]) -> Run {
+    o.azcm.json(args)
+}
+
+fn machine(o: &Onboarding, name: &str) -> Option<Value> {
+    o.fake.machines().into_iter().find(|m| {
+        m["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    })
+}
+
+fn agent_config(o: &Onboarding) -> Option<Value> {
+    std::fs::read(o.azcm.config_dir().join("agentconfig.json"))
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap())
+}
+
+/// Every file under the state root, stdout and stderr: none may hold the secret.
+fn assert_no_secret(o: &Onboarding, runs: &[&Run], secret: &str) {
+    for run in runs {
+        assert!(
+            !run.stdout.contains(secret),
+            "secret on stdout: {}",
+            run.what
+        );
+        assert!(
+            !run.stderr.contains(secret),
+            "secret on stderr: {}",
+            run.what
+        );
+    }
+    for (path, bytes) in o.azcm.snapshot() {
+        if path.ends_with("clouds.json") || path.ends_with("fakecloud-ca.pem") {
+            continue;
+        }
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "secret in {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn connect_with_a_service_principal_secret_creates_the_machine() {
+    let o = Onboarding::new().with_secret_env();
+    let mut args: Vec<&str> = o.connect_args("web-01");
+    let at = args.iter().position(|a| *a == "--location").unwrap();
+    args[at + 1] = "West Europe";
+    args.extend(["--tags", "env=test,Owner='Ops Team'"]);
+    let run = json_run(&o, &args);
+    let doc = run.doc();
+    assert_eq!(doc["ok"], true, "{doc:#}");
+    let result = &doc["result"];
+    assert_eq!(result["alreadyConnected"], false);
+    assert_eq!(result["location"], "westeurope");
+    let actions: Vec<&str> = result["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "registerResourceProvider",
+            "registerResourceProvider",
+            "registerResourceProvider",
+            "createResourceGroup",
+            "createMachine"
+        ]
+    );
+
+    let m = machine(&o, "web-01").expect("machine in ARM");
+    assert_eq!(m["id"], result["resourceId"]);
+    assert_eq!(m["tags"], json!({"env": "test", "Owner": "Ops Team"}));
+    assert_eq!(m["identity"]["type"], "SystemAssigned");
+    assert_eq!(result["principalId"], m["identity"]["principalId"]);
+    assert_eq!(result["vmId"], m["properties"]["vmId"]);
+    // The resource carries the public half of the key kept on this machine.
+    let key = azcm::keys::load_private(&o.azcm.certs_dir().join("onboarding.key")).unwrap();
+    assert_eq!(
+        m["properties"]["clientPublicKey"],
+        json!(azcm::keys::client_public_key(&key).unwrap())
+    );
+
+    let config = agent_config(&o).expect("agentconfig.json");
+    for (field, expected) in [
+        ("resourceId", result["resourceId"].clone()),
+        ("subscriptionId", json!(o.fake.subscription_id)),
+        ("resourceGroup", json!(o.fake.resource_group)),
+        ("location", json!("westeurope")),
+        ("tenantId", json!(o.fake.tenant_id)),
+        ("cloud", json!(azcm_fakecloud::CLOUD_NAME)),
+        ("vmId", result["vmId"].clone()),
+    ] {
+        assert_eq!(config[field], expected, "{field}");
+    }
+    assert_no_secret(&o, &[&run], &o.fake.client_secret);
+}
+
+#[test]
+fn re_running_the_same_connect_changes_nothing() {
+    let o = Onboarding::new().with_secret_env();
+    json_run(&o, &o.connect_args("web-01"));
+    let config = std::fs::read(o.azcm.config_dir().join("agentconfig.json")).unwrap();
+    let puts = o.count(Step::MachinePut);
+    let run = json_run(&o, &o.connect_args("WEB-01"));
+    let doc = run.doc();
+    assert_eq!(doc["result"]["alreadyConnected"], true, "{doc:#}");
+    assert!(doc["result"]["actions"].as_array().unwrap().is_empty());
+    assert_eq!(o.count(Step::MachinePut), puts, "no second PUT");
+    assert_eq!(
+        std::fs::read(o.azcm.config_dir().join("agentconfig.json")).unwrap(),
+        config
+    );
+
+    // Another resource while connected: disconnect first.
+    let requests = o.fake.requests().len();
+    let run = json_run(&o, &o.connect_args("web-02"));
+    assert_eq!(run.error_code(), "AZCM0067");
+    assert_eq!(
+        o.fake.requests().len(),
+        requests,
+        "refused before any request"
+    );
+}
+
+#[test]
+fn an_interrupted_connect_converges_on_re_run() {
+    let o = Onboarding::new().with_secret_env();
+    // The machine PUT is answered, but the connection dies before azcm hears it: ARM has the
+    // resource, this machine has its key and no agent configuration.
+    o.fake.add_fault(Fault {
+        step: Step::MachinePut,
+        kind: FaultKind::Reset,
+        times: 100,
+    });
+    let mut args = o.connect_args("web-01");
+    args.extend(["--retry-timeout", "2"]);
+    let run = json_run(&o, &args);
+    assert_eq!(run.error_code(), "AZCM0026", "{}", run.stdout);
+    assert!(agent_config(&o).is_none());
+    assert!(
+        o.azcm.certs_dir().join("onboarding.key").exists(),
+        "the key is kept for the re-run"
+    );
+    o.fake.clear_faults();
+    let run = json_run(&o, &o.connect_args("web-01"));
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    assert!(agent_config(&o).is_some());
+    assert!(machine(&o, "web-01").is_some());
+}
+
+#[test]
+fn a_machine_of_someone_else_is_not_taken_over() {
+    let o = Onboarding::new().with_secret_env();
+    json_run(&o, &o.connect_args("shared-name"));
+    // A second machine (another state root, so another key) asks for the same name.
+    let other = common::Azcm::new()
+        .env(
+            "AZCM_CLOUD_FILE",
+            &common::native_path(&o.azcm.root().join("fakecloud/clouds.json")),
+        )
+        .env(
+            "AZCM_EXTRA_CA_CERTS",
+            &common::native_path(&o.azcm.root().join("fakecloud/fakecloud-ca.pem")),
+        )
+        .env("AZCM_IMDS_ENDPOINT", &o.fake.imds_url)
+        .env("AZCM_SERVICE_PRINCIPAL_SECRET", &o.fake.client_secret);
+    let run = other.json(&o.connect_args("shared-name"));
+    assert_eq!(run.error_code(), "AZCM0044", "{}", run.stdout);
+}
+
+#[test]
+fn secrets_come_from_stdin_config_or_env_and_argv_warns() {
+    let o = Onboarding::new();
+    let secret = o.fake.client_secret.clone();
+
+    // stdin
+    let mut args = o.connect_args("stdin-01");
+    args.extend(["--service-principal-secret", "-", "--json"]);
+    let mut child = o
+        .azcm
+        .command(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{secret}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        what: "stdin".into(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    };
+    common::assert_contract(&run);
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    assert!(run.doc()["warnings"].as_array().unwrap().is_empty());
+    json_run(&o, &["disconnect", "--force-local-only"]);
+
+    // --config file
+    let file = o.azcm.root().join("onboard.json");
+    std::fs::write(
+        &file,
+        json!({"service-principal-secret": secret}).to_string(),
+    )
+    .unwrap();
+    let native = common::native_path(&file);
+    let mut args = o.connect_args("config-01");
+    args.extend(["--config", &native]);
+    let run2 = json_run(&o, &args);
+    assert_eq!(run2.doc()["ok"], true, "{}", run2.stdout);
+    assert!(
+        run2.doc()["warnings"].as_array().unwrap().is_empty(),
+        "no warning for a secret from --config"
+    );
+    std::fs::remove_file(&file).unwrap();
+    json_run(&o, &["disconnect", "--force-local-only"]);
+
+    // command line: works, warns
+    let mut args = o.connect_args("argv-01");
+    args.extend(["--service-principal-secret", &secret]);
+    let run3 = json_run(&o, &args);
+    let doc = run3.doc();
+    assert_eq!(doc["ok"], true, "{}", run3.stdout);
+    assert!(doc["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("command line"));
+    assert_no_secret(&o, &[&run, &run2, &run3], &secret);
+}
+
+#[test]
+fn an_access_token_works_and_an_expired_one_is_azcm0012() {
+    let o = Onboarding::new();
+    let token = o.fake.issue_token();
+    let mut args: Vec<&str> = o
+        .connect_args("token-01")
+        .into_iter()
+        .filter(|a| *a != o.fake.client_id.as_str())
+        .collect();
+    args.retain(|a| *a != "--service-principal-id");
+    let azcm = o.azcm.clone_with_env("AZCM_ACCESS_TOKEN", &token);
+    let run = azcm.json(&args);
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    assert_no_secret(&o, &[&run], &token);
+
+    o.fake.update_settings(|s| s.token_lifetime_secs = -10);
+    let expired = o.fake.issue_token();
+    let azcm = o.azcm.clone_with_env("AZCM_ACCESS_TOKEN", &expired);
+    let run = azcm.json(&["disconnect", "--retry-timeout", "5"]);
+    assert_eq!(run.error_code(), "AZCM0012", "{}", run.stdout);
+}
+
+#[test]
+fn a_wrong_secret_is_azcm0041_with_the_entra_code() {
+    let o = Onboarding::new();
+    let azcm = o
+        .azcm
+        .clone_with_env("AZCM_SERVICE_PRINCIPAL_SECRET", "not-the-secret");
+    let run = azcm.json(&o.connect_args("web-01"));
+    assert_eq!(run.error_code(), "AZCM0041", "{}", run.stdout);
+    assert_eq!(run.doc()["error"]["details"]["aadsts"], "AADSTS7000215");
+}
+
+#[test]
+fn bad_input_is_refused_before_any_request() {
+    let o = Onboarding::new().with_secret_env();
+    let base = o.connect_args("web-01");
+    let with = |flag: &'static str, value: &'static str| {
+        let mut args: Vec<&str> = Vec::new();
+        let mut skip = false;
+        for a in &base {
+            if skip {
+                skip = false;
+                continue;
+            }
+            if *a == flag {
+                skip = true;
+                continue;
+            }
+            args.push(a);
+        }
+        args.extend([flag, value]);
+        args
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (with("--location", "westeurop"), "AZCM0020"),
+        (with("--location", "mars"), "AZCM0020"),
+        (with("--resource-group", "bad group!"), "AZCM0023"),
+        (with("--resource-group", "ends."), "AZCM0023"),
+        (with("--resource-name", "web_"), "AZCM0023"),
+        (with("--resource-name", "web 01"), "AZCM0023"),
+        (with("--tenant-id", "contoso"), "AZCM0023"),
+        (with("--cloud", "AzureMoonCloud"), "AZCM0023"),
+        (with("--tags", "a='open"), "AZCM0023"),
+        (with("--tags", "novalue"), "AZCM0023"),
+        (with("--correlation-id", "12345"), "AZCM0023"),
+        (
+            with("--private-link-scope", "/subscriptions/x/scope"),
+            "AZCM0023",
+        ),
+        (with("--retry-timeout", "0"), "AZCM0023"),
+        (with("--access-token", "eyJ.x.y"), "AZCM0023"),
+        (
+            vec![
+                "connect",
+                "-g",
+                "rg",
+                "-l",
+                "westeurope",
+                "-s",
+                "sub",
+                "--cloud",
+                azcm_fakecloud::CLOUD_NAME,
+            ],
+            "AZCM0016",
+        ),
+        (vec!["connect", "-g", "rg", "-l", "westeurope"], "AZCM0016"),
+    ];
+    let before = o.azcm.snapshot();
+    for (args, code) in &cases {
+        let run = json_run(&o, args);
+        assert_eq!(run.error_code(), *code, "{args:?}: {}", run.stdout);
+        assert!(
+            o.fake.requests().is_empty(),
+            "{args:?} reached the fake: {:?}",
+            o.fake.requests()
+        );
+        assert_eq!(before, o.azcm.snapshot(), "{args:?} changed the state");
+    }
+    // A service principal without its tenant, or without a secret.
+    let azcm = o.azcm.clone_with_env("AZCM_SERVICE_PRINCIPAL_SECRET", "");
+    assert_eq!(
+        azcm.json(&o.connect_args("web-01")).error_code(),
+        "AZCM0016"
+    );
+    assert!(o.fake.requests().is_empty());
+}
+
+#[test]
+fn an_azure_vm_is_refused_unless_testing() {
+    let o = Onboarding::new().with_secret_env();
+    o.fake.update_settings(|s| s.azure_vm = true);
+    let run = json_run(&o, &o.connect_args("vm-01"));
+    assert_eq!(run.error_code(), "AZCM0062", "{}", run.stdout);
+    assert!(run.doc()["error"]["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("MSFT_ARC_TEST"));
+    assert!(o.count(Step::Token) == 0 && o.count(Step::MachinePut) == 0);
+    let testing = o.azcm.clone_with_env("MSFT_ARC_TEST", "true");
+    assert_eq!(testing.json(&o.connect_args("vm-01")).doc()["ok"], true);
+}
+
+#[test]
+fn what_if_changes_nothing_and_says_what_it_would_do() {
+    let o = Onboarding::new().with_secret_env();
+    let mut args = o.connect_args("web-01");
+    args.push("--what-if");
+    let run = json_run(&o, &args);
+    let doc = run.doc();
+    assert_eq!(doc["result"]["whatIf"], true, "{doc:#}");
+    let actions = doc["result"]["actions"].as_array().unwrap();
+    assert!(actions.iter().all(|a| a["done"] == false));
+    assert!(actions.iter().any(|a| a["action"] == "createMachine"));
+    assert!(o.fake.machines().is_empty());
+    assert_eq!(o.count(Step::Register) + o.count(Step::MachinePut), 0);
+    assert!(
+        o.fake
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.step == Step::Token),
+        "only reads"
+    );
+    assert!(agent_config(&o).is_none());
+    assert!(!o.azcm.certs_dir().join("onboarding.key").exists());
+}
+
+#[test]
+fn disconnect_deletes_the_resource_and_resets_local_state() {
+    let o = Onboarding::new().with_secret_env();
+    o.fake.update_settings(|s| s.lro_polls = 2);
+    json_run(&o, &o.connect_args("web-01"));
+    let run = json_run(&o, &o.disconnect_args());
+    let doc = run.doc();
+    assert_eq!(doc["result"]["resourceDeleted"], true, "{doc:#}");
+    assert!(o.fake.machines().is_empty());
+    assert!(
+        o.count(Step::LroPoll) >= 2,
+        "the delete operation was polled to the end"
+    );
+    assert!(agent_config(&o).is_none());
+    assert!(!o.azcm.certs_dir().join("onboarding.key").exists());
+    // Again: a clean error.
+    let again = json_run(&o, &o.disconnect_args());
+    assert_eq!(again.error_code(), "AZCM0063");
+    assert_eq!(again.doc()["error"]["details"]["reason"], "notConnected");
+}
+
+#[test]
+fn disconnect_when_the_resource_is_already_gone_or_local_only() {
+    let o = Onboarding::new().with_secret_env();
+    json_run(&o, &o.connect_args("web-01"));
+    // Deleted in Azure behind the machine's back.
+    let admin = json_run(&o, &o.disconnect_args());
+    assert_eq!(admin.doc()["ok"], true);
+    json_run(&o, &o.connect_args("web-01"));
+    let id = agent_config(&o).unwrap()["resourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    o.fake.add_fault(Fault {
+        step: Step::MachineGet,
+        kind: FaultKind::Status {
+            status: 404,
+            code: Some("ResourceNotFound".into()),
+        },
+        times: 1,
+    });
+    let run = json_run(&o, &o.disconnect_args());
+    let doc = run.doc();
+    assert_eq!(doc["ok"], true, "{doc:#}");
+    assert_eq!(doc["result"]["resourceDeleted"], false);
+    assert!(doc["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("no longer exists"));
+    assert!(agent_config(&o).is_none());
+    assert!(machine(&o, "web-01").is_some(), "{id} was left alone");
+
+    // The old resource still holds the old key: connect anew under another name.
+    assert_eq!(json_run(&o, &o.connect_args("web-02")).doc()["ok"], true);
+    let requests = o.fake.requests().len();
+    let local = json_run(&o, &["disconnect", "--force-local-only"]);
+    assert_eq!(local.doc()["result"]["localOnly"], true);
+    assert_eq!(
+        o.fake.requests().len(),
+        requests,
+        "no request with --force-local-only"
+    );
+    assert!(agent_config(&o).is_none());
+}
+
+/// Each onboarding step, hit once by each kind of transient fault, still converges within one
+/// run; the fake's log shows the retry.
+#[test]
+fn transient_faults_at_every_step_are_retried() {
+    let kinds = [
+        FaultKind::Throttle {
+            retry_after_secs: 1,
+            http_date: false,
+        },
+        FaultKind::Throttle {
+            retry_after_secs: 1,
+            http_date: true,
+        },
+        FaultKind::Status {
+            status: 500,
+            code: None,
+        },
+        FaultKind::Status {
+            status: 503,
+            code: None,
+        },
+        FaultKind::Reset,
+        FaultKind::InvalidJson,
+        FaultKind::TruncatedJson,
+    ];
+    let steps = [
+        Step::Subscription,
+        Step::Provider,
+        Step::ResourceGroup,
+        Step::MachineGet,
+        Step::MachinePut,
+    ];
+    let o = Onboarding::new().with_secret_env();
+    for (i, kind) in kinds.iter().enumerate() {
+        for step in steps {
+            let name = format!("m{i}-{step:?}").to_lowercase();
+            o.fake.add_fault(Fault {
+                step,
+                kind: kind.clone(),
+                times: 1,
+            });
+            let run = json_run(&o, &o.connect_args(&name));
+            assert_eq!(
+                run.doc()["ok"],
+                true,
+                "{kind:?} at {step:?}: {}",
+                run.stdout
+            );
+            assert!(
+                o.fake
+                    .requests()
+                    .iter()
+                    .any(|r| r.step == step && r.fault.is_some()),
+                "{kind:?} at {step:?} never hit"
+            );
+            json_run(&o, &["disconnect", "--force-local-only"]);
+        }
+    }
+}
+
+#[test]
+fn delete_faults_are_retried_and_retry_after_is_honoured() {
+    let o = Onboarding::new().with_secret_env();
+    o.fake.update_settings(|s| s.lro_polls = 1);
+    json_run(&o, &o.connect_args("web-01"));
+    o.fake.add_fault(Fault {
+        step: Step::MachineDelete,
+        kind: FaultKind::Throttle {
+            retry_after_secs: 2,
+            http_date: false,
+        },
+        times: 1,
+    });
+    o.fake.add_fault(Fault {
+        step: Step::LroPoll,
+        kind: FaultKind::Status {
+            status: 500,
+            code: None,
+        },
+        times: 1,
+    });
+    let started = Instant::now();
+    let run = json_run(&o, &o.disconnect_args());
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "Retry-After: 2 was not honoured"
+    );
+    assert!(o.fake.machines().is_empty());
+}
+
+/// Faults that do not go away: the run fails with the step's AZCM code and ARM's details within
+/// the retry budget, and a re-run once the fault is gone converges.
+#[test]
+fn persistent_faults_fail_with_the_steps_code_and_a_re_run_converges() {
+    let cases = [
+        (
+            Step::Subscription,
+            FaultKind::Status {
+                status: 503,
+                code: Some("ServiceUnavailable".into()),
+            },
+            "AZCM0062",
+        ),
+        (
+            Step::ResourceGroup,
+            FaultKind::Throttle {
+                retry_after_secs: 1,
+                http_date: false,
+            },
+            "AZCM0042",
+        ),
+        (
+            Step::MachinePut,
+            FaultKind::Status {
+                status: 500,
+                code: Some("InternalServerError".into()),
+            },
+            "AZCM0042",
+        ),
+        (Step::MachinePut, FaultKind::Reset, "AZCM0026"),
+        (
+            Step::MachinePut,
+            FaultKind::Status {
+                status: 403,
+                code: Some("AuthorizationFailed".into()),
+            },
+            "AZCM0041",
+        ),
+    ];
+    for (step, kind, code) in cases {
+        let o = Onboarding::new().with_secret_env();
+        o.fake.add_fault(Fault {
+            step,
+            kind: kind.clone(),
+            times: 1000,
+        });
+        let mut args = o.connect_args("web-01");
+        args.extend(["--retry-timeout", "3"]);
+        let started = Instant::now();
+        let run = json_run(&o, &args);
+        assert_eq!(
+            run.error_code(),
+            code,
+            "{kind:?} at {step:?}: {}",
+            run.stdout
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the retry budget bounds the run"
+        );
+        let details = &run.doc()["error"]["details"];
+        assert!(
+            details["correlationId"]
+                .as_str()
+                .is_some_and(|c| c.len() == 36),
+            "{details}"
+        );
+        if !matches!(kind, FaultKind::Reset) {
+            assert!(details["requestId"].as_str().is_some(), "{details}");
+            assert!(details["armErrorCode"].as_str().is_some(), "{details}");
+        }
+        o.fake.clear_faults();
+        let rerun = json_run(&o, &o.connect_args("web-01"));
+        assert_eq!(
+            rerun.doc()["ok"],
+            true,
+            "re-run after {kind:?} at {step:?}: {}",
+            rerun.stdout
+        );
+        assert!(machine(&o, "web-01").is_some());
+    }
+}
+
+#[test]
+fn progress_is_reported_per_step() {
+    let o = Onboarding::new().with_secret_env();
+    let mut args = o.connect_args("web-01");
+    args.extend(["--json", "--log-stderr"]);
+    let run = o.azcm.run(&args);
+    common::assert_contract(&run);
+    let statuses: Vec<String> = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["level"] == "progress")
+        .map(|e| e["progress"]["status"].as_str().unwrap().to_string())
+        .collect();
+    for expected in [
+        "signing in to Entra ID",
+        "resolving the subscription",
+        "creating the machine resource",
+        "writing the agent configuration",
+    ] {
+        assert!(
+            statuses.iter().any(|s| s == expected),
+            "{expected} not in {statuses:?}"
+        );
+    }
+    let doc = run.doc();
+    let steps: Vec<&str> = doc["result"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        steps.contains(&"machinePut") && steps.contains(&"token"),
+        "{steps:?}"
+    );
+}
