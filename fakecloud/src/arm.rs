@@ -488,7 +488,10 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
             props.insert("provisioningState".into(), json!("Succeeded"));
             props.insert("status".into(), json!("Connected"));
             props.insert("displayName".into(), json!(name));
-            props.insert("lastStatusChange".into(), json!(format!("{}", now_secs())));
+            props.insert(
+                "lastStatusChange".into(),
+                json!(crate::server::iso_time(std::time::SystemTime::now())),
+            );
             world.machines.insert(key, machine.clone());
             json_response(StatusCode::OK, &machine)
         }
@@ -504,7 +507,7 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
                 op.clone(),
                 Operation {
                     polls_left: polls,
-                    started: now_secs().to_string(),
+                    started: crate::server::iso_time(std::time::SystemTime::now()),
                     machine_key: key,
                 },
             );

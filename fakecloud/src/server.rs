@@ -128,15 +128,13 @@ fn classify(method: &Method, segments: &[String]) -> Step {
     }
 }
 
-fn http_date(at: SystemTime) -> String {
-    // RFC 7231 IMF-fixdate, as ARM sends in Retry-After.
+/// (year, month, day, hour, minute, second) in UTC.
+fn civil(at: SystemTime) -> (i64, i64, i64, u64, u64, u64, u64) {
     let secs = at
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
@@ -147,6 +145,19 @@ fn http_date(at: SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let mo = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(mo <= 2);
+    (y, mo, d, rem / 3600, rem % 3600 / 60, rem % 60, days)
+}
+
+/// ISO 8601 / RFC 3339 UTC time, as ARM writes times.
+pub fn iso_time(at: SystemTime) -> String {
+    let (y, mo, d, h, m, s, _) = civil(at);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+fn http_date(at: SystemTime) -> String {
+    // RFC 7231 IMF-fixdate, as ARM sends in Retry-After.
+    let (y, mo, d, h, m, s, days) = civil(at);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
     let month = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ][(mo - 1) as usize];
@@ -380,5 +391,6 @@ mod tests {
         );
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(http_date(t), "Wed, 18 Nov 2026 11:06:40 GMT");
+        assert_eq!(iso_time(t), "2026-11-18T11:06:40Z");
     }
 }

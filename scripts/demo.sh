@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job, end to end, on this machine and nowhere else: build azcm and the fake cloud,
+# start the fake on loopback, onboard this machine under a temporary state root, print the
+# result and the machine as ARM sees it, disconnect, and stop the fake.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+cargo build --release --locked --bin azcm --bin azcm-fakecloud
+azcm=target/release/azcm
+work=$(mktemp -d)
+target/release/azcm-fakecloud --print-env --dir "$work" > "$work/env" 2> "$work/fakecloud.log" &
+fake=$!
+trap 'kill "$fake" 2>/dev/null || true; wait "$fake" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q FAKE_ADMIN_URL "$work/env" 2>/dev/null && break; sleep 0.1; done
+# shellcheck disable=SC1091
+. "$work/env"
+
+echo "== azcm connect (the secret goes in on stdin)"
+printf '%s\n' "$FAKE_CLIENT_SECRET" | "$azcm" connect \
+    --service-principal-id "$FAKE_CLIENT_ID" --service-principal-secret - --tenant-id "$FAKE_TENANT_ID" \
+    --subscription-id "$FAKE_SUBSCRIPTION_ID" --resource-group "$FAKE_RESOURCE_GROUP" \
+    --location "$FAKE_LOCATION" --cloud "$FAKE_CLOUD" --resource-name demo-machine --tags "purpose=demo"
+
+echo
+echo "== the machine as ARM sees it"
+python3 - "$FAKE_ADMIN_URL/machines" "$AZCM_EXTRA_CA_CERTS" <<'PY'
+import json, ssl, sys, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[2])
+with urllib.request.urlopen(sys.argv[1], context=context) as response:
+    print(json.dumps(json.load(response)["value"], indent=2))
+PY
+
+echo
+echo "== azcm disconnect"
+printf '%s\n' "$FAKE_CLIENT_SECRET" | "$azcm" disconnect \
+    --service-principal-id "$FAKE_CLIENT_ID" --service-principal-secret - --tenant-id "$FAKE_TENANT_ID"
