@@ -354,13 +354,7 @@ impl<'a> Arm<'a> {
 }
 
 fn describe_network_error(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
+    let text = crate::http::error_chain(e);
     if e.is_timeout() {
         format!("timed out ({text})")
     } else {

@@ -410,7 +410,7 @@ pub fn http_client(ctx: &Context<'_>, cloud: &Cloud) -> Result<reqwest::Client> 
             options.proxy_url, options.bypass
         ));
     }
-    http::client(&options)
+    http::client(&options, ctx.report)
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
