@@ -63,7 +63,7 @@ if ($null -ne $runtimeInfo) {
 
 Push-Location -Path $repoRoot
 try {
-    $cargoArgs = @('build', '--locked', '--bin', 'azcm')
+    $cargoArgs = @('build', '--locked', '--bin', 'azcm', '--bin', 'azcm-fakecloud')
     $profileDir = 'debug'
     if ($Configuration -eq 'Release') {
         $cargoArgs += '--release'
@@ -103,6 +103,11 @@ try {
         Import-Module -Name Pester -MinimumVersion 5.0
         $env:AZCM_MODULE_PATH = Join-Path -Path $stage -ChildPath 'AzcmAgent.psd1'
         $env:AZCM_BINARY = Join-Path -Path $nativeBin -ChildPath $exeName
+        $fakeName = 'azcm-fakecloud'
+        if ($onWindows) {
+            $fakeName = 'azcm-fakecloud.exe'
+        }
+        $env:AZCM_FAKECLOUD = Join-Path -Path $repoRoot -ChildPath ('target/{0}/{1}' -f $profileDir, $fakeName)
         $configuration = New-PesterConfiguration
         $configuration.Run.Path = Join-Path -Path $repoRoot -ChildPath 'tests/powershell'
         $configuration.Run.Exit = $false

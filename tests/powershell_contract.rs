@@ -296,6 +296,12 @@ const POWERSHELL_ONLY: &[&str] = &[
     "Quiet",
 ];
 
+/// Parameters that carry several azcm flags at once.
+const COMPOSITE: &[(&str, &[&str])] = &[(
+    "ServicePrincipalCredential",
+    &["service-principal-id", "service-principal-secret"],
+)];
+
 #[test]
 fn every_powershell_file_parses() {
     let files = all_ps_files();
@@ -432,6 +438,21 @@ fn cmdlets_call_real_commands_flags_and_values() {
         // a ValidateSet equals clap's allowed values.
         for param in &function.params {
             if POWERSHELL_ONLY.contains(&param.name.as_str()) {
+                continue;
+            }
+            if let Some((_, flags)) = COMPOSITE.iter().find(|(n, _)| *n == param.name) {
+                for flag in *flags {
+                    let exists = invoked
+                        .iter()
+                        .any(|c| c.get_arguments().any(|a| a.get_long() == Some(*flag)));
+                    assert!(
+                        exists,
+                        "{}: -{} needs azcm's --{flag}",
+                        file.name(),
+                        param.name
+                    );
+                }
+                checked += 1;
                 continue;
             }
             let mut names = vec![kebab(&param.name)];

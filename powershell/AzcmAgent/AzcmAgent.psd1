@@ -11,6 +11,8 @@
     FormatsToProcess     = @('AzcmAgent.Format.ps1xml')
     FunctionsToExport    = @(
         'Clear-AzcmConfig',
+        'Connect-AzcmAgent',
+        'Disconnect-AzcmAgent',
         'Get-AzcmConfig',
         'Get-AzcmConfigInfo',
         'Get-AzcmLicense',

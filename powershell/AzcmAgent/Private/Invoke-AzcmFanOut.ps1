@@ -20,7 +20,10 @@ function Invoke-AzcmFanOut {
 
         [Parameter(Mandatory = $false)]
         [ValidateRange(1, 1024)]
-        [int]$ThrottleLimit = 32
+        [int]$ThrottleLimit = 32,
+
+        [Parameter(Mandatory = $false)]
+        [string]$FailureTypeName
     )
 
     $targets = $Session
@@ -51,11 +54,26 @@ function Invoke-AzcmFanOut {
         $forward['Confirm'] = $false
     }
 
+    # With -FailureTypeName a failing machine answers with a result object (Status Failed, the
+    # AZCM code and message) instead of an error record, so a fleet report has one row per machine.
     $remote = {
-        param($Name, $Arguments)
-        Import-Module -Name AzcmAgent -ErrorAction Stop
-        & $Name @Arguments
+        param($Name, $Arguments, $FailureType)
+        try {
+            Import-Module -Name AzcmAgent -ErrorAction Stop
+            & $Name @Arguments
+        } catch {
+            if (-not $FailureType) {
+                throw
+            }
+            [pscustomobject]@{
+                PSTypeName = $FailureType
+                Status     = 'Failed'
+                ResourceId = $null
+                ErrorId    = [string]$_.FullyQualifiedErrorId
+                Error      = [string]$_.Exception.Message
+            }
+        }
     }
     $commandName = $Cmdlet.MyInvocation.MyCommand.Name
-    Invoke-Command -Session $targets -ScriptBlock $remote -ArgumentList @($commandName, $forward) -ThrottleLimit $ThrottleLimit
+    Invoke-Command -Session $targets -ScriptBlock $remote -ArgumentList @($commandName, $forward, $FailureTypeName) -ThrottleLimit $ThrottleLimit
 }

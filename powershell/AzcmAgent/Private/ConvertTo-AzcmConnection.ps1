@@ -1,0 +1,37 @@
+function ConvertTo-AzcmConnection {
+    # Shapes azcm's connect or disconnect result as an AzcmAgent.Connection object.
+    [CmdletBinding()]
+    [OutputType('AzcmAgent.Connection')]
+    param(
+        [Parameter(Mandatory = $true)]
+        [object]$Result,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateSet('Connect', 'Disconnect')]
+        [string]$Operation
+    )
+
+    $status = 'Connected'
+    if ($Operation -eq 'Disconnect') {
+        $status = 'Disconnected'
+    } elseif ($Result.alreadyConnected) {
+        $status = 'AlreadyConnected'
+    }
+    if ($Result.whatIf) {
+        $status = 'WhatIf'
+    }
+    [pscustomobject]@{
+        PSTypeName     = 'AzcmAgent.Connection'
+        ComputerName   = [System.Environment]::MachineName
+        Status         = $status
+        ResourceId     = [string]$Result.resourceId
+        Location       = [string]$Result.location
+        VmId           = [string]$Result.vmId
+        PrincipalId    = [string]$Result.principalId
+        CorrelationId  = [string]$Result.correlationId
+        Actions        = @($Result.actions)
+        Services       = @($Result.services)
+        Steps          = @($Result.steps)
+        Error          = $null
+    }
+}

@@ -1,0 +1,150 @@
+function Connect-AzcmAgent {
+    <#
+    .SYNOPSIS
+    Connects this machine (or many, with -Session) to Azure Arc.
+
+    .DESCRIPTION
+    Runs 'azcm connect'. Authenticate with a service principal (-ServicePrincipalCredential:
+    user name = application id, password = secret) or an access token (-AccessToken). Secrets go
+    to azcm on its standard input, never on its command line. -WhatIf runs every check and lookup
+    and returns what would change, without changing anything. Re-running the same connect on a
+    connected machine changes nothing. With -Session, runs on each machine over PowerShell
+    remoting (the AzcmAgent module must be installed there) and returns one result per machine;
+    a failure on one machine never stops the others.
+
+    .EXAMPLE
+    $credential = Get-Credential -UserName $appId -Message 'Service principal secret'
+    Connect-AzcmAgent -ServicePrincipalCredential $credential -TenantId $tenantId -SubscriptionId Production -ResourceGroupName HybridServers -Location westeurope
+
+    .EXAMPLE
+    Connect-AzcmAgent -AccessToken (Get-AzAccessToken -AsSecureString).Token -SubscriptionId $sub -ResourceGroupName Servers -Location eastus -Tag @{ Owner = 'Ops Team' } -WhatIf
+
+    .EXAMPLE
+    $sessions = New-PSSession -ComputerName (Import-Csv servers.csv).Name
+    Connect-AzcmAgent -Session $sessions -ThrottleLimit 50 -ServicePrincipalCredential $credential -TenantId $tenantId -SubscriptionId $sub -ResourceGroupName Servers -Location westeurope
+    #>
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ServicePrincipal')]
+    [OutputType('AzcmAgent.Connection')]
+    param(
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
+        [System.Management.Automation.PSCredential]$ServicePrincipalCredential,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'AccessToken')]
+        [System.Security.SecureString]$AccessToken,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
+        [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
+        [ValidateNotNullOrEmpty()]
+        [string]$TenantId,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [string]$SubscriptionId,
+
+        [Parameter(Mandatory = $true)]
+        [Alias('ResourceGroup')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ResourceGroupName,
+
+        [Parameter(Mandatory = $true)]
+        [ValidateNotNullOrEmpty()]
+        [string]$Location,
+
+        [Parameter(Mandatory = $false)]
+        [Alias('ResourceName')]
+        [ValidateNotNullOrEmpty()]
+        [string]$Name,
+
+        [Parameter(Mandatory = $false)]
+        [ArgumentCompleter({ 'AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud' })]
+        [ValidateNotNullOrEmpty()]
+        [string]$Cloud,
+
+        [Parameter(Mandatory = $false)]
+        [Alias('Tags')]
+        [hashtable]$Tag,
+
+        [Parameter(Mandatory = $false)]
+        [guid]$CorrelationId,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$PrivateLinkScope,
+
+        [Parameter(Mandatory = $false)]
+        [switch]$EnableAutomaticUpgrade,
+
+        [Parameter(Mandatory = $false)]
+        [switch]$IgnoreNetworkCheck,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 3600)]
+        [int]$RetryTimeout,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 1024)]
+        [int]$ThrottleLimit = 32
+    )
+
+    process {
+        $target = 'Azure Arc: {0}/{1} in {2}' -f $SubscriptionId, $ResourceGroupName, $Location
+        $whatIf = [bool]$WhatIfPreference
+        if ($Session) {
+            $action = 'Connect to Azure Arc ({0})' -f $target
+            if ($whatIf) {
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+            } else {
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+            }
+            return
+        }
+        if (-not $whatIf -and -not $PSCmdlet.ShouldProcess($target, 'Connect this machine')) {
+            return
+        }
+
+        $arguments = @('--subscription-id', $SubscriptionId, '--resource-group', $ResourceGroupName, '--location', $Location)
+        if ($Name) {
+            $arguments += @('--resource-name', $Name)
+        }
+        if ($Cloud) {
+            $arguments += @('--cloud', $Cloud)
+        }
+        if ($TenantId) {
+            $arguments += @('--tenant-id', $TenantId)
+        }
+        if ($Tag -and $Tag.Count -gt 0) {
+            $arguments += @('--tags', (ConvertTo-AzcmTagArgument -Tag $Tag))
+        }
+        if ($PSBoundParameters.ContainsKey('CorrelationId')) {
+            $arguments += @('--correlation-id', $CorrelationId.ToString())
+        }
+        if ($PrivateLinkScope) {
+            $arguments += @('--private-link-scope', $PrivateLinkScope)
+        }
+        if ($EnableAutomaticUpgrade) {
+            $arguments += '--enable-automatic-upgrade'
+        }
+        if ($IgnoreNetworkCheck) {
+            $arguments += '--ignore-network-check'
+        }
+        if ($PSBoundParameters.ContainsKey('RetryTimeout')) {
+            $arguments += @('--retry-timeout', [string]$RetryTimeout)
+        }
+        if ($whatIf) {
+            $arguments += '--what-if'
+        }
+
+        if ($PSCmdlet.ParameterSetName -eq 'ServicePrincipal') {
+            $arguments += @('--service-principal-id', $ServicePrincipalCredential.UserName, '--service-principal-secret', '-')
+            $secret = $ServicePrincipalCredential.Password
+        } else {
+            $arguments += @('--access-token', '-')
+            $secret = $AccessToken
+        }
+        $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('connect') -ArgumentList $arguments -StdinSecret $secret -TargetObject $target
+        ConvertTo-AzcmConnection -Result $result -Operation 'Connect'
+    }
+}

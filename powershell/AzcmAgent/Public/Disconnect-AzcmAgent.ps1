@@ -1,0 +1,92 @@
+function Disconnect-AzcmAgent {
+    <#
+    .SYNOPSIS
+    Disconnects this machine (or many, with -Session) from Azure Arc.
+
+    .DESCRIPTION
+    Runs 'azcm disconnect': deletes the machine's Azure resource, waiting for Azure to finish,
+    then resets the local agent configuration and key. -ForceLocalOnly resets this machine only
+    and needs no credentials. Secrets go to azcm on its standard input. -WhatIf reports what would
+    happen. High impact: PowerShell asks for confirmation unless -Confirm:$false.
+
+    .EXAMPLE
+    Disconnect-AzcmAgent -ServicePrincipalCredential $credential -TenantId $tenantId
+
+    .EXAMPLE
+    Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false
+    #>
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High', DefaultParameterSetName = 'ServicePrincipal')]
+    [OutputType('AzcmAgent.Connection')]
+    param(
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
+        [System.Management.Automation.PSCredential]$ServicePrincipalCredential,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'AccessToken')]
+        [System.Security.SecureString]$AccessToken,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
+        [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
+        [ValidateNotNullOrEmpty()]
+        [string]$TenantId,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'LocalOnly')]
+        [switch]$ForceLocalOnly,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 3600)]
+        [int]$RetryTimeout,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 1024)]
+        [int]$ThrottleLimit = 32
+    )
+
+    process {
+        $whatIf = [bool]$WhatIfPreference
+        $action = 'Disconnect from Azure Arc and delete the machine resource'
+        if ($ForceLocalOnly) {
+            $action = 'Reset the local Azure Arc agent state (the Azure resource stays)'
+        }
+        if ($Session) {
+            if ($whatIf) {
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+            } else {
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+            }
+            return
+        }
+        if (-not $whatIf -and -not $PSCmdlet.ShouldProcess([System.Environment]::MachineName, $action)) {
+            return
+        }
+
+        $arguments = @()
+        $secret = $null
+        if ($ForceLocalOnly) {
+            $arguments += '--force-local-only'
+        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipal') {
+            $arguments += @('--service-principal-id', $ServicePrincipalCredential.UserName, '--service-principal-secret', '-', '--tenant-id', $TenantId)
+            $secret = $ServicePrincipalCredential.Password
+        } else {
+            $arguments += @('--access-token', '-')
+            if ($TenantId) {
+                $arguments += @('--tenant-id', $TenantId)
+            }
+            $secret = $AccessToken
+        }
+        if ($PSBoundParameters.ContainsKey('RetryTimeout')) {
+            $arguments += @('--retry-timeout', [string]$RetryTimeout)
+        }
+        if ($whatIf) {
+            $arguments += '--what-if'
+        }
+        if ($null -ne $secret) {
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('disconnect') -ArgumentList $arguments -StdinSecret $secret
+        } else {
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('disconnect') -ArgumentList $arguments
+        }
+        ConvertTo-AzcmConnection -Result $result -Operation 'Disconnect'
+    }
+}

@@ -1,0 +1,88 @@
+BeforeAll {
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Common.ps1')
+
+    # The fake Azure cloud on loopback: start it and take the environment it prints.
+    $fakeName = 'azcm-fakecloud'
+    if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
+        $fakeName = 'azcm-fakecloud.exe'
+    }
+    $fakeBinary = Join-Path -Path (Split-Path -Path $env:AZCM_BINARY -Parent) -ChildPath $fakeName
+    if ($env:AZCM_FAKECLOUD) {
+        $fakeBinary = $env:AZCM_FAKECLOUD
+    }
+    $script:fakeDir = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('azcm-fake-{0}' -f [guid]::NewGuid())
+    New-Item -ItemType Directory -Path $script:fakeDir -Force | Out-Null
+    $envFile = Join-Path -Path $script:fakeDir -ChildPath 'env.txt'
+    $script:fake = Start-Process -FilePath $fakeBinary -ArgumentList @('--print-env', '--dir', $script:fakeDir) -RedirectStandardOutput $envFile -PassThru -NoNewWindow
+    $deadline = (Get-Date).AddSeconds(30)
+    while (-not ((Test-Path -LiteralPath $envFile) -and (Select-String -LiteralPath $envFile -Pattern 'FAKE_ADMIN_URL' -Quiet))) {
+        if ((Get-Date) -gt $deadline) {
+            throw 'azcm-fakecloud did not start'
+        }
+        Start-Sleep -Milliseconds 100
+    }
+    foreach ($line in Get-Content -LiteralPath $envFile) {
+        if ($line -match "^export ([A-Z_]+)='(.*)'$") {
+            [System.Environment]::SetEnvironmentVariable($Matches[1], $Matches[2].Replace("'\''", "'"))
+        }
+    }
+    $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
+    $script:credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
+    $script:target = @{
+        TenantId          = $env:FAKE_TENANT_ID
+        SubscriptionId    = $env:FAKE_SUBSCRIPTION_ID
+        ResourceGroupName = $env:FAKE_RESOURCE_GROUP
+        Location          = $env:FAKE_LOCATION
+        Cloud             = $env:FAKE_CLOUD
+    }
+}
+
+AfterAll {
+    if ($script:fake -and -not $script:fake.HasExited) {
+        Stop-Process -Id $script:fake.Id -Force
+    }
+    Remove-Item -LiteralPath $script:fakeDir -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Connect-AzcmAgent and Disconnect-AzcmAgent' {
+    BeforeEach {
+        $script:root = New-TestStateRoot -Name 'onboard'
+    }
+
+    It 'connects with a service principal credential and is idempotent' {
+        $result = Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-01' -Tag @{ Owner = 'Ops Team' }
+        $result.PSObject.TypeNames[0] | Should -Be 'AzcmAgent.Connection'
+        $result.Status | Should -Be 'Connected'
+        $result.ResourceId | Should -Match '/machines/pester-01$'
+        $again = Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-01'
+        $again.Status | Should -Be 'AlreadyConnected'
+        $gone = Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false
+        $gone.Status | Should -Be 'Disconnected'
+    }
+
+    It 'reports what it would do with -WhatIf and changes nothing' {
+        $plan = Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-02' -WhatIf
+        $plan.Status | Should -Be 'WhatIf'
+        ($plan.Actions | Where-Object action -EQ 'createMachine') | Should -Not -BeNullOrEmpty
+        { Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false } | Should -Throw -ErrorId 'AZCM0063,Disconnect-AzcmAgent'
+    }
+
+    It 'raises AZCM0041 as an AuthenticationError for a wrong secret' {
+        $wrong = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, (ConvertTo-SecureString -String 'wrong' -AsPlainText -Force)
+        $caught = $null
+        try {
+            Connect-AzcmAgent -ServicePrincipalCredential $wrong @script:target -Name 'pester-03'
+        } catch {
+            $caught = $_
+        }
+        $caught.FullyQualifiedErrorId | Should -Be 'AZCM0041,Connect-AzcmAgent'
+        $caught.CategoryInfo.Category | Should -Be 'AuthenticationError'
+        $caught.Exception.Message | Should -Not -Match ([regex]::Escape($env:FAKE_CLIENT_SECRET))
+    }
+
+    It 'writes tags in azcmagent syntax' {
+        InModuleScope AzcmAgent {
+            ConvertTo-AzcmTagArgument -Tag @{ Owner = 'Ops Team'; Env = 'prod'; Note = "it's" } | Should -Be "Env=prod,Note='it''s',Owner='Ops Team'"
+        }
+    }
+}
