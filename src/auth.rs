@@ -7,8 +7,15 @@ use crate::error::{AzcmError, ErrorCode, Result};
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
 use azure_core::http::{ClientOptions, Transport};
-use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
+use azure_identity::{
+    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
+    ClientSecretCredential, ClientSecretCredentialOptions,
+};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rsa::RsaPrivateKey;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 /// How `connect`/`disconnect` authenticate.
@@ -17,6 +24,11 @@ pub enum AuthMethod {
         tenant_id: String,
         client_id: String,
         secret: Secret,
+    },
+    ServicePrincipalCertificate {
+        tenant_id: String,
+        client_id: String,
+        certificate: Box<ClientCertificate>,
     },
     AccessToken(Secret),
 }
@@ -33,6 +45,16 @@ impl fmt::Debug for AuthMethod {
                 .field("tenant_id", tenant_id)
                 .field("client_id", client_id)
                 .finish_non_exhaustive(),
+            AuthMethod::ServicePrincipalCertificate {
+                tenant_id,
+                client_id,
+                certificate,
+            } => f
+                .debug_struct("ServicePrincipalCertificate")
+                .field("tenant_id", tenant_id)
+                .field("client_id", client_id)
+                .field("thumbprint", &certificate.thumbprint())
+                .finish_non_exhaustive(),
             AuthMethod::AccessToken(_) => f.write_str("AccessToken(..)"),
         }
     }
@@ -42,6 +64,7 @@ impl AuthMethod {
     pub fn name(&self) -> &'static str {
         match self {
             AuthMethod::ServicePrincipalSecret { .. } => "servicePrincipalSecret",
+            AuthMethod::ServicePrincipalCertificate { .. } => "servicePrincipalCertificate",
             AuthMethod::AccessToken(_) => "accessToken",
         }
     }
@@ -56,6 +79,17 @@ enum Source {
 pub struct Tokens {
     source: Source,
     scope: String,
+}
+
+/// azure_identity's pipeline over azcm's HTTP client, for the cloud's authority.
+fn client_options(cloud: &Cloud, http: &reqwest::Client) -> ClientOptions {
+    let mut custom = CustomConfiguration::default();
+    custom.authority_host = cloud.authority.clone();
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(http.clone()))),
+        cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
+        ..Default::default()
+    }
 }
 
 /// Entra ID errors carry an AADSTS code and a description without the secret: keep those,
@@ -89,6 +123,12 @@ fn first_line(text: &str) -> &str {
 impl Tokens {
     pub fn new(method: AuthMethod, cloud: &Cloud, http: &reqwest::Client) -> Result<Self> {
         let scope = format!("{}/.default", cloud.audience.trim_end_matches('/'));
+        let invalid = |e: azure_core::Error| {
+            AzcmError::invalid_argument(format!(
+                "invalid service principal settings: {}",
+                first_line(&e.to_string())
+            ))
+        };
         let source = match method {
             AuthMethod::AccessToken(token) => Source::Fixed(token),
             AuthMethod::ServicePrincipalSecret {
@@ -96,26 +136,34 @@ impl Tokens {
                 client_id,
                 secret,
             } => {
-                let mut custom = CustomConfiguration::default();
-                custom.authority_host = cloud.authority.clone();
-                let client_options = ClientOptions {
-                    transport: Some(Transport::new(Arc::new(http.clone()))),
-                    cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
-                    ..Default::default()
+                let options = ClientSecretCredentialOptions {
+                    client_options: client_options(cloud, http),
                 };
-                let credential = ClientSecretCredential::new(
-                    &tenant_id,
-                    client_id,
-                    secret,
-                    Some(ClientSecretCredentialOptions { client_options }),
+                Source::Credential(
+                    ClientSecretCredential::new(&tenant_id, client_id, secret, Some(options))
+                        .map_err(invalid)?,
                 )
-                .map_err(|e| {
-                    AzcmError::invalid_argument(format!(
-                        "invalid service principal settings: {}",
-                        first_line(&e.to_string())
-                    ))
-                })?;
-                Source::Credential(credential)
+            }
+            AuthMethod::ServicePrincipalCertificate {
+                tenant_id,
+                client_id,
+                certificate,
+            } => {
+                let assertion = CertificateAssertion {
+                    audience: format!(
+                        "{}/{tenant_id}/oauth2/v2.0/token",
+                        cloud.authority.trim_end_matches('/')
+                    ),
+                    client_id: client_id.clone(),
+                    certificate: Arc::from(certificate),
+                };
+                let options = ClientAssertionCredentialOptions {
+                    client_options: client_options(cloud, http),
+                };
+                Source::Credential(
+                    ClientAssertionCredential::new(tenant_id, client_id, assertion, Some(options))
+                        .map_err(invalid)?,
+                )
             }
         };
         Ok(Self { source, scope })
@@ -136,5 +184,165 @@ impl Tokens {
     /// Whether a new token can be had when ARM rejects this one as expired.
     pub fn can_refresh(&self) -> bool {
         matches!(self.source, Source::Credential(_))
+    }
+}
+
+/// A service principal's certificate with its private key (RSA), from a PEM file holding both
+/// or an unencrypted PKCS #12 (.pfx) file, as azcmagent accepts them.
+pub struct ClientCertificate {
+    key: RsaPrivateKey,
+    der: Vec<u8>,
+}
+
+fn cert_error(path: &Path, why: impl std::fmt::Display) -> AzcmError {
+    AzcmError::invalid_argument(format!(
+        "cannot use the certificate {}: {why}",
+        path.display()
+    ))
+    .with_detail("path", path.display().to_string())
+}
+
+impl ClientCertificate {
+    pub fn load(path: &Path) -> Result<Self> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        let bytes = std::fs::read(path).map_err(|e| cert_error(path, e))?;
+        let (key, der) = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+            let blocks = pem::parse_many(&bytes).map_err(|e| cert_error(path, e))?;
+            let cert = blocks
+                .iter()
+                .find(|b| b.tag() == "CERTIFICATE")
+                .ok_or_else(|| cert_error(path, "no CERTIFICATE block"))?;
+            let key = if let Some(b) = blocks.iter().find(|b| b.tag() == "PRIVATE KEY") {
+                RsaPrivateKey::from_pkcs8_der(b.contents()).map_err(|e| {
+                    cert_error(path, format!("the private key is not RSA PKCS#8: {e}"))
+                })?
+            } else if let Some(b) = blocks.iter().find(|b| b.tag() == "RSA PRIVATE KEY") {
+                RsaPrivateKey::from_pkcs1_der(b.contents())
+                    .map_err(|e| cert_error(path, format!("invalid RSA private key: {e}")))?
+            } else if blocks.iter().any(|b| b.tag() == "ENCRYPTED PRIVATE KEY") {
+                return Err(cert_error(
+                    path,
+                    "encrypted private keys are not supported (as with azcmagent)",
+                ));
+            } else {
+                return Err(cert_error(path, "the file holds no private key"));
+            };
+            (key, cert.contents().to_vec())
+        } else {
+            let store = p12_keystore::KeyStore::from_pkcs12(&bytes, "", p12_keystore::Pkcs12ImportPolicy::Relaxed).map_err(|e| {
+                cert_error(
+                    path,
+                    format!("not an unencrypted PKCS #12 file ({e}); password-protected PFX files are not supported, as with azcmagent"),
+                )
+            })?;
+            let chain = store
+                .entries()
+                .find_map(|(_, entry)| match entry {
+                    p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => Some(chain.clone()),
+                    _ => None,
+                })
+                .ok_or_else(|| cert_error(path, "the PFX file holds no private key"))?;
+            let cert = chain
+                .certs()
+                .first()
+                .ok_or_else(|| cert_error(path, "the PFX file holds no certificate"))?;
+            let key = RsaPrivateKey::from_pkcs8_der(chain.key().as_der())
+                .map_err(|e| cert_error(path, format!("the private key is not RSA: {e}")))?;
+            (key, cert.as_der().to_vec())
+        };
+        Self::check_pair(path, &key, &der)?;
+        Ok(Self { key, der })
+    }
+
+    /// The certificate must be the one of this key: Entra would reject the signature anyway,
+    /// but a local error names the file.
+    fn check_pair(path: &Path, key: &RsaPrivateKey, der: &[u8]) -> Result<()> {
+        use rsa::pkcs8::DecodePublicKey;
+        use x509_cert::der::{Decode, Encode};
+        let cert = x509_cert::Certificate::from_der(der)
+            .map_err(|e| cert_error(path, format!("invalid certificate: {e}")))?;
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| cert_error(path, e))?;
+        let public = rsa::RsaPublicKey::from_public_key_der(&spki)
+            .map_err(|_| cert_error(path, "the certificate's key is not RSA"))?;
+        if public != key.to_public_key() {
+            return Err(cert_error(
+                path,
+                "the private key does not belong to the certificate",
+            ));
+        }
+        Ok(())
+    }
+
+    /// SHA-1 thumbprint in hex, as Windows and the portal show it.
+    pub fn thumbprint(&self) -> String {
+        use sha1::Digest;
+        sha1::Sha1::digest(&self.der)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect()
+    }
+
+    /// A signed client assertion (RS256 JWT) for a token endpoint, valid for ten minutes.
+    pub fn assertion(&self, client_id: &str, audience: &str) -> String {
+        use rsa::signature::{SignatureEncoding, Signer};
+        use sha1::Digest as _;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let header = serde_json::json!({
+            "alg": "RS256",
+            "typ": "JWT",
+            "x5t": URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&self.der)),
+            "x5t#S256": URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&self.der)),
+        });
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": crate::ids::new_guid(),
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+        });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(self.key.clone());
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(signer.sign(input.as_bytes()).to_bytes())
+        )
+    }
+}
+
+struct CertificateAssertion {
+    audience: String,
+    client_id: String,
+    certificate: Arc<ClientCertificate>,
+}
+
+impl fmt::Debug for CertificateAssertion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertificateAssertion")
+            .field("thumbprint", &self.certificate.thumbprint())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientAssertion for CertificateAssertion {
+    async fn secret(
+        &self,
+        _: Option<azure_core::http::ClientMethodOptions<'_>>,
+    ) -> azure_core::Result<String> {
+        Ok(self.certificate.assertion(&self.client_id, &self.audience))
     }
 }

@@ -96,6 +96,9 @@ pub struct AuthArgs {
     /// Service principal secret; `-` reads it from stdin (also AZCM_SERVICE_PRINCIPAL_SECRET)
     #[arg(short = 'p', long, value_name = "SECRET", allow_hyphen_values = true)]
     pub service_principal_secret: Option<String>,
+    /// Certificate of the service principal: PEM with its private key, or unencrypted PFX
+    #[arg(long, value_name = "FILE")]
+    pub service_principal_cert: Option<std::path::PathBuf>,
     /// Entra ID access token for ARM; `-` reads it from stdin (also AZCM_ACCESS_TOKEN)
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub access_token: Option<String>,

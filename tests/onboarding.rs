@@ -686,3 +686,105 @@ fn progress_is_reported_per_step() {
         "{steps:?}"
     );
 }
+
+fn pem_der(pem: &str, tag: &str) -> Vec<u8> {
+    pem::parse_many(pem.as_bytes())
+        .unwrap()
+        .into_iter()
+        .find(|b| b.tag() == tag)
+        .unwrap()
+        .contents()
+        .to_vec()
+}
+
+fn pfx(cert_pem: &str, key_pem: &str, password: &str) -> Vec<u8> {
+    let key = p12_keystore::PrivateKey::from_der(&pem_der(key_pem, "PRIVATE KEY")).unwrap();
+    let cert = p12_keystore::Certificate::from_der(&pem_der(cert_pem, "CERTIFICATE")).unwrap();
+    let chain = p12_keystore::PrivateKeyChain::new(vec![1u8; 20], key, [cert]);
+    let mut store = p12_keystore::KeyStore::new();
+    store.add_entry("azcm", p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+    store.writer(password).write().unwrap()
+}
+
+fn cert_args<'a>(o: &'a Onboarding, name: &'a str, file: &'a str) -> Vec<&'a str> {
+    let mut args = o.connect_args(name);
+    args.extend(["--service-principal-cert", file]);
+    args
+}
+
+#[test]
+fn a_service_principal_certificate_in_pem_or_pfx_works() {
+    let o = Onboarding::new();
+    let (cert_pem, key_pem) = o.fake.issue_client_certificate().unwrap();
+    let pem_file = o.azcm.root().join("sp.pem");
+    std::fs::write(&pem_file, format!("{cert_pem}{key_pem}")).unwrap();
+    let native = common::native_path(&pem_file);
+    let run = json_run(&o, &cert_args(&o, "cert-pem", &native));
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    assert!(o
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.step == Step::Token && r.status == 200));
+    json_run(&o, &["disconnect", "--force-local-only"]);
+
+    let pfx_file = o.azcm.root().join("sp.pfx");
+    std::fs::write(&pfx_file, pfx(&cert_pem, &key_pem, "")).unwrap();
+    let native = common::native_path(&pfx_file);
+    let run2 = json_run(&o, &cert_args(&o, "cert-pfx", &native));
+    assert_eq!(run2.doc()["ok"], true, "{}", run2.stdout);
+    let key_body: String = key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for run in [&run, &run2] {
+        assert!(!run.stdout.contains(&key_body[..40]) && !run.stderr.contains(&key_body[..40]));
+    }
+}
+
+#[test]
+fn unusable_certificates_are_refused_before_any_request() {
+    let o = Onboarding::new();
+    let (cert_pem, key_pem) = o.fake.issue_client_certificate().unwrap();
+    let other = azcm_fakecloud::FakeCloud::start().unwrap();
+    let (_, other_key) = other.issue_client_certificate().unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("locked.pfx", pfx(&cert_pem, &key_pem, "secret")),
+        (
+            "mismatch.pem",
+            format!("{cert_pem}{other_key}").into_bytes(),
+        ),
+        ("nokey.pem", cert_pem.clone().into_bytes()),
+        ("garbage.pfx", b"not a pfx".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let file = o.azcm.root().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let native = common::native_path(&file);
+        let run = json_run(&o, &cert_args(&o, "cert-bad", &native));
+        assert_eq!(run.error_code(), "AZCM0023", "{name}: {}", run.stdout);
+        assert!(run.doc()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(name));
+    }
+    let missing = common::native_path(&o.azcm.root().join("missing.pem"));
+    assert_eq!(
+        json_run(&o, &cert_args(&o, "cert-bad", &missing)).error_code(),
+        "AZCM0023"
+    );
+    assert!(o.fake.requests().is_empty());
+}
+
+#[test]
+fn a_certificate_entra_does_not_know_is_azcm0041() {
+    let o = Onboarding::new();
+    let other = azcm_fakecloud::FakeCloud::start().unwrap();
+    let (cert_pem, key_pem) = other.issue_client_certificate().unwrap();
+    let file = o.azcm.root().join("unregistered.pem");
+    std::fs::write(&file, format!("{cert_pem}{key_pem}")).unwrap();
+    let native = common::native_path(&file);
+    let run = json_run(&o, &cert_args(&o, "cert-unknown", &native));
+    assert_eq!(run.error_code(), "AZCM0041", "{}", run.stdout);
+    assert_eq!(run.doc()["error"]["details"]["aadsts"], "AADSTS700027");
+}

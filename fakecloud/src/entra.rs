@@ -91,15 +91,23 @@ pub fn token(shared: &Shared, req: &Req) -> Resp {
             &format!("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: '{}'.", field("scope")),
         );
     }
-    if form.contains_key("client_assertion") {
-        return entra_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            700027,
-            "The certificate with identifier used to sign the client assertion is not registered on application.",
-        );
-    }
-    match principal.secret.as_deref() {
+    if let Some(assertion) = form.get("client_assertion") {
+        if field("client_assertion_type")
+            != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        {
+            return entra_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900023,
+                "Specified client_assertion_type is not supported.",
+            );
+        }
+        let endpoint = format!("{}/{}/oauth2/v2.0/token", shared.base_url, tenant);
+        if let Err(why) = verify_assertion(assertion, &principal, &endpoint) {
+            return entra_error(StatusCode::UNAUTHORIZED, "invalid_client", why.0, why.1);
+        }
+    } else {
+        match principal.secret.as_deref() {
         Some(secret) if secret == field("client_secret") && !secret.is_empty() => {}
         _ => {
             return entra_error(
@@ -108,6 +116,7 @@ pub fn token(shared: &Shared, req: &Req) -> Resp {
                 7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
             )
+        }
         }
     }
     let now = now_secs();
@@ -134,4 +143,109 @@ pub fn token(shared: &Shared, req: &Req) -> Resp {
             "access_token": shared.signer.sign(&claims),
         }),
     )
+}
+
+/// Checks a client assertion as Entra ID does: RS256, signed by a certificate registered on
+/// the principal (found by its x5t / x5t#S256 thumbprint), for this token endpoint, issued by
+/// and about the client, and within its lifetime.
+fn verify_assertion(
+    jwt: &str,
+    principal: &crate::world::ServicePrincipal,
+    endpoint: &str,
+) -> Result<(), (u32, &'static str)> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::signature::Verifier;
+    use sha1::Digest as _;
+    use x509_cert::der::{Decode, Encode};
+
+    let malformed = (50027, "JWT token is invalid or malformed.");
+    let mut parts = jwt.split('.');
+    let (Some(h), Some(c), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed);
+    };
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    let (Some(header), Some(claims)) = (decode(h), decode(c)) else {
+        return Err(malformed);
+    };
+    if header["alg"] != "RS256" {
+        return Err((5002738, "The client assertion must be signed with RS256."));
+    }
+    let signature = URL_SAFE_NO_PAD.decode(sig).map_err(|_| malformed)?;
+    let mut matched = None;
+    for cert_pem in &principal.certificates {
+        let Ok(block) = pem_block(cert_pem) else {
+            continue;
+        };
+        let sha1 = URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&block));
+        let sha256 = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&block));
+        if header["x5t"].as_str() == Some(sha1.as_str())
+            || header["x5t#S256"].as_str() == Some(sha256.as_str())
+        {
+            matched = Some(block);
+        }
+    }
+    let Some(der) = matched else {
+        return Err((700027, "The certificate with identifier used to sign the client assertion is not registered on application."));
+    };
+    let cert = x509_cert::Certificate::from_der(&der).map_err(|_| malformed)?;
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|_| malformed)?;
+    let key = rsa::RsaPublicKey::from_public_key_der(&spki).map_err(|_| malformed)?;
+    let signature = Signature::try_from(signature.as_slice()).map_err(|_| malformed)?;
+    VerifyingKey::<sha2::Sha256>::new(key)
+        .verify(format!("{h}.{c}").as_bytes(), &signature)
+        .map_err(|_| (700027, "Client assertion failed signature validation."))?;
+    if !claims["aud"]
+        .as_str()
+        .is_some_and(|a| a.eq_ignore_ascii_case(endpoint))
+    {
+        return Err((
+            700212,
+            "No matching federated identity record found for presented assertion audience.",
+        ));
+    }
+    let client = principal.client_id.as_str();
+    if claims["iss"].as_str() != Some(client) || claims["sub"].as_str() != Some(client) {
+        return Err((
+            700211,
+            "No matching federated identity record found for presented assertion issuer.",
+        ));
+    }
+    let now = now_secs();
+    if claims["exp"].as_i64().unwrap_or(0) <= now
+        || claims["nbf"].as_i64().unwrap_or(i64::MAX) > now + 300
+    {
+        return Err((
+            700024,
+            "Client assertion is not within its valid time range.",
+        ));
+    }
+    Ok(())
+}
+
+/// The DER of the first CERTIFICATE block of a PEM text.
+fn pem_block(text: &str) -> Result<Vec<u8>, ()> {
+    use base64::Engine;
+    let body: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|_| ())
 }

@@ -86,6 +86,7 @@ impl FakeCloud {
             client_id: client_id.clone(),
             object_id: new_guid(),
             secret: Some(client_secret.clone()),
+            certificates: Vec::new(),
         });
         world.subscriptions.push(Subscription {
             subscription_id: subscription_id.clone(),
@@ -220,6 +221,25 @@ impl FakeCloud {
             "sub": principal.object_id,
             "appid": principal.client_id,
         }))
+    }
+
+    /// A new RSA-2048 client certificate registered on the default service principal, as
+    /// (certificate PEM, PKCS#8 private key PEM).
+    pub fn issue_client_certificate(&self) -> Result<(String, String), BoxError> {
+        use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
+        let key_pem = key.to_pkcs8_pem(LineEnding::LF)?.to_string();
+        let key_pair =
+            rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(&key_pem, &rcgen::PKCS_RSA_SHA256)?;
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "azcm onboarding test principal");
+        let cert_pem = params.self_signed(&key_pair)?.pem();
+        self.shared.world().principals[0]
+            .certificates
+            .push(cert_pem.clone());
+        Ok((cert_pem, key_pem))
     }
 
     pub fn add_fault(&self, fault: Fault) {

@@ -95,6 +95,9 @@ pub struct ServicePrincipal {
     pub object_id: String,
     #[serde(default)]
     pub secret: Option<String>,
+    /// Certificates (PEM) whose keys may sign client assertions for this principal.
+    #[serde(default)]
+    pub certificates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use super::{Context, Human, Outcome, Section};
 use crate::arm::{
     Arm, DEFAULT_HYBRIDCOMPUTE_API_VERSION, RESOURCES_API_VERSION, SUBSCRIPTIONS_API_VERSION,
 };
-use crate::auth::{AuthMethod, Tokens};
+use crate::auth::{AuthMethod, ClientCertificate, Tokens};
 use crate::cli::{AuthArgs, ConnectArgs};
 use crate::cloud::{self, Cloud};
 use crate::error::{AzcmError, ErrorCode, Result};
@@ -309,26 +309,43 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
     if let Some(tenant) = &args.tenant_id {
         check_guid("tenant-id", tenant)?;
     }
-    match (&args.service_principal_id, sp_secret, token) {
-        (Some(_), _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),
-        (Some(id), Some(secret), None) => {
-            let tenant_id = args.tenant_id.clone().ok_or_else(|| {
-                AzcmError::new(ErrorCode::MISSING_PARAMETER, "--tenant-id is required with a service principal")
-            })?;
+    let tenant = || {
+        args.tenant_id.clone().ok_or_else(|| {
+            AzcmError::new(
+                ErrorCode::MISSING_PARAMETER,
+                "--tenant-id is required with a service principal",
+            )
+        })
+    };
+    match (&args.service_principal_id, sp_secret, &args.service_principal_cert, token) {
+        (Some(_), _, _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),
+        (Some(_), Some(_), Some(_), None) => Err(AzcmError::invalid_argument(
+            "use either --service-principal-secret or --service-principal-cert, not both",
+        )),
+        (Some(id), Some(secret), None, None) => {
             if id.trim().is_empty() {
                 return Err(AzcmError::invalid_argument("--service-principal-id is empty"));
             }
-            Ok(AuthMethod::ServicePrincipalSecret { tenant_id, client_id: id.clone(), secret })
+            Ok(AuthMethod::ServicePrincipalSecret { tenant_id: tenant()?, client_id: id.clone(), secret })
         }
-        (Some(_), None, None) => Err(AzcmError::new(
+        (Some(id), None, Some(path), None) => {
+            let tenant_id = tenant()?;
+            let certificate = Box::new(ClientCertificate::load(path)?);
+            ctx.report.verbose(&format!("using the certificate with thumbprint {}", certificate.thumbprint()));
+            Ok(AuthMethod::ServicePrincipalCertificate { tenant_id, client_id: id.clone(), certificate })
+        }
+        (Some(_), None, None, None) => Err(AzcmError::new(
             ErrorCode::MISSING_PARAMETER,
-            format!("--service-principal-id needs --service-principal-secret (or {SECRET_ENV})"),
+            format!("--service-principal-id needs --service-principal-secret (or {SECRET_ENV}) or --service-principal-cert"),
         )),
-        (None, Some(_), _) => Err(AzcmError::new(ErrorCode::MISSING_PARAMETER, "--service-principal-secret needs --service-principal-id")),
-        (None, None, Some(token)) => Ok(AuthMethod::AccessToken(token)),
-        (None, None, None) => Err(AzcmError::new(
+        (None, Some(_), _, _) | (None, None, Some(_), _) => Err(AzcmError::new(
             ErrorCode::MISSING_PARAMETER,
-            "no credentials: pass --service-principal-id with --service-principal-secret and --tenant-id, or --access-token",
+            "--service-principal-secret and --service-principal-cert need --service-principal-id",
+        )),
+        (None, None, None, Some(token)) => Ok(AuthMethod::AccessToken(token)),
+        (None, None, None, None) => Err(AzcmError::new(
+            ErrorCode::MISSING_PARAMETER,
+            "no credentials: pass --service-principal-id with --service-principal-secret or --service-principal-cert and --tenant-id, or --access-token",
         )),
     }
 }
@@ -574,7 +591,8 @@ async fn onboard(
 
     steps.begin("token", "signing in to Entra ID");
     let method_tenant = match &method {
-        AuthMethod::ServicePrincipalSecret { tenant_id, .. } => Some(tenant_id.clone()),
+        AuthMethod::ServicePrincipalSecret { tenant_id, .. }
+        | AuthMethod::ServicePrincipalCertificate { tenant_id, .. } => Some(tenant_id.clone()),
         AuthMethod::AccessToken(token) => args
             .auth
             .tenant_id

@@ -5,7 +5,9 @@ function Connect-AzcmAgent {
 
     .DESCRIPTION
     Runs 'azcm connect'. Authenticate with a service principal (-ServicePrincipalCredential:
-    user name = application id, password = secret) or an access token (-AccessToken). Secrets go
+    user name = application id, password = secret; or -ServicePrincipalId with
+    -ServicePrincipalCertificatePath, a PEM with its key or an unencrypted PFX) or an access token
+    (-AccessToken). Secrets go
     to azcm on its standard input, never on its command line. -WhatIf runs every check and lookup
     and returns what would change, without changing anything. Re-running the same connect on a
     connected machine changes nothing. With -Session, runs on each machine over PowerShell
@@ -29,10 +31,20 @@ function Connect-AzcmAgent {
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
         [System.Management.Automation.PSCredential]$ServicePrincipalCredential,
 
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ServicePrincipalId,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
+        [Alias('ServicePrincipalCert')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ServicePrincipalCertificatePath,
+
         [Parameter(Mandatory = $true, ParameterSetName = 'AccessToken')]
         [System.Security.SecureString]$AccessToken,
 
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
         [ValidateNotNullOrEmpty()]
         [string]$TenantId,
@@ -137,14 +149,22 @@ function Connect-AzcmAgent {
             $arguments += '--what-if'
         }
 
+        $secret = $null
         if ($PSCmdlet.ParameterSetName -eq 'ServicePrincipal') {
             $arguments += @('--service-principal-id', $ServicePrincipalCredential.UserName, '--service-principal-secret', '-')
             $secret = $ServicePrincipalCredential.Password
+        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
+            $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
+            $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath)
         } else {
             $arguments += @('--access-token', '-')
             $secret = $AccessToken
         }
-        $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('connect') -ArgumentList $arguments -StdinSecret $secret -TargetObject $target
+        if ($null -ne $secret) {
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('connect') -ArgumentList $arguments -StdinSecret $secret -TargetObject $target
+        } else {
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('connect') -ArgumentList $arguments -TargetObject $target
+        }
         ConvertTo-AzcmConnection -Result $result -Operation 'Connect'
     }
 }

@@ -21,10 +21,20 @@ function Disconnect-AzcmAgent {
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
         [System.Management.Automation.PSCredential]$ServicePrincipalCredential,
 
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ServicePrincipalId,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
+        [Alias('ServicePrincipalCert')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ServicePrincipalCertificatePath,
+
         [Parameter(Mandatory = $true, ParameterSetName = 'AccessToken')]
         [System.Security.SecureString]$AccessToken,
 
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
         [ValidateNotNullOrEmpty()]
         [string]$TenantId,
@@ -69,6 +79,9 @@ function Disconnect-AzcmAgent {
         } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipal') {
             $arguments += @('--service-principal-id', $ServicePrincipalCredential.UserName, '--service-principal-secret', '-', '--tenant-id', $TenantId)
             $secret = $ServicePrincipalCredential.Password
+        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
+            $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
+            $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath, '--tenant-id', $TenantId)
         } else {
             $arguments += @('--access-token', '-')
             if ($TenantId) {
