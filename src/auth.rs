@@ -4,6 +4,7 @@
 
 use crate::cloud::Cloud;
 use crate::error::{AzcmError, ErrorCode, Result};
+use crate::report::Reporter;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
 use azure_core::http::{ClientOptions, Transport};
@@ -31,6 +32,11 @@ pub enum AuthMethod {
         certificate: Box<ClientCertificate>,
     },
     AccessToken(Secret),
+    /// A user signs in on another device (device authorization grant); the tenant is the
+    /// subscription's when given, else the user's home tenant.
+    DeviceCode {
+        tenant_id: Option<String>,
+    },
 }
 
 impl fmt::Debug for AuthMethod {
@@ -56,6 +62,10 @@ impl fmt::Debug for AuthMethod {
                 .field("thumbprint", &certificate.thumbprint())
                 .finish_non_exhaustive(),
             AuthMethod::AccessToken(_) => f.write_str("AccessToken(..)"),
+            AuthMethod::DeviceCode { tenant_id } => f
+                .debug_struct("DeviceCode")
+                .field("tenant_id", tenant_id)
+                .finish(),
         }
     }
 }
@@ -66,6 +76,7 @@ impl AuthMethod {
             AuthMethod::ServicePrincipalSecret { .. } => "servicePrincipalSecret",
             AuthMethod::ServicePrincipalCertificate { .. } => "servicePrincipalCertificate",
             AuthMethod::AccessToken(_) => "accessToken",
+            AuthMethod::DeviceCode { .. } => "deviceCode",
         }
     }
 }
@@ -131,6 +142,12 @@ impl Tokens {
         };
         let source = match method {
             AuthMethod::AccessToken(token) => Source::Fixed(token),
+            AuthMethod::DeviceCode { .. } => {
+                return Err(AzcmError::new(
+                    ErrorCode::UNKNOWN,
+                    "device code sign-in goes through Tokens::login",
+                ));
+            }
             AuthMethod::ServicePrincipalSecret {
                 tenant_id,
                 client_id,
@@ -167,6 +184,28 @@ impl Tokens {
             }
         };
         Ok(Self { source, scope })
+    }
+
+    /// Signs in with any method and checks a token can be had: the device code flow runs here
+    /// (showing its prompt through `report`); the others fetch their first token.
+    pub async fn login(
+        method: AuthMethod,
+        cloud: &Cloud,
+        http: &reqwest::Client,
+        report: &dyn Reporter,
+    ) -> Result<Self> {
+        let scope = format!("{}/.default", cloud.audience.trim_end_matches('/'));
+        if let AuthMethod::DeviceCode { tenant_id } = &method {
+            let tenant = tenant_id.as_deref().unwrap_or("organizations");
+            let token = device_code_login(cloud, http, tenant, &scope, report).await?;
+            return Ok(Self {
+                source: Source::Fixed(Secret::new(token)),
+                scope,
+            });
+        }
+        let tokens = Self::new(method, cloud, http)?;
+        tokens.get().await?;
+        Ok(tokens)
     }
 
     /// A token for ARM (cached by the credential until it nears expiry).
@@ -344,5 +383,138 @@ impl ClientAssertion for CertificateAssertion {
         _: Option<azure_core::http::ClientMethodOptions<'_>>,
     ) -> azure_core::Result<String> {
         Ok(self.certificate.assertion(&self.client_id, &self.audience))
+    }
+}
+
+/// The public client users sign in with: Azure CLI's well-known client id (first-party, allowed
+/// in every tenant for ARM).
+pub const DEVICE_CODE_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn entra_failure(body: &serde_json::Value, what: &str) -> AzcmError {
+    let description = body["error_description"]
+        .as_str()
+        .unwrap_or("")
+        .split(" Trace ID:")
+        .next()
+        .unwrap_or("")
+        .trim();
+    let error = body["error"].as_str().unwrap_or("unknown_error");
+    let mut err = AzcmError::new(
+        ErrorCode::INVALID_CREDENTIALS,
+        format!("{what}: {error}: {description}"),
+    )
+    .with_detail("entraError", error);
+    if let Some(code) = description
+        .split(':')
+        .next()
+        .filter(|c| c.starts_with("AADSTS"))
+    {
+        err = err.with_detail("aadsts", code);
+    }
+    err
+}
+
+/// The OAuth 2.0 device authorization grant (RFC 8628) against Entra ID: ask for a code, show
+/// the user where to enter it, poll at the interval the server asks for (slower after
+/// `slow_down`), until sign-in, decline or expiry.
+async fn device_code_login(
+    cloud: &Cloud,
+    http: &reqwest::Client,
+    tenant: &str,
+    scope: &str,
+    report: &dyn Reporter,
+) -> Result<String> {
+    use std::time::{Duration, Instant};
+    let base = cloud.authority.trim_end_matches('/');
+    let network = |e: reqwest::Error| {
+        AzcmError::new(
+            ErrorCode::NETWORK,
+            format!("cannot reach Entra ID: {}", crate::http::error_chain(&e)),
+        )
+    };
+    let start = http
+        .post(format!("{base}/{tenant}/oauth2/v2.0/devicecode"))
+        .form(&[("client_id", DEVICE_CODE_CLIENT_ID), ("scope", scope)])
+        .send()
+        .await
+        .map_err(network)?;
+    let ok = start.status().is_success();
+    let body: serde_json::Value = start.json().await.map_err(network)?;
+    if !ok {
+        return Err(entra_failure(
+            &body,
+            "Entra ID refused to start a device code sign-in",
+        ));
+    }
+    let device_code = body["device_code"].as_str().unwrap_or("").to_string();
+    let message = body["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "To sign in, open {} and enter the code {}",
+                body["verification_uri"].as_str().unwrap_or(""),
+                body["user_code"].as_str().unwrap_or("")
+            )
+        });
+    let mut interval = Duration::from_secs(body["interval"].as_u64().unwrap_or(5).max(1));
+    let deadline = Instant::now() + Duration::from_secs(body["expires_in"].as_u64().unwrap_or(900));
+    report.info(&message);
+    loop {
+        if Instant::now() + interval > deadline {
+            return Err(AzcmError::new(
+                ErrorCode::INVALID_CREDENTIALS,
+                "the device code expired before anyone signed in with it",
+            )
+            .with_detail("entraError", "expired_token")
+            .with_remediation(
+                "Run the command again and complete the sign-in within the time shown.",
+            ));
+        }
+        report.progress("Device code sign-in", "waiting for the sign-in", None);
+        tokio::time::sleep(interval).await;
+        let poll = http
+            .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", DEVICE_CODE_GRANT),
+                ("client_id", DEVICE_CODE_CLIENT_ID),
+                ("device_code", device_code.as_str()),
+            ])
+            .send()
+            .await;
+        let Ok(response) = poll else { continue };
+        let status = response.status();
+        let Ok(body) = response.json::<serde_json::Value>().await else {
+            continue;
+        };
+        if status.is_success() {
+            return body["access_token"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    AzcmError::new(
+                        ErrorCode::INVALID_CREDENTIALS,
+                        "Entra ID answered the sign-in without a token",
+                    )
+                });
+        }
+        if status.is_server_error() || status.as_u16() == 429 {
+            continue;
+        }
+        match body["error"].as_str().unwrap_or("") {
+            "authorization_pending" => {}
+            "slow_down" => interval += Duration::from_secs(5),
+            "authorization_declined" => {
+                return Err(entra_failure(&body, "the sign-in was declined"));
+            }
+            "expired_token" => {
+                return Err(entra_failure(
+                    &body,
+                    "the device code expired before anyone signed in with it",
+                ));
+            }
+            _ => return Err(entra_failure(&body, "the device code sign-in failed")),
+        }
     }
 }

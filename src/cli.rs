@@ -102,6 +102,9 @@ pub struct AuthArgs {
     /// Entra ID access token for ARM; `-` reads it from stdin (also AZCM_ACCESS_TOKEN)
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub access_token: Option<String>,
+    /// Sign in on another device with a code (the default when run interactively without credentials)
+    #[arg(long)]
+    pub use_device_code: bool,
     /// Tenant id of the subscription (required with a service principal)
     #[arg(short = 't', long, value_name = "TENANT_ID")]
     pub tenant_id: Option<String>,

@@ -236,6 +236,21 @@ impl Reporter for Output {
         }
     }
 
+    fn info(&self, message: &str) {
+        if self.events_as_json() {
+            self.event(json!({"level": "information", "message": message}));
+        } else if self.prefs.json {
+            self.write(Stream::Err, &format!("{message}\n"));
+        } else {
+            let stream = if self.prefs.log_stderr {
+                Stream::Err
+            } else {
+                Stream::Out
+            };
+            self.write(stream, &format!("{message}\n"));
+        }
+    }
+
     fn progress(&self, activity: &str, status: &str, percent: Option<u8>) {
         if self.events_as_json() {
             self.event(json!({"level": "progress", "progress": {"activity": activity, "status": status, "percent": percent}}));

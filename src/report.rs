@@ -6,6 +6,8 @@ pub trait Reporter {
     fn verbose(&self, message: &str);
     /// Something the admin should know; also collected into the JSON envelope's `warnings`.
     fn warning(&self, message: &str);
+    /// Something the user must see and act on now (a device code sign-in prompt), in every mode.
+    fn info(&self, message: &str);
     /// A step of a longer operation (Write-Progress in the PowerShell module).
     fn progress(&self, activity: &str, status: &str, percent: Option<u8>);
 }
@@ -16,5 +18,6 @@ pub struct Silent;
 impl Reporter for Silent {
     fn verbose(&self, _: &str) {}
     fn warning(&self, _: &str) {}
+    fn info(&self, _: &str) {}
     fn progress(&self, _: &str, _: &str, _: Option<u8>) {}
 }

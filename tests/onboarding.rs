@@ -788,3 +788,121 @@ fn a_certificate_entra_does_not_know_is_azcm0041() {
     assert_eq!(run.error_code(), "AZCM0041", "{}", run.stdout);
     assert_eq!(run.doc()["error"]["details"]["aadsts"], "AADSTS700027");
 }
+
+fn device_args(o: &Onboarding, name: &str) -> Vec<String> {
+    let mut args: Vec<String> = o
+        .connect_args(name)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    // No service principal: a user signs in with a device code.
+    let at = args
+        .iter()
+        .position(|a| a == "--service-principal-id")
+        .unwrap();
+    args.drain(at..at + 2);
+    args.push("--use-device-code".into());
+    args
+}
+
+#[test]
+fn device_code_sign_in_shows_the_code_and_polls_until_approved() {
+    let o = Onboarding::new();
+    let mut args = device_args(&o, "device-01");
+    args.extend(["--json".into(), "--log-stderr".into()]);
+    let run = o.azcm.run(&args);
+    common::assert_contract(&run);
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    let info: Vec<String> = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["level"] == "information")
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(info.len(), 1, "{}", run.stderr);
+    assert!(
+        info[0].contains("/devicelogin") && info[0].contains("enter the code"),
+        "{}",
+        info[0]
+    );
+    let polls = o
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.step == Step::Token)
+        .count();
+    assert!(
+        polls >= 3,
+        "two pending answers, then the token: {polls} polls"
+    );
+    assert!(o
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.step == Step::DeviceCode && r.status == 200));
+
+    // Human mode: the prompt is on stdout with the result.
+    json_run(&o, &["disconnect", "--force-local-only"]);
+    let human = o.azcm.run(device_args(&o, "device-02"));
+    assert_eq!(human.code, 0, "{}", human.stdout);
+    assert!(human.stdout.contains("enter the code"), "{}", human.stdout);
+}
+
+#[test]
+fn a_declined_or_expired_device_code_is_azcm0041() {
+    let o = Onboarding::new();
+    o.fake.update_settings(|s| {
+        s.device_code_outcome = "decline".into();
+        s.device_code_pending_polls = 1;
+    });
+    let args = device_args(&o, "device-03");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = json_run(&o, &refs);
+    assert_eq!(run.error_code(), "AZCM0041", "{}", run.stdout);
+    assert_eq!(
+        run.doc()["error"]["details"]["entraError"],
+        "authorization_declined"
+    );
+
+    o.fake
+        .update_settings(|s| s.device_code_outcome = "ignore".into());
+    let run = json_run(&o, &refs);
+    assert_eq!(run.error_code(), "AZCM0041", "{}", run.stdout);
+    assert_eq!(run.doc()["error"]["details"]["entraError"], "expired_token");
+    assert!(agent_config(&o).is_none());
+}
+
+#[test]
+fn device_code_polling_slows_down_when_asked() {
+    let o = Onboarding::new();
+    o.fake.update_settings(|s| {
+        s.device_code_slow_down_first = true;
+        s.device_code_pending_polls = 0;
+        // A client that ignored slow_down would be told to slow down until the code expires.
+        s.device_code_expires_secs = 30;
+    });
+    let args = device_args(&o, "device-04");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = json_run(&o, &refs);
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    let polls = o
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.step == Step::Token)
+        .count();
+    assert_eq!(
+        polls, 2,
+        "one slow_down, then the token after the longer interval"
+    );
+}
+
+#[test]
+fn device_code_does_not_mix_with_other_credentials() {
+    let o = Onboarding::new().with_secret_env();
+    let mut args = o.connect_args("device-05");
+    args.push("--use-device-code");
+    assert_eq!(json_run(&o, &args).error_code(), "AZCM0023");
+    assert!(o.fake.requests().is_empty());
+}

@@ -57,6 +57,10 @@ pub fn token(shared: &Shared, req: &Req) -> Resp {
     }
     let form = form(req);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    if field("grant_type") == DEVICE_CODE_GRANT {
+        drop(world);
+        return device_code_token(shared, &form);
+    }
     if field("grant_type") != "client_credentials" {
         return entra_error(
             StatusCode::BAD_REQUEST,
@@ -248,4 +252,173 @@ fn pem_block(text: &str) -> Result<Vec<u8>, ()> {
     base64::engine::general_purpose::STANDARD
         .decode(body)
         .map_err(|_| ())
+}
+
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn user_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..9)
+        .map(|_| ALPHABET[rand::random::<usize>() % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// `/{tenant}/oauth2/v2.0/devicecode`: starts a device authorization for a known client.
+pub fn device_code(shared: &Shared, req: &Req) -> Resp {
+    use std::time::{Duration, Instant};
+    let mut world = shared.world();
+    let tenant = req.seg(0).to_string();
+    let known_tenant = tenant.eq_ignore_ascii_case(&world.tenant_id)
+        || ["organizations", "common"].contains(&tenant.as_str());
+    if !known_tenant {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    }
+    let form = form(req);
+    let client_id = form.get("client_id").cloned().unwrap_or_default();
+    if !world
+        .principals
+        .iter()
+        .any(|p| p.client_id.eq_ignore_ascii_case(&client_id))
+    {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
+        );
+    }
+    let audience = shared.audience.trim_end_matches('/');
+    if scope_resource(form.get("scope").map(String::as_str).unwrap_or("")) != Some(audience) {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            "The provided value for the input parameter 'scope' is not valid.",
+        );
+    }
+    let device_code = format!("DAQABAAEAAA{}", new_guid().replace('-', ""));
+    let user_code = user_code();
+    let interval = world.settings.device_code_interval_secs;
+    let expires = world.settings.device_code_expires_secs;
+    world.device_codes.insert(
+        device_code.clone(),
+        crate::world::DeviceAuthorization {
+            client_id,
+            user_code: user_code.clone(),
+            expires: Instant::now() + Duration::from_secs(expires),
+            interval: Duration::from_secs(interval),
+            polls: 0,
+            last_poll: None,
+            slowed: false,
+        },
+    );
+    let verification_uri = format!("{}/devicelogin", shared.base_url);
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "device_code": device_code,
+            "user_code": user_code,
+            "verification_uri": verification_uri,
+            "expires_in": expires,
+            "interval": interval,
+            "message": format!("To sign in, use a web browser to open the page {verification_uri} and enter the code {user_code} to authenticate."),
+        }),
+    )
+}
+
+/// Polls of a device code: pending until the scripted outcome, with `slow_down` when polled
+/// faster than the interval (or once, when the scenario asks).
+fn device_code_token(shared: &Shared, form: &HashMap<String, String>) -> Resp {
+    use std::time::{Duration, Instant};
+    let mut world = shared.world();
+    let settings = world.settings.clone();
+    let tenant_id = world.tenant_id.clone();
+    let code = form.get("device_code").cloned().unwrap_or_default();
+    let Some(auth) = world.device_codes.get_mut(&code) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70019,
+            "Verification code expired or is not valid.",
+        );
+    };
+    let now = Instant::now();
+    if now >= auth.expires
+        || settings.device_code_outcome == "ignore"
+            && auth.polls >= settings.device_code_pending_polls
+    {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "expired_token",
+            70020,
+            "The provided authorization code or refresh token has expired due to inactivity.",
+        );
+    }
+    let too_early = auth
+        .last_poll
+        .is_some_and(|last| now.duration_since(last) + Duration::from_millis(200) < auth.interval);
+    let scripted = settings.device_code_slow_down_first && auth.polls == 0 && !auth.slowed;
+    auth.last_poll = Some(now);
+    if too_early || scripted {
+        if !auth.slowed {
+            auth.interval += Duration::from_secs(5);
+            auth.slowed = true;
+        }
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "slow_down",
+            70016,
+            "The client is polling too fast.",
+        );
+    }
+    auth.polls += 1;
+    if auth.polls <= settings.device_code_pending_polls {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "authorization_pending",
+            70016,
+            "The authorization request is still pending.",
+        );
+    }
+    if settings.device_code_outcome == "decline" {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "authorization_declined",
+            70000,
+            "The user declined the sign-in.",
+        );
+    }
+    let client_id = auth.client_id.clone();
+    world.device_codes.remove(&code);
+    let now = now_secs();
+    let lifetime = settings.token_lifetime_secs;
+    let user = "fake-admin@contoso.example";
+    let claims = json!({
+        "aud": shared.audience,
+        "iss": format!("https://sts.windows.net/{tenant_id}/"),
+        "iat": now,
+        "nbf": now - 300,
+        "exp": now + lifetime,
+        "tid": tenant_id,
+        "oid": new_guid(),
+        "upn": user,
+        "appid": client_id,
+        "idtyp": "user",
+        "scp": "user_impersonation",
+        "ver": "1.0",
+    });
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "token_type": "Bearer",
+            "scope": format!("{}/user_impersonation", shared.audience.trim_end_matches('/')),
+            "expires_in": lifetime.max(0),
+            "access_token": shared.signer.sign(&claims),
+        }),
+    )
 }

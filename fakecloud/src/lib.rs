@@ -24,6 +24,8 @@ use world::{new_guid, World};
 
 /// The name azcm knows the fake cloud by (in the cloud definition file the fake writes).
 pub const CLOUD_NAME: &str = "AzcmFakeCloud";
+/// The public client azcm signs users in with (device code): Azure CLI's well-known client id.
+pub const PUBLIC_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 /// The audience ARM tokens are issued for, as in Azure's public cloud.
 pub const ARM_AUDIENCE: &str = "https://management.core.windows.net/";
 /// Regions the fake cloud offers.
@@ -86,6 +88,13 @@ impl FakeCloud {
             client_id: client_id.clone(),
             object_id: new_guid(),
             secret: Some(client_secret.clone()),
+            certificates: Vec::new(),
+        });
+        // A public client (no secret) users sign in with through the device authorization grant.
+        world.principals.push(ServicePrincipal {
+            client_id: PUBLIC_CLIENT_ID.to_string(),
+            object_id: new_guid(),
+            secret: None,
             certificates: Vec::new(),
         });
         world.subscriptions.push(Subscription {

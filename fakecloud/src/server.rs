@@ -333,6 +333,7 @@ fn route(shared: &Shared, step: Step, req: &Req) -> Resp {
     match step {
         Step::Admin => admin::handle(shared, req),
         Step::Token => entra::token(shared, req),
+        Step::DeviceCode => entra::device_code(shared, req),
         Step::Imds => imds::handle(shared, req),
         Step::Other => arm_error(
             StatusCode::NOT_FOUND,

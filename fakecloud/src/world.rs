@@ -111,6 +111,19 @@ pub struct Subscription {
     pub providers: BTreeMap<String, String>,
 }
 
+/// A device authorization in progress.
+#[derive(Debug, Clone)]
+pub struct DeviceAuthorization {
+    pub client_id: String,
+    pub user_code: String,
+    pub expires: Instant,
+    pub interval: Duration,
+    pub polls: u32,
+    pub last_poll: Option<Instant>,
+    /// The interval after `slow_down` answers.
+    pub slowed: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub polls_left: u32,
@@ -135,6 +148,16 @@ pub struct Settings {
     pub throttle_writes_per_sec: u32,
     /// Whether the fake IMDS says this machine is an Azure VM.
     pub azure_vm: bool,
+    /// What the user does with a device code: "approve", "decline", or "ignore" (it expires).
+    pub device_code_outcome: String,
+    /// Polls answered `authorization_pending` before the outcome.
+    pub device_code_pending_polls: u32,
+    /// The polling interval the device code response asks for.
+    pub device_code_interval_secs: u64,
+    /// Lifetime of a device code.
+    pub device_code_expires_secs: u64,
+    /// Answer the first poll with `slow_down`.
+    pub device_code_slow_down_first: bool,
 }
 
 impl Default for Settings {
@@ -146,6 +169,11 @@ impl Default for Settings {
             lro_retry_after_secs: 0,
             throttle_writes_per_sec: 0,
             azure_vm: false,
+            device_code_outcome: "approve".to_string(),
+            device_code_pending_polls: 2,
+            device_code_interval_secs: 1,
+            device_code_expires_secs: 900,
+            device_code_slow_down_first: false,
         }
     }
 }
@@ -161,6 +189,8 @@ pub struct World {
     /// (subscription, resource group lower case, machine name lower case) → machine resource.
     pub machines: HashMap<(String, String, String), Value>,
     pub operations: HashMap<String, Operation>,
+    /// Device codes handed out, by device code.
+    pub device_codes: HashMap<String, DeviceAuthorization>,
     /// (subscription, namespace) of providers being registered → GETs left before Registered.
     pub registering: HashMap<(String, String), u32>,
     pub faults: Vec<Fault>,
@@ -189,6 +219,7 @@ impl World {
             machines: HashMap::new(),
             operations: HashMap::new(),
             registering: HashMap::new(),
+            device_codes: HashMap::new(),
             faults: Vec::new(),
             requests: Vec::new(),
             writes: HashMap::new(),

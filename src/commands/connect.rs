@@ -317,6 +317,27 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
             )
         })
     };
+    let service_principal = args.service_principal_id.is_some()
+        || sp_secret.is_some()
+        || args.service_principal_cert.is_some();
+    if args.use_device_code {
+        if service_principal || token.is_some() {
+            return Err(AzcmError::invalid_argument(
+                "--use-device-code cannot be combined with a service principal or --access-token",
+            ));
+        }
+        return Ok(AuthMethod::DeviceCode {
+            tenant_id: args.tenant_id.clone(),
+        });
+    }
+    if !service_principal && token.is_none() && ctx.interactive() {
+        ctx.report.verbose(
+            "no credentials given: signing in with a device code, as azcmagent does interactively",
+        );
+        return Ok(AuthMethod::DeviceCode {
+            tenant_id: args.tenant_id.clone(),
+        });
+    }
     match (&args.service_principal_id, sp_secret, &args.service_principal_cert, token) {
         (Some(_), _, _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),
         (Some(_), Some(_), Some(_), None) => Err(AzcmError::invalid_argument(
@@ -345,7 +366,7 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
         (None, None, None, Some(token)) => Ok(AuthMethod::AccessToken(token)),
         (None, None, None, None) => Err(AzcmError::new(
             ErrorCode::MISSING_PARAMETER,
-            "no credentials: pass --service-principal-id with --service-principal-secret or --service-principal-cert and --tenant-id, or --access-token",
+            "no credentials: pass --service-principal-id with --service-principal-secret or --service-principal-cert and --tenant-id, --access-token, or --use-device-code",
         )),
     }
 }
@@ -598,12 +619,12 @@ async fn onboard(
             .tenant_id
             .clone()
             .or_else(|| token_tenant(token.secret())),
+        AuthMethod::DeviceCode { tenant_id } => tenant_id.clone(),
     };
     ctx.report
         .verbose(&format!("authenticating with {}", method.name()));
     let http = http_client(ctx, &plan.cloud)?;
-    let tokens = Tokens::new(method, &plan.cloud, &http)?;
-    tokens.get().await?;
+    let tokens = Tokens::login(method, &plan.cloud, &http, ctx.report).await?;
     let arm = Arm::new(
         http,
         &plan.cloud.resource_manager,

@@ -62,8 +62,7 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
             steps.begin("token", "signing in to Entra ID");
             let cloud = cloud::find(&config.cloud)?;
             let http = connect::http_client(ctx, &cloud)?;
-            let tokens = Tokens::new(method, &cloud, &http)?;
-            tokens.get().await?;
+            let tokens = Tokens::login(method, &cloud, &http, ctx.report).await?;
             let arm = Arm::new(
                 http,
                 &cloud.resource_manager,

@@ -87,6 +87,12 @@ impl<'a> Context<'a> {
         self
     }
 
+    /// Whether a person is at the keyboard: stdin is a terminal.
+    pub fn interactive(&self) -> bool {
+        use std::io::IsTerminal;
+        std::io::stdin().is_terminal()
+    }
+
     pub fn given_on_command_line(&self, long: &str) -> bool {
         self.command_line_flags.iter().any(|f| f == long)
     }

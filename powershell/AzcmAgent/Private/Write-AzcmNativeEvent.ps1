@@ -28,6 +28,10 @@ function Write-AzcmNativeEvent {
         'warning' {
             Write-Warning -Message ([string]$azcmEvent.message)
         }
+        'information' {
+            # A prompt the user must act on (device code sign-in): shown whatever the preference.
+            Write-Information -MessageData ([string]$azcmEvent.message) -InformationAction Continue
+        }
         'progress' {
             $percent = -1
             if ($null -ne $azcmEvent.progress.percent) {

@@ -6,8 +6,8 @@ function Connect-AzcmAgent {
     .DESCRIPTION
     Runs 'azcm connect'. Authenticate with a service principal (-ServicePrincipalCredential:
     user name = application id, password = secret; or -ServicePrincipalId with
-    -ServicePrincipalCertificatePath, a PEM with its key or an unencrypted PFX) or an access token
-    (-AccessToken). Secrets go
+    -ServicePrincipalCertificatePath, a PEM with its key or an unencrypted PFX), an access token
+    (-AccessToken), or -UseDeviceCode (the sign-in prompt is shown as information). Secrets go
     to azcm on its standard input, never on its command line. -WhatIf runs every check and lookup
     and returns what would change, without changing anything. Re-running the same connect on a
     connected machine changes nothing. With -Session, runs on each machine over PowerShell
@@ -43,9 +43,13 @@ function Connect-AzcmAgent {
         [Parameter(Mandatory = $true, ParameterSetName = 'AccessToken')]
         [System.Security.SecureString]$AccessToken,
 
+        [Parameter(Mandatory = $true, ParameterSetName = 'DeviceCode')]
+        [switch]$UseDeviceCode,
+
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
+        [Parameter(Mandatory = $false, ParameterSetName = 'DeviceCode')]
         [ValidateNotNullOrEmpty()]
         [string]$TenantId,
 
@@ -156,6 +160,8 @@ function Connect-AzcmAgent {
         } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
             $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
             $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath)
+        } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode') {
+            $arguments += '--use-device-code'
         } else {
             $arguments += @('--access-token', '-')
             $secret = $AccessToken

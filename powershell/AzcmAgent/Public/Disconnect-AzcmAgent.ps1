@@ -33,9 +33,13 @@ function Disconnect-AzcmAgent {
         [Parameter(Mandatory = $true, ParameterSetName = 'AccessToken')]
         [System.Security.SecureString]$AccessToken,
 
+        [Parameter(Mandatory = $true, ParameterSetName = 'DeviceCode')]
+        [switch]$UseDeviceCode,
+
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
+        [Parameter(Mandatory = $false, ParameterSetName = 'DeviceCode')]
         [ValidateNotNullOrEmpty()]
         [string]$TenantId,
 
@@ -82,6 +86,11 @@ function Disconnect-AzcmAgent {
         } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
             $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
             $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath, '--tenant-id', $TenantId)
+        } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode') {
+            $arguments += '--use-device-code'
+            if ($TenantId) {
+                $arguments += @('--tenant-id', $TenantId)
+            }
         } else {
             $arguments += @('--access-token', '-')
             if ($TenantId) {
