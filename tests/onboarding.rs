@@ -535,6 +535,58 @@ fn transient_faults_at_every_step_are_retried() {
     }
 }
 
+/// The token step (azure_identity's pipeline) and a server that hangs (the per-request timeout is
+/// bounded by --retry-timeout) are retried too.
+#[test]
+fn token_faults_and_hung_requests_are_retried() {
+    let o = Onboarding::new().with_secret_env();
+    let kinds = [
+        FaultKind::Throttle {
+            retry_after_secs: 1,
+            http_date: false,
+        },
+        FaultKind::Status {
+            status: 500,
+            code: None,
+        },
+        FaultKind::Reset,
+    ];
+    for (i, kind) in kinds.iter().enumerate() {
+        o.fake.add_fault(Fault {
+            step: Step::Token,
+            kind: kind.clone(),
+            times: 1,
+        });
+        let run = json_run(&o, &o.connect_args(&format!("token-fault-{i}")));
+        assert_eq!(run.doc()["ok"], true, "{kind:?} at Token: {}", run.stdout);
+        assert!(o
+            .fake
+            .requests()
+            .iter()
+            .any(|r| r.step == Step::Token && r.fault.is_some()));
+        json_run(&o, &["disconnect", "--force-local-only"]);
+    }
+    for step in [Step::Subscription, Step::MachinePut] {
+        o.fake.add_fault(Fault {
+            step,
+            kind: FaultKind::Delay { ms: 8000 },
+            times: 1,
+        });
+        let name = format!("hung-{step:?}").to_lowercase();
+        let mut args = o.connect_args(&name);
+        args.extend(["--retry-timeout", "9"]);
+        let run = json_run(&o, &args);
+        assert_eq!(
+            run.doc()["ok"],
+            true,
+            "a hung {step:?} request: {}",
+            run.stdout
+        );
+        json_run(&o, &["disconnect", "--force-local-only"]);
+        o.fake.clear_faults();
+    }
+}
+
 #[test]
 fn delete_faults_are_retried_and_retry_after_is_honoured() {
     let o = Onboarding::new().with_secret_env();

@@ -416,8 +416,9 @@ pub async fn azure_vm_guard(ctx: &Context<'_>) -> Result<()> {
     .with_remediation("Manage Azure VMs natively in Azure. To evaluate Azure Arc on an Azure VM, follow Microsoft's evaluation guidance and set MSFT_ARC_TEST=true."))
 }
 
-/// The HTTP client for a cloud, with the local proxy settings applied.
-pub fn http_client(ctx: &Context<'_>, cloud: &Cloud) -> Result<reqwest::Client> {
+/// The HTTP client for a cloud, with the local proxy settings applied. One request may take up
+/// to a minute, and at most a third of the retry budget, so a hung request leaves time to retry.
+pub fn http_client(ctx: &Context<'_>, cloud: &Cloud, budget: Duration) -> Result<reqwest::Client> {
     let local = LocalConfig::load(&ctx.paths()?.local_config())?;
     let value =
         |name: &str| settings::effective(&local.settings, settings::find(name).expect("known")).0;
@@ -440,7 +441,7 @@ pub fn http_client(ctx: &Context<'_>, cloud: &Cloud) -> Result<reqwest::Client> 
                 category: "ARM",
             },
         ],
-        request_timeout: None,
+        request_timeout: Some((budget / 3).clamp(Duration::from_secs(2), Duration::from_secs(60))),
     };
     if !options.proxy_url.is_empty() {
         ctx.report.verbose(&format!(
@@ -623,7 +624,11 @@ async fn onboard(
     };
     ctx.report
         .verbose(&format!("authenticating with {}", method.name()));
-    let http = http_client(ctx, &plan.cloud)?;
+    let http = http_client(
+        ctx,
+        &plan.cloud,
+        Duration::from_secs(args.auth.retry_timeout),
+    )?;
     let tokens = Tokens::login(method, &plan.cloud, &http, ctx.report).await?;
     let arm = Arm::new(
         http,

@@ -61,7 +61,8 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         if let Some(method) = method {
             steps.begin("token", "signing in to Entra ID");
             let cloud = cloud::find(&config.cloud)?;
-            let http = connect::http_client(ctx, &cloud)?;
+            let http =
+                connect::http_client(ctx, &cloud, Duration::from_secs(args.auth.retry_timeout))?;
             let tokens = Tokens::login(method, &cloud, &http, ctx.report).await?;
             let arm = Arm::new(
                 http,
