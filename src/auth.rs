@@ -9,8 +9,8 @@ use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
 use azure_core::http::{ClientOptions, Transport};
 use azure_identity::{
-    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
-    ClientSecretCredential, ClientSecretCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertion, ClientAssertionCredential,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -35,6 +35,10 @@ pub enum AuthMethod {
     /// A user signs in on another device (device authorization grant); the tenant is the
     /// subscription's when given, else the user's home tenant.
     DeviceCode {
+        tenant_id: Option<String>,
+    },
+    /// The account of the Azure CLI session on this machine (`az login`).
+    AzureCli {
         tenant_id: Option<String>,
     },
 }
@@ -66,6 +70,10 @@ impl fmt::Debug for AuthMethod {
                 .debug_struct("DeviceCode")
                 .field("tenant_id", tenant_id)
                 .finish(),
+            AuthMethod::AzureCli { tenant_id } => f
+                .debug_struct("AzureCli")
+                .field("tenant_id", tenant_id)
+                .finish(),
         }
     }
 }
@@ -77,12 +85,15 @@ impl AuthMethod {
             AuthMethod::ServicePrincipalCertificate { .. } => "servicePrincipalCertificate",
             AuthMethod::AccessToken(_) => "accessToken",
             AuthMethod::DeviceCode { .. } => "deviceCode",
+            AuthMethod::AzureCli { .. } => "azureCli",
         }
     }
 }
 
 enum Source {
     Credential(Arc<dyn TokenCredential>),
+    /// The Azure CLI: its failures are about the CLI session, not Entra's answer.
+    AzureCli(Arc<dyn TokenCredential>),
     Fixed(Secret),
 }
 
@@ -147,6 +158,13 @@ impl Tokens {
                     ErrorCode::UNKNOWN,
                     "device code sign-in goes through Tokens::login",
                 ));
+            }
+            AuthMethod::AzureCli { tenant_id } => {
+                let options = AzureCliCredentialOptions {
+                    tenant_id,
+                    ..Default::default()
+                };
+                Source::AzureCli(AzureCliCredential::new(Some(options)).map_err(invalid)?)
             }
             AuthMethod::ServicePrincipalSecret {
                 tenant_id,
@@ -217,12 +235,23 @@ impl Tokens {
                 .await
                 .map(|t| t.token.secret().to_string())
                 .map_err(credential_error),
+            Source::AzureCli(credential) => credential
+                .get_token(&[self.scope.as_str()], None)
+                .await
+                .map(|t| t.token.secret().to_string())
+                .map_err(|e| {
+                    AzcmError::new(
+                        ErrorCode::INVALID_CREDENTIALS,
+                        format!("the Azure CLI gave no token: {}", first_line(&e.to_string())),
+                    )
+                    .with_remediation("Install the Azure CLI and sign in with `az login` (with --tenant for another tenant), then run the command again.")
+                }),
         }
     }
 
     /// Whether a new token can be had when ARM rejects this one as expired.
     pub fn can_refresh(&self) -> bool {
-        matches!(self.source, Source::Credential(_))
+        matches!(self.source, Source::Credential(_) | Source::AzureCli(_))
     }
 }
 

@@ -105,6 +105,9 @@ pub struct AuthArgs {
     /// Sign in on another device with a code (the default when run interactively without credentials)
     #[arg(long)]
     pub use_device_code: bool,
+    /// Use the account of the Azure CLI session on this machine (`az login`)
+    #[arg(long)]
+    pub use_azcli: bool,
     /// Tenant id of the subscription (required with a service principal)
     #[arg(short = 't', long, value_name = "TENANT_ID")]
     pub tenant_id: Option<String>,

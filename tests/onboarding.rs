@@ -958,3 +958,72 @@ fn device_code_does_not_mix_with_other_credentials() {
     assert_eq!(json_run(&o, &args).error_code(), "AZCM0023");
     assert!(o.fake.requests().is_empty());
 }
+
+/// A stand-in for the Azure CLI on PATH: answers `az account get-access-token` with a token of
+/// the fake cloud, or fails like a CLI nobody signed in to.
+#[cfg(unix)]
+fn with_fake_az(o: &Onboarding, signed_in: bool) -> common::Azcm {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = o.azcm.root().join("fake-az");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = if signed_in {
+        let expires = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        let answer = json!({"accessToken": o.fake.issue_token(), "expires_on": expires, "tenant": o.fake.tenant_id, "tokenType": "Bearer"});
+        std::fs::write(dir.join("answer.json"), answer.to_string()).unwrap();
+        "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/calls.log\"\ncat \"$(dirname \"$0\")/answer.json\"\n".to_string()
+    } else {
+        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n"
+            .to_string()
+    };
+    let az = dir.join("az");
+    std::fs::write(&az, script).unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    o.azcm.clone_with_env("PATH", &path)
+}
+
+#[cfg(unix)]
+#[test]
+fn the_azure_cli_session_can_sign_in() {
+    let o = Onboarding::new();
+    let azcm = with_fake_az(&o, true);
+    let mut args: Vec<&str> = o.connect_args("azcli-01");
+    let at = args
+        .iter()
+        .position(|a| *a == "--service-principal-id")
+        .unwrap();
+    args.drain(at..at + 2);
+    args.push("--use-azcli");
+    let run = azcm.json(&args);
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    let calls = std::fs::read_to_string(o.azcm.root().join("fake-az/calls.log")).unwrap();
+    assert!(
+        calls.contains("account get-access-token") && calls.contains("--tenant"),
+        "{calls}"
+    );
+
+    let signed_out = with_fake_az(&o, false);
+    let run = signed_out.json(&["disconnect", "--use-azcli"]);
+    assert_eq!(run.error_code(), "AZCM0041", "{}", run.stdout);
+    assert!(run.doc()["error"]["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("az login"));
+}
+
+#[test]
+fn azure_cli_sign_in_does_not_mix_with_other_credentials() {
+    let o = Onboarding::new().with_secret_env();
+    let mut args = o.connect_args("azcli-02");
+    args.push("--use-azcli");
+    assert_eq!(json_run(&o, &args).error_code(), "AZCM0023");
+    assert!(o.fake.requests().is_empty());
+}

@@ -320,6 +320,16 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
     let service_principal = args.service_principal_id.is_some()
         || sp_secret.is_some()
         || args.service_principal_cert.is_some();
+    if args.use_azcli {
+        if service_principal || token.is_some() || args.use_device_code {
+            return Err(AzcmError::invalid_argument(
+                "--use-azcli cannot be combined with another sign-in method",
+            ));
+        }
+        return Ok(AuthMethod::AzureCli {
+            tenant_id: args.tenant_id.clone(),
+        });
+    }
     if args.use_device_code {
         if service_principal || token.is_some() {
             return Err(AzcmError::invalid_argument(
@@ -620,7 +630,9 @@ async fn onboard(
             .tenant_id
             .clone()
             .or_else(|| token_tenant(token.secret())),
-        AuthMethod::DeviceCode { tenant_id } => tenant_id.clone(),
+        AuthMethod::DeviceCode { tenant_id } | AuthMethod::AzureCli { tenant_id } => {
+            tenant_id.clone()
+        }
     };
     ctx.report
         .verbose(&format!("authenticating with {}", method.name()));

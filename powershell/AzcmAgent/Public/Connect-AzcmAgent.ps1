@@ -7,7 +7,8 @@ function Connect-AzcmAgent {
     Runs 'azcm connect'. Authenticate with a service principal (-ServicePrincipalCredential:
     user name = application id, password = secret; or -ServicePrincipalId with
     -ServicePrincipalCertificatePath, a PEM with its key or an unencrypted PFX), an access token
-    (-AccessToken), or -UseDeviceCode (the sign-in prompt is shown as information). Secrets go
+    (-AccessToken), -UseDeviceCode (the sign-in prompt is shown as information), or -UseAzureCli
+    (the account of the Azure CLI session on the machine). Secrets go
     to azcm on its standard input, never on its command line. -WhatIf runs every check and lookup
     and returns what would change, without changing anything. Re-running the same connect on a
     connected machine changes nothing. With -Session, runs on each machine over PowerShell
@@ -46,10 +47,15 @@ function Connect-AzcmAgent {
         [Parameter(Mandatory = $true, ParameterSetName = 'DeviceCode')]
         [switch]$UseDeviceCode,
 
+        [Parameter(Mandatory = $true, ParameterSetName = 'AzureCli')]
+        [Alias('UseAzcli')]
+        [switch]$UseAzureCli,
+
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
         [Parameter(Mandatory = $false, ParameterSetName = 'DeviceCode')]
+        [Parameter(Mandatory = $false, ParameterSetName = 'AzureCli')]
         [ValidateNotNullOrEmpty()]
         [string]$TenantId,
 
@@ -162,6 +168,8 @@ function Connect-AzcmAgent {
             $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath)
         } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode') {
             $arguments += '--use-device-code'
+        } elseif ($PSCmdlet.ParameterSetName -eq 'AzureCli') {
+            $arguments += '--use-azcli'
         } else {
             $arguments += @('--access-token', '-')
             $secret = $AccessToken

@@ -36,10 +36,15 @@ function Disconnect-AzcmAgent {
         [Parameter(Mandatory = $true, ParameterSetName = 'DeviceCode')]
         [switch]$UseDeviceCode,
 
+        [Parameter(Mandatory = $true, ParameterSetName = 'AzureCli')]
+        [Alias('UseAzcli')]
+        [switch]$UseAzureCli,
+
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
         [Parameter(Mandatory = $false, ParameterSetName = 'DeviceCode')]
+        [Parameter(Mandatory = $false, ParameterSetName = 'AzureCli')]
         [ValidateNotNullOrEmpty()]
         [string]$TenantId,
 
@@ -86,8 +91,12 @@ function Disconnect-AzcmAgent {
         } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
             $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
             $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath, '--tenant-id', $TenantId)
-        } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode') {
-            $arguments += '--use-device-code'
+        } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode' -or $PSCmdlet.ParameterSetName -eq 'AzureCli') {
+            if ($UseAzureCli) {
+                $arguments += '--use-azcli'
+            } else {
+                $arguments += '--use-device-code'
+            }
             if ($TenantId) {
                 $arguments += @('--tenant-id', $TenantId)
             }
