@@ -88,6 +88,18 @@ fn connect_with_a_service_principal_secret_creates_the_machine() {
     assert_eq!(m["id"], result["resourceId"]);
     assert_eq!(m["tags"], json!({"env": "test", "Owner": "Ops Team"}));
     assert_eq!(m["identity"]["type"], "SystemAssigned");
+    let os = if common::windows_binary() {
+        "windows"
+    } else {
+        "linux"
+    };
+    assert_eq!(result["osFacts"]["osType"], os);
+    assert!(result["osFacts"]["osVersion"].is_string(), "{result:#}");
+    assert_eq!(m["properties"]["osType"], os, "osType is writable");
+    assert!(
+        m["properties"].get("osVersion").is_none(),
+        "ARM drops the read-only OS facts"
+    );
     assert_eq!(result["principalId"], m["identity"]["principalId"]);
     assert_eq!(result["vmId"], m["properties"]["vmId"]);
     // The resource carries the public half of the key kept on this machine.

@@ -528,6 +528,7 @@ struct ConnectResult {
     actions: Vec<Action>,
     services: Vec<ServiceOutcome>,
     steps: Vec<StepTiming>,
+    os_facts: platform::OsFacts,
 }
 
 struct Plan {
@@ -801,6 +802,7 @@ async fn onboard(
     }
     let already_connected = existing.is_some() && current.is_some();
 
+    let facts = os_facts(ctx);
     let mut machine = current.clone().unwrap_or(Value::Null);
     if !already_connected {
         act(
@@ -825,7 +827,7 @@ async fn onboard(
             }
         };
         steps.begin("machinePut", "creating the machine resource");
-        let body = machine_body(&plan, args, &public_key);
+        let body = machine_body(&plan, args, &public_key, &facts);
         machine = arm
             .call(
                 "machine creation",
@@ -894,6 +896,7 @@ async fn onboard(
         actions,
         services,
         steps: steps.timings,
+        os_facts: facts,
     };
     let mut section = Section::untitled()
         .row("Resource Id", result.resource_id.clone())
@@ -1012,10 +1015,46 @@ async fn wait_registered(
     }
 }
 
-fn machine_body(plan: &Plan, args: &ConnectArgs, public_key: &str) -> Value {
+/// The machine's facts for the resource, warning about each one that cannot be read.
+fn os_facts(ctx: &Context<'_>) -> platform::OsFacts {
+    let facts = platform::os_facts();
+    for (fact, value) in [
+        ("OS version", &facts.os_version),
+        ("OS product name", &facts.os_sku),
+        ("DNS fully qualified domain name", &facts.fqdn),
+    ] {
+        if value.is_none() {
+            ctx.report.warning(&format!(
+                "could not read this machine's {fact}; it is left out of the machine resource"
+            ));
+        }
+    }
+    facts
+}
+
+/// The resource to PUT. ARM keeps what the spec lets a client write (clientPublicKey, osType,
+/// ...); the OS facts it marks read-only are sent as azcmagent reports them and ARM drops them.
+fn machine_body(
+    plan: &Plan,
+    args: &ConnectArgs,
+    public_key: &str,
+    facts: &platform::OsFacts,
+) -> Value {
     let mut properties = Map::new();
     properties.insert("clientPublicKey".into(), json!(public_key));
-    properties.insert("osType".into(), json!(std::env::consts::OS));
+    properties.insert("osType".into(), json!(facts.os_type));
+    properties.insert("osName".into(), json!(facts.os_type));
+    properties.insert("agentVersion".into(), json!(env!("CARGO_PKG_VERSION")));
+    for (key, value) in [
+        ("osVersion", &facts.os_version),
+        ("osSku", &facts.os_sku),
+        ("dnsFqdn", &facts.fqdn),
+        ("domainName", &facts.domain),
+    ] {
+        if let Some(value) = value {
+            properties.insert(key.into(), json!(value));
+        }
+    }
     if let Some(scope) = &args.private_link_scope {
         properties.insert("privateLinkScopeResourceId".into(), json!(scope));
     }

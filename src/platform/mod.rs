@@ -199,3 +199,24 @@ pub fn azure_guest_agent() -> io::Result<Option<ServiceStatus>> {
 pub fn hostname() -> io::Result<String> {
     imp::hostname()
 }
+
+/// What the machine says about itself, for the machine resource. Each fact that cannot be read
+/// is `None`; the caller warns and leaves it out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OsFacts {
+    /// `windows` or `linux`, as ARM's osType.
+    pub os_type: String,
+    /// Kernel release (Linux) or build (Windows).
+    pub os_version: Option<String>,
+    /// The product: "Ubuntu 24.04.1 LTS", "Windows Server 2022 Datacenter".
+    pub os_sku: Option<String>,
+    /// Fully qualified DNS name.
+    pub fqdn: Option<String>,
+    /// DNS domain (the Active Directory domain on a domain-joined Windows machine).
+    pub domain: Option<String>,
+}
+
+pub fn os_facts() -> OsFacts {
+    imp::os_facts()
+}

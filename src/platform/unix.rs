@@ -151,6 +151,76 @@ pub fn request_stop(name: &str) -> io::Result<()> {
     systemctl(&["stop", "--no-block", "--", &unit(name)]).map(drop)
 }
 
+fn os_release(text: &str) -> Option<String> {
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .filter(|v| !v.is_empty())
+    };
+    field("PRETTY_NAME").or_else(|| field("NAME"))
+}
+
+fn kernel_release() -> Option<String> {
+    // SAFETY: utsname is plain data that uname fills in.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return None;
+    }
+    // SAFETY: uname NUL-terminates release.
+    let release = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) };
+    Some(release.to_string_lossy().into_owned()).filter(|r| !r.is_empty())
+}
+
+/// The canonical DNS name of the host name, as the resolver has it; `None` without a dot.
+fn canonical_name(host: &str) -> Option<String> {
+    let name = std::ffi::CString::new(host).ok()?;
+    // SAFETY: hints is zeroed plain data; the result list is freed below.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_flags = libc::AI_CANONNAME;
+    hints.ai_family = libc::AF_UNSPEC;
+    let mut result: *mut libc::addrinfo = std::ptr::null_mut();
+    if unsafe { libc::getaddrinfo(name.as_ptr(), std::ptr::null(), &hints, &mut result) } != 0
+        || result.is_null()
+    {
+        return None;
+    }
+    // SAFETY: result is a valid list; ai_canonname of the first entry is NUL-terminated or null.
+    let canonical = unsafe {
+        let c = (*result).ai_canonname;
+        let value = if c.is_null() {
+            None
+        } else {
+            Some(std::ffi::CStr::from_ptr(c).to_string_lossy().into_owned())
+        };
+        libc::freeaddrinfo(result);
+        value
+    };
+    canonical.filter(|c| c.contains('.'))
+}
+
+pub fn os_facts() -> super::OsFacts {
+    let fqdn = hostname().ok().and_then(|h| {
+        if h.contains('.') {
+            Some(h)
+        } else {
+            canonical_name(&h)
+        }
+    });
+    super::OsFacts {
+        os_type: "linux".into(),
+        os_version: kernel_release(),
+        os_sku: fs::read_to_string("/etc/os-release")
+            .ok()
+            .as_deref()
+            .and_then(os_release),
+        domain: fqdn
+            .as_ref()
+            .and_then(|f| f.split_once('.').map(|(_, d)| d.to_string())),
+        fqdn,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +245,17 @@ mod tests {
             parse_systemctl_show("nope", "LoadState=not-found\nActiveState=inactive\n"),
             None
         );
+    }
+
+    #[test]
+    fn os_release_names_the_product() {
+        let text = "NAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nPRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\n";
+        assert_eq!(os_release(text).as_deref(), Some("Ubuntu 24.04.1 LTS"));
+        assert_eq!(os_release("NAME=Debian\n").as_deref(), Some("Debian"));
+        assert_eq!(os_release("ID=x\n"), None);
+        let facts = os_facts();
+        assert_eq!(facts.os_type, "linux");
+        assert!(facts.os_version.is_some(), "uname always answers");
     }
 
     #[test]

@@ -95,6 +95,82 @@ pub fn hostname() -> io::Result<String> {
     Ok(String::from_utf16_lossy(&buf[..len as usize]))
 }
 
+fn computer_name(
+    kind: windows_sys::Win32::System::SystemInformation::COMPUTER_NAME_FORMAT,
+) -> Option<String> {
+    use windows_sys::Win32::System::SystemInformation::GetComputerNameExW;
+    let mut size = 0u32;
+    // SAFETY: a null buffer asks for the size needed.
+    unsafe { GetComputerNameExW(kind, ptr::null_mut(), &mut size) };
+    let mut buf = vec![0u16; size as usize + 1];
+    let mut len = buf.len() as u32;
+    // SAFETY: buffer and length match.
+    if unsafe { GetComputerNameExW(kind, buf.as_mut_ptr(), &mut len) } == 0 {
+        return None;
+    }
+    Some(String::from_utf16_lossy(&buf[..len as usize])).filter(|s| !s.is_empty())
+}
+
+/// A REG_SZ or REG_DWORD under HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion.
+fn current_version(name: &str) -> Option<String> {
+    use windows_sys::Win32::System::Registry::{
+        RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_DWORD, RRF_RT_REG_SZ,
+    };
+    let key = wide("SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion");
+    let value = wide(name);
+    let mut buf = vec![0u16; 256];
+    let mut size = (buf.len() * 2) as u32;
+    let mut kind = 0u32;
+    // SAFETY: buffer and size (bytes) match; key and value names are NUL-terminated.
+    let rc = unsafe {
+        RegGetValueW(
+            HKEY_LOCAL_MACHINE,
+            key.as_ptr(),
+            value.as_ptr(),
+            RRF_RT_REG_SZ | RRF_RT_REG_DWORD,
+            &mut kind,
+            buf.as_mut_ptr().cast(),
+            &mut size,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    const REG_DWORD: u32 = 4;
+    if kind == REG_DWORD {
+        return Some(u32::from(buf[0]) | (u32::from(buf[1]) << 16)).map(|v| v.to_string());
+    }
+    let chars = (size as usize / 2).saturating_sub(1);
+    Some(String::from_utf16_lossy(&buf[..chars.min(buf.len())])).filter(|s| !s.is_empty())
+}
+
+pub fn os_facts() -> super::OsFacts {
+    use windows_sys::Win32::System::SystemInformation::{
+        ComputerNameDnsDomain, ComputerNameDnsFullyQualified,
+    };
+    let version = match (
+        current_version("CurrentMajorVersionNumber"),
+        current_version("CurrentMinorVersionNumber"),
+        current_version("CurrentBuildNumber"),
+    ) {
+        (Some(major), Some(minor), Some(build)) => {
+            let ubr = current_version("UBR")
+                .map(|u| format!(".{u}"))
+                .unwrap_or_default();
+            Some(format!("{major}.{minor}.{build}{ubr}"))
+        }
+        (_, _, Some(build)) => Some(build),
+        _ => None,
+    };
+    super::OsFacts {
+        os_type: "windows".into(),
+        os_version: version,
+        os_sku: current_version("ProductName"),
+        fqdn: computer_name(ComputerNameDnsFullyQualified).filter(|f| f.contains('.')),
+        domain: computer_name(ComputerNameDnsDomain),
+    }
+}
+
 pub fn is_elevated() -> bool {
     let mut token: HANDLE = ptr::null_mut();
     // SAFETY: GetCurrentProcess returns a pseudo handle; token is an out-pointer.
@@ -428,6 +504,26 @@ mod tests {
             io::ErrorKind::AlreadyExists
         );
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn os_facts_come_from_the_system() {
+        let facts = os_facts();
+        assert_eq!(facts.os_type, "windows");
+        assert!(
+            facts
+                .os_version
+                .as_deref()
+                .is_some_and(|v| v.chars().next().is_some_and(|c| c.is_ascii_digit())),
+            "{facts:?}"
+        );
+        assert!(
+            facts
+                .os_sku
+                .as_deref()
+                .is_some_and(|s| s.contains("Windows")),
+            "{facts:?}"
+        );
     }
 
     #[test]
