@@ -906,9 +906,13 @@ fn device_code_sign_in_shows_the_code_and_polls_until_approved() {
         .iter()
         .any(|r| r.step == Step::DeviceCode && r.status == 200));
 
-    // Human mode: the prompt is on stdout with the result.
+    // Human mode: the prompt is on stdout with the result. Without --tenant-id the user signs
+    // in to their home tenant (the `organizations` endpoint).
     json_run(&o, &["disconnect", "--force-local-only"]);
-    let human = o.azcm.run(device_args(&o, "device-02"));
+    let mut args = device_args(&o, "device-02");
+    let at = args.iter().position(|a| a == "--tenant-id").unwrap();
+    args.drain(at..at + 2);
+    let human = o.azcm.run(args);
     assert_eq!(human.code, 0, "{}", human.stdout);
     assert!(human.stdout.contains("enter the code"), "{}", human.stdout);
 }

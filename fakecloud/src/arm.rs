@@ -146,6 +146,21 @@ fn normalize_location(location: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// A PUT body's location, normalised; ARM's error when it has none.
+fn required_location(input: &Value) -> Result<String, Rejection> {
+    input["location"]
+        .as_str()
+        .map(normalize_location)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| {
+            Box::new(arm_error(
+                StatusCode::BAD_REQUEST,
+                "LocationRequired",
+                "The location property is required for this definition.",
+            ))
+        })
+}
+
 fn valid_machine_name(name: &str) -> bool {
     (1..=54).contains(&name.len())
         && name
@@ -307,16 +322,9 @@ fn resource_group(shared: &Shared, req: &Req) -> Resp {
                 Ok(v) => v,
                 Err(resp) => return *resp,
             };
-            let Some(location) = input["location"]
-                .as_str()
-                .map(normalize_location)
-                .filter(|l| !l.is_empty())
-            else {
-                return arm_error(
-                    StatusCode::BAD_REQUEST,
-                    "LocationRequired",
-                    "The location property is required for this definition.",
-                );
+            let location = match required_location(&input) {
+                Ok(l) => l,
+                Err(resp) => return *resp,
             };
             let created = !world.resource_groups.contains_key(&key);
             let entry = world.resource_groups.entry(key).or_insert((name, location));
@@ -427,16 +435,9 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
                 })
             });
             if req.method == Method::PUT {
-                let Some(location) = input["location"]
-                    .as_str()
-                    .map(normalize_location)
-                    .filter(|l| !l.is_empty())
-                else {
-                    return arm_error(
-                        StatusCode::BAD_REQUEST,
-                        "LocationRequired",
-                        "The location property is required for this definition.",
-                    );
+                let location = match required_location(&input) {
+                    Ok(l) => l,
+                    Err(resp) => return *resp,
                 };
                 if let Some(old) = existing.as_ref().and_then(|m| m["location"].as_str()) {
                     if old != location {

@@ -1,7 +1,7 @@
 //! Entra ID: the v2.0 token endpoint for the client-credentials grant with a client secret,
 //! answering with real-shaped tokens and real-shaped AADSTS errors.
 
-use crate::server::{json_response, Req, Resp, Shared};
+use crate::server::{json_response, Rejection, Req, Resp, Shared};
 use crate::world::new_guid;
 use hyper::StatusCode;
 use serde_json::{json, Value};
@@ -44,16 +44,33 @@ fn scope_resource(scope: &str) -> Option<&str> {
         .map(|r| r.trim_end_matches('/'))
 }
 
+/// The tenant of a request path, or Entra's error: the fake's tenant, or (for user sign-in)
+/// the multi-tenant aliases `organizations` and `common`.
+fn check_tenant(
+    world: &crate::world::World,
+    tenant: &str,
+    user_sign_in: bool,
+) -> Result<(), Rejection> {
+    let known = tenant.eq_ignore_ascii_case(&world.tenant_id)
+        || user_sign_in && ["organizations", "common"].contains(&tenant);
+    if known {
+        return Ok(());
+    }
+    Err(Box::new(entra_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        90002,
+        &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+    )))
+}
+
 pub fn token(shared: &Shared, req: &Req) -> Resp {
     let world = shared.world();
     let tenant = req.seg(0);
-    if !tenant.eq_ignore_ascii_case(&world.tenant_id) {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            90002,
-            &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
-        );
+    let device_code_grant = url::form_urlencoded::parse(&req.body)
+        .any(|(k, v)| k == "grant_type" && v == DEVICE_CODE_GRANT);
+    if let Err(resp) = check_tenant(&world, tenant, device_code_grant) {
+        return *resp;
     }
     let form = form(req);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
@@ -268,15 +285,8 @@ pub fn device_code(shared: &Shared, req: &Req) -> Resp {
     use std::time::{Duration, Instant};
     let mut world = shared.world();
     let tenant = req.seg(0).to_string();
-    let known_tenant = tenant.eq_ignore_ascii_case(&world.tenant_id)
-        || ["organizations", "common"].contains(&tenant.as_str());
-    if !known_tenant {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            90002,
-            &format!("Tenant '{tenant}' not found."),
-        );
+    if let Err(resp) = check_tenant(&world, &tenant, true) {
+        return *resp;
     }
     let form = form(req);
     let client_id = form.get("client_id").cloned().unwrap_or_default();

@@ -840,6 +840,14 @@ async fn onboard(
             .body;
     }
 
+    let vm_id = machine["properties"]["vmId"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let principal_id = machine["identity"]["principalId"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     let mut services = Vec::new();
     if !what_if && !already_connected {
         steps.begin("agentConfig", "writing the agent configuration");
@@ -851,14 +859,8 @@ async fn onboard(
             location: plan.location.clone(),
             tenant_id: tenant_id.clone(),
             cloud: plan.cloud.name.clone(),
-            vm_id: machine["properties"]["vmId"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-            principal_id: machine["identity"]["principalId"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
+            vm_id: vm_id.clone(),
+            principal_id: principal_id.clone(),
             correlation_id: plan.correlation_id.clone(),
             private_link_scope: args.private_link_scope.clone().unwrap_or_default(),
             api_version: plan.api_version.clone(),
@@ -882,14 +884,8 @@ async fn onboard(
         location: plan.location.clone(),
         tenant_id,
         cloud: plan.cloud.name.clone(),
-        vm_id: machine["properties"]["vmId"]
-            .as_str()
-            .unwrap_or("")
-            .to_string(),
-        principal_id: machine["identity"]["principalId"]
-            .as_str()
-            .unwrap_or("")
-            .to_string(),
+        vm_id,
+        principal_id,
         correlation_id: plan.correlation_id.clone(),
         already_connected,
         what_if,
