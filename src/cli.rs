@@ -108,6 +108,9 @@ pub struct AuthArgs {
     /// Use the account of the Azure CLI session on this machine (`az login`)
     #[arg(long)]
     pub use_azcli: bool,
+    /// Tenant the signing-in account belongs to (device code, Azure CLI), when it is not the subscription's
+    #[arg(long, value_name = "TENANT_ID")]
+    pub user_tenant_id: Option<String>,
     /// Tenant id of the subscription (required with a service principal)
     #[arg(short = 't', long, value_name = "TENANT_ID")]
     pub tenant_id: Option<String>,

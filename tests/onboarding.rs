@@ -1043,3 +1043,29 @@ fn azure_cli_sign_in_does_not_mix_with_other_credentials() {
     assert_eq!(json_run(&o, &args).error_code(), "AZCM0023");
     assert!(o.fake.requests().is_empty());
 }
+
+#[test]
+fn user_tenant_id_is_where_the_person_signs_in() {
+    let o = Onboarding::new();
+    let args = device_args(&o, "device-06");
+    let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let other = "11111111-2222-3333-4444-555555555555";
+    refs.extend(["--user-tenant-id", other]);
+    let run = json_run(&o, &refs);
+    // The fake knows no such tenant: the device code request went there, not to --tenant-id.
+    assert_eq!(run.error_code(), "AZCM0041", "{}", run.stdout);
+    assert!(o
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.step == Step::DeviceCode && r.path.starts_with(&format!("/{other}/"))));
+
+    let o = Onboarding::new().with_secret_env();
+    let mut args = o.connect_args("sp-utid");
+    args.extend(["--user-tenant-id", other]);
+    assert_eq!(json_run(&o, &args).error_code(), "AZCM0023");
+    let mut args = o.connect_args("sp-utid");
+    args.extend(["--user-tenant-id", "contoso"]);
+    assert_eq!(json_run(&o, &args).error_code(), "AZCM0023");
+    assert!(o.fake.requests().is_empty());
+}

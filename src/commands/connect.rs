@@ -309,6 +309,14 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
     if let Some(tenant) = &args.tenant_id {
         check_guid("tenant-id", tenant)?;
     }
+    if let Some(tenant) = &args.user_tenant_id {
+        check_guid("user-tenant-id", tenant)?;
+    }
+    // A person signs in to their own tenant when it differs from the subscription's.
+    let sign_in_tenant = args
+        .user_tenant_id
+        .clone()
+        .or_else(|| args.tenant_id.clone());
     let tenant = || {
         args.tenant_id.clone().ok_or_else(|| {
             AzcmError::new(
@@ -327,7 +335,7 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
             ));
         }
         return Ok(AuthMethod::AzureCli {
-            tenant_id: args.tenant_id.clone(),
+            tenant_id: sign_in_tenant,
         });
     }
     if args.use_device_code {
@@ -337,7 +345,7 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
             ));
         }
         return Ok(AuthMethod::DeviceCode {
-            tenant_id: args.tenant_id.clone(),
+            tenant_id: sign_in_tenant,
         });
     }
     if !service_principal && token.is_none() && ctx.interactive() {
@@ -345,8 +353,13 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
             "no credentials given: signing in with a device code, as azcmagent does interactively",
         );
         return Ok(AuthMethod::DeviceCode {
-            tenant_id: args.tenant_id.clone(),
+            tenant_id: sign_in_tenant,
         });
+    }
+    if args.user_tenant_id.is_some() {
+        return Err(AzcmError::invalid_argument(
+            "--user-tenant-id is for a person signing in (--use-device-code, --use-azcli); a service principal or token names its tenant with --tenant-id",
+        ));
     }
     match (&args.service_principal_id, sp_secret, &args.service_principal_cert, token) {
         (Some(_), _, _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),

@@ -59,6 +59,11 @@ function Connect-AzcmAgent {
         [ValidateNotNullOrEmpty()]
         [string]$TenantId,
 
+        [Parameter(Mandatory = $false, ParameterSetName = 'DeviceCode')]
+        [Parameter(Mandatory = $false, ParameterSetName = 'AzureCli')]
+        [ValidateNotNullOrEmpty()]
+        [string]$UserTenantId,
+
         [Parameter(Mandatory = $true)]
         [ValidateNotNullOrEmpty()]
         [string]$SubscriptionId,
@@ -136,6 +141,9 @@ function Connect-AzcmAgent {
         }
         if ($TenantId) {
             $arguments += @('--tenant-id', $TenantId)
+        }
+        if ($UserTenantId) {
+            $arguments += @('--user-tenant-id', $UserTenantId)
         }
         if ($Tag -and $Tag.Count -gt 0) {
             $arguments += @('--tags', (ConvertTo-AzcmTagArgument -Tag $Tag))
