@@ -64,6 +64,37 @@ fn check_tenant(
     )))
 }
 
+/// The registered client a request names, when it asks for ARM's `.default` scope.
+fn known_client(
+    world: &crate::world::World,
+    client_id: &str,
+    tenant: &str,
+    audience: &str,
+    scope: &str,
+) -> Result<crate::world::ServicePrincipal, Rejection> {
+    let Some(principal) = world
+        .principals
+        .iter()
+        .find(|p| p.client_id.eq_ignore_ascii_case(client_id))
+    else {
+        return Err(Box::new(entra_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
+        )));
+    };
+    if scope_resource(scope) != Some(audience.trim_end_matches('/')) {
+        return Err(Box::new(entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            &format!("The provided value for the input parameter 'scope' is not valid: '{scope}'."),
+        )));
+    }
+    Ok(principal.clone())
+}
+
 pub fn token(shared: &Shared, req: &Req) -> Resp {
     let world = shared.world();
     let tenant = req.seg(0);
@@ -89,29 +120,16 @@ pub fn token(shared: &Shared, req: &Req) -> Resp {
             ),
         );
     }
-    let client_id = field("client_id");
-    let Some(principal) = world
-        .principals
-        .iter()
-        .find(|p| p.client_id.eq_ignore_ascii_case(client_id))
-        .cloned()
-    else {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
-        );
+    let principal = match known_client(
+        &world,
+        field("client_id"),
+        req.seg(0),
+        &shared.audience,
+        field("scope"),
+    ) {
+        Ok(p) => p,
+        Err(resp) => return *resp,
     };
-    let audience = shared.audience.trim_end_matches('/');
-    if scope_resource(field("scope")) != Some(audience) {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            70011,
-            &format!("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: '{}'.", field("scope")),
-        );
-    }
     if let Some(assertion) = form.get("client_assertion") {
         if field("client_assertion_type")
             != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -290,26 +308,9 @@ pub fn device_code(shared: &Shared, req: &Req) -> Resp {
     }
     let form = form(req);
     let client_id = form.get("client_id").cloned().unwrap_or_default();
-    if !world
-        .principals
-        .iter()
-        .any(|p| p.client_id.eq_ignore_ascii_case(&client_id))
-    {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
-        );
-    }
-    let audience = shared.audience.trim_end_matches('/');
-    if scope_resource(form.get("scope").map(String::as_str).unwrap_or("")) != Some(audience) {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            70011,
-            "The provided value for the input parameter 'scope' is not valid.",
-        );
+    let scope = form.get("scope").map(String::as_str).unwrap_or("");
+    if let Err(resp) = known_client(&world, &client_id, &tenant, &shared.audience, scope) {
+        return *resp;
     }
     let device_code = format!("DAQABAAEAAA{}", new_guid().replace('-', ""));
     let user_code = user_code();

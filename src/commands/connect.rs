@@ -696,19 +696,7 @@ async fn onboard(
     );
     for namespace in RESOURCE_PROVIDERS {
         let path = format!("/subscriptions/{subscription_id}/providers/{namespace}?api-version={RESOURCES_API_VERSION}");
-        let state = arm
-            .call(
-                "resource provider lookup",
-                ErrorCode::CONNECT_FAILED,
-                Method::GET,
-                &path,
-                None,
-            )
-            .await?
-            .body["registrationState"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
+        let state = registration_state(&arm, &path).await?;
         if state == "Registered" {
             continue;
         }
@@ -989,6 +977,23 @@ async fn resolve_subscription(arm: &Arm<'_>, given: &str) -> Result<Value> {
     }
 }
 
+/// A resource provider's registration state in the subscription.
+async fn registration_state(arm: &Arm<'_>, path: &str) -> Result<String> {
+    let reply = arm
+        .call(
+            "resource provider lookup",
+            ErrorCode::CONNECT_FAILED,
+            Method::GET,
+            path,
+            None,
+        )
+        .await?;
+    Ok(reply.body["registrationState"]
+        .as_str()
+        .unwrap_or("")
+        .to_string())
+}
+
 /// Registration takes seconds to minutes: poll with a growing pause, within the retry budget.
 async fn wait_registered(
     arm: &Arm<'_>,
@@ -999,19 +1004,7 @@ async fn wait_registered(
     let started = Instant::now();
     let mut pause = Duration::from_millis(200);
     loop {
-        let state = arm
-            .call(
-                "resource provider registration",
-                ErrorCode::CONNECT_FAILED,
-                Method::GET,
-                path,
-                None,
-            )
-            .await?
-            .body["registrationState"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
+        let state = registration_state(arm, path).await?;
         if state == "Registered" {
             return Ok(());
         }
