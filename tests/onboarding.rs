@@ -1069,3 +1069,117 @@ fn user_tenant_id_is_where_the_person_signs_in() {
     assert_eq!(json_run(&o, &args).error_code(), "AZCM0023");
     assert!(o.fake.requests().is_empty());
 }
+
+/// The full matrix: every step × every fault kind, each fault hitting once. The run either
+/// rides it out, or fails with an AZCM code naming the failure, and a re-run converges.
+#[test]
+fn fault_matrix_every_step_and_kind() {
+    let kinds = [
+        (
+            "429",
+            FaultKind::Throttle {
+                retry_after_secs: 1,
+                http_date: false,
+            },
+        ),
+        (
+            "500",
+            FaultKind::Status {
+                status: 500,
+                code: None,
+            },
+        ),
+        ("reset", FaultKind::Reset),
+        ("timeout", FaultKind::Delay { ms: 4000 }),
+        ("invalid-json", FaultKind::InvalidJson),
+    ];
+    let connect_steps = [
+        Step::Token,
+        Step::Subscription,
+        Step::Provider,
+        Step::Register,
+        Step::ResourceGroup,
+        Step::MachinePut,
+    ];
+    let delete_steps = [Step::MachineDelete, Step::LroPoll];
+    let o = Onboarding::new().with_secret_env();
+    o.fake.update_settings(|s| s.lro_polls = 1);
+    let mut outcomes = Vec::new();
+    for (label, kind) in &kinds {
+        for step in connect_steps.iter().chain(delete_steps.iter()) {
+            let name = format!("mx-{label}-{step:?}").to_lowercase();
+            let is_delete = delete_steps.contains(step);
+            // Providers start unregistered for the registration step to be reached.
+            for ns in [
+                "Microsoft.HybridCompute",
+                "Microsoft.GuestConfiguration",
+                "Microsoft.HybridConnectivity",
+            ] {
+                o.fake.set_provider_state(
+                    ns,
+                    if *step == Step::Register {
+                        "NotRegistered"
+                    } else {
+                        "Registered"
+                    },
+                );
+            }
+            let mut connect = o.connect_args(&name);
+            connect.extend(["--retry-timeout", "9"]);
+            let mut disconnect = o.disconnect_args();
+            disconnect.extend(["--retry-timeout", "9"]);
+            let run_step = |args: &[&str]| json_run(&o, args);
+            if is_delete {
+                assert_eq!(
+                    run_step(&connect).doc()["ok"],
+                    true,
+                    "setup connect for {name}"
+                );
+            }
+            o.fake.add_fault(Fault {
+                step: *step,
+                kind: kind.clone(),
+                times: 1,
+            });
+            let args: &[&str] = if is_delete { &disconnect } else { &connect };
+            let first = run_step(args);
+            let doc = first.doc();
+            assert!(
+                o.fake
+                    .requests()
+                    .iter()
+                    .any(|r| r.step == *step && r.fault.is_some()),
+                "{label} at {step:?} was never hit"
+            );
+            o.fake.clear_faults();
+            if doc["ok"] == true {
+                outcomes.push(format!("{label}@{step:?}: rode it out"));
+            } else {
+                let code = doc["error"]["code"].as_str().unwrap().to_string();
+                assert!(
+                    ["AZCM0026", "AZCM0041", "AZCM0042", "AZCM0043", "AZCM0062"]
+                        .contains(&code.as_str()),
+                    "{label} at {step:?}: {doc:#}"
+                );
+                assert!(doc["error"]["details"].as_object().is_some());
+                let rerun = run_step(args);
+                assert_eq!(
+                    rerun.doc()["ok"],
+                    true,
+                    "re-run after {label} at {step:?}: {}",
+                    rerun.stdout
+                );
+                outcomes.push(format!("{label}@{step:?}: {code}, re-run converged"));
+            }
+            if !is_delete {
+                json_run(&o, &["disconnect", "--force-local-only"]);
+            }
+            assert_no_secret(&o, &[&first], &o.fake.client_secret);
+        }
+    }
+    eprintln!("{}", outcomes.join("\n"));
+    assert_eq!(
+        outcomes.len(),
+        kinds.len() * (connect_steps.len() + delete_steps.len())
+    );
+}
