@@ -16,6 +16,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// the published spec azcm follows.
 pub const DEFAULT_HYBRIDCOMPUTE_API_VERSION: &str = "2026-09-01";
 pub const RESOURCES_API_VERSION: &str = "2021-04-01";
+/// Arc gateways and a machine's gateway settings are (so far) in HybridCompute's preview API.
+pub const GATEWAY_API_VERSION: &str = "2024-05-20-preview";
+pub const AUTOMANAGE_API_VERSION: &str = "2022-05-04";
 pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 
 const BACKOFF_BASE: Duration = Duration::from_millis(500);

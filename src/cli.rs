@@ -148,6 +148,12 @@ pub struct ConnectArgs {
     /// Resource id of the Azure Arc private link scope to associate
     #[arg(long, value_name = "RESOURCE_ID")]
     pub private_link_scope: Option<String>,
+    /// Resource id of the Azure Arc gateway to route the agent's traffic through
+    #[arg(long, value_name = "RESOURCE_ID")]
+    pub gateway_id: Option<String>,
+    /// Resource id of the Azure Automanage configuration profile to assign
+    #[arg(long, value_name = "RESOURCE_ID")]
+    pub automanage_profile: Option<String>,
     /// Let the agent upgrade itself automatically (preview)
     #[arg(long)]
     pub enable_automatic_upgrade: bool,

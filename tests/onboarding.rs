@@ -1183,3 +1183,93 @@ fn fault_matrix_every_step_and_kind() {
         kinds.len() * (connect_steps.len() + delete_steps.len())
     );
 }
+
+#[test]
+fn a_gateway_and_an_automanage_profile_are_associated() {
+    let o = Onboarding::new().with_secret_env();
+    let profile = "/providers/Microsoft.Automanage/bestPractices/AzureBestPracticesProduction";
+    let mut args = o.connect_args("gw-01");
+    args.extend([
+        "--gateway-id",
+        &o.fake.gateway_id,
+        "--automanage-profile",
+        profile,
+        "--what-if",
+    ]);
+    let plan = json_run(&o, &args).doc();
+    let actions: Vec<&str> = plan["result"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"associateGateway") && actions.contains(&"assignAutomanageProfile"),
+        "{actions:?}"
+    );
+    assert!(o.fake.machines().is_empty());
+
+    args.pop();
+    let run = json_run(&o, &args);
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    let (settings, automanage) = o.fake.machine_children("gw-01");
+    assert_eq!(
+        settings.unwrap()["properties"]["gatewayProperties"]["gatewayResourceId"],
+        json!(o.fake.gateway_id)
+    );
+    assert_eq!(
+        automanage.unwrap()["properties"]["configurationProfile"],
+        json!(profile)
+    );
+    let config = agent_config(&o).unwrap();
+    assert_eq!(config["gatewayId"], json!(o.fake.gateway_id));
+    assert!(config["gatewayUrl"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://"));
+    assert_eq!(
+        json_run(&o, &["config", "get", "connection.type"]).doc()["result"]["value"],
+        "gateway"
+    );
+}
+
+#[test]
+fn an_unknown_gateway_stops_connect_before_the_machine_exists() {
+    let o = Onboarding::new().with_secret_env();
+    let missing = o
+        .fake
+        .gateway_id
+        .replace("azcm-fake-gateway", "no-such-gateway");
+    let mut args = o.connect_args("gw-02");
+    args.extend(["--gateway-id", &missing]);
+    let run = json_run(&o, &args);
+    assert_eq!(run.error_code(), "AZCM0062", "{}", run.stdout);
+    assert_eq!(
+        run.doc()["error"]["details"]["armErrorCode"],
+        "ResourceNotFound"
+    );
+    assert!(o.fake.machines().is_empty());
+
+    let before = o.fake.requests().len();
+    for (flag, value) in [
+        ("--gateway-id", "/subscriptions/x/gateways/y"),
+        (
+            "--automanage-profile",
+            "/providers/Microsoft.Automanage/bestPractices/Whatever",
+        ),
+        ("--automanage-profile", "AzureBestPracticesProduction"),
+    ] {
+        let mut args = o.connect_args("gw-03");
+        args.extend([flag, value]);
+        assert_eq!(
+            json_run(&o, &args).error_code(),
+            "AZCM0023",
+            "{flag} {value}"
+        );
+    }
+    assert_eq!(
+        o.fake.requests().len(),
+        before,
+        "bad ids are refused before any request"
+    );
+}

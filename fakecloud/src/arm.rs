@@ -210,6 +210,8 @@ pub fn handle(shared: &Shared, step: Step, req: &Req) -> Resp {
             machine(shared, req)
         }
         Step::LroPoll => operation(shared, req),
+        Step::Gateway => gateway(shared, req),
+        Step::MachineSettings | Step::Automanage => machine_child(shared, step, req),
         _ => arm_error(StatusCode::NOT_FOUND, "NotFound", "No such resource."),
     }
 }
@@ -597,4 +599,110 @@ fn operation(shared: &Shared, req: &Req) -> Resp {
             .insert(RETRY_AFTER, HeaderValue::from(retry_after));
     }
     resp
+}
+
+fn lower3(a: &str, b: &str, c: &str) -> (String, String, String) {
+    (
+        a.to_ascii_lowercase(),
+        b.to_ascii_lowercase(),
+        c.to_ascii_lowercase(),
+    )
+}
+
+/// `Microsoft.HybridCompute/gateways/{name}`: read-only here (the fake starts with one).
+fn gateway(shared: &Shared, req: &Req) -> Resp {
+    if req.method != Method::GET {
+        return arm_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The fake serves gateways read-only.",
+        );
+    }
+    let key = lower3(req.seg(1), req.seg(3), req.seg(7));
+    match shared.world().gateways.get(&key) {
+        Some(g) => json_response(StatusCode::OK, g),
+        None => arm_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            &format!("The Resource 'Microsoft.HybridCompute/gateways/{}' under resource group '{}' was not found.", req.seg(7), req.seg(3)),
+        ),
+    }
+}
+
+/// A machine's `settings/default` (gateway association) or its Automanage configuration
+/// profile assignment: PUT stores the properties, GET reads them; the machine must exist.
+fn machine_child(shared: &Shared, step: Step, req: &Req) -> Resp {
+    let key = lower3(req.seg(1), req.seg(3), req.seg(7));
+    let mut world = shared.world();
+    if !world.machines.contains_key(&key) {
+        return not_found(req.seg(3), req.seg(7));
+    }
+    let kind = if step == Step::MachineSettings {
+        "Microsoft.HybridCompute/settings"
+    } else {
+        "Microsoft.Automanage/configurationProfileAssignments"
+    };
+    match req.method {
+        Method::PUT => {
+            let input = match req.json() {
+                Ok(v) => v,
+                Err(resp) => return *resp,
+            };
+            if step == Step::MachineSettings {
+                let gateway_id = input["properties"]["gatewayProperties"]["gatewayResourceId"]
+                    .as_str()
+                    .unwrap_or("");
+                let parts: Vec<&str> = gateway_id.trim_start_matches('/').split('/').collect();
+                let exists = parts.len() == 8
+                    && world
+                        .gateways
+                        .contains_key(&lower3(parts[1], parts[3], parts[7]));
+                if !exists {
+                    return arm_error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidGateway",
+                        &format!("The gateway '{gateway_id}' was not found."),
+                    );
+                }
+            } else if input["properties"]["configurationProfile"]
+                .as_str()
+                .unwrap_or("")
+                .is_empty()
+            {
+                return arm_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidConfigurationProfile",
+                    "properties.configurationProfile is required.",
+                );
+            }
+            let resource = json!({"id": req.path, "name": "default", "type": kind, "properties": input["properties"]});
+            let store = if step == Step::MachineSettings {
+                &mut world.machine_settings
+            } else {
+                &mut world.automanage
+            };
+            store.insert(key, resource.clone());
+            json_response(StatusCode::OK, &resource)
+        }
+        Method::GET => {
+            let store = if step == Step::MachineSettings {
+                &world.machine_settings
+            } else {
+                &world.automanage
+            };
+            match store.get(&key) {
+                Some(r) => json_response(StatusCode::OK, r),
+                None => arm_error(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFound",
+                    "The resource was not found.",
+                ),
+            }
+        }
+        _ => arm_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The method is not allowed.",
+        ),
+    }
 }

@@ -69,6 +69,8 @@ pub struct FakeCloud {
     pub location: String,
     pub client_id: String,
     pub client_secret: String,
+    /// An Arc gateway that exists in the subscription (resource group `azcm-fake-gateways`).
+    pub gateway_id: String,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -115,6 +117,19 @@ impl FakeCloud {
         })?;
         let base_url = format!("https://127.0.0.1:{}", https.local_addr()?.port());
         let imds_url = format!("http://127.0.0.1:{}", imds.local_addr()?.port());
+        let gateway_id = format!(
+            "/subscriptions/{subscription_id}/resourceGroups/azcm-fake-gateways/providers/Microsoft.HybridCompute/gateways/azcm-fake-gateway"
+        );
+        world.gateways.insert(
+            (subscription_id.to_ascii_lowercase(), "azcm-fake-gateways".into(), "azcm-fake-gateway".into()),
+            json!({
+                "id": gateway_id,
+                "name": "azcm-fake-gateway",
+                "type": "Microsoft.HybridCompute/gateways",
+                "location": "westeurope",
+                "properties": {"gatewayType": "Public", "gatewayEndpoint": format!("https://{}.gw.arc.contoso.example", new_guid()), "allowedFeatures": ["*"], "provisioningState": "Succeeded"},
+            }),
+        );
         let shared = Arc::new(Shared {
             world: std::sync::Mutex::new(world),
             signer: jwt::Signer::new(),
@@ -147,6 +162,7 @@ impl FakeCloud {
             location: "westeurope".to_string(),
             client_id,
             client_secret,
+            gateway_id,
             shared,
             stop: Some(stop),
             thread: Some(thread),
@@ -208,6 +224,7 @@ impl FakeCloud {
             ("FAKE_RESOURCE_GROUP".into(), self.resource_group.clone()),
             ("FAKE_CLIENT_ID".into(), self.client_id.clone()),
             ("FAKE_CLIENT_SECRET".into(), self.client_secret.clone()),
+            ("FAKE_GATEWAY_ID".into(), self.gateway_id.clone()),
             ("FAKE_ADMIN_URL".into(), self.admin_url()),
         ]
     }
@@ -278,6 +295,23 @@ impl FakeCloud {
     /// All machine resources the fake holds.
     pub fn machines(&self) -> Vec<Value> {
         self.shared.world().machines.values().cloned().collect()
+    }
+
+    /// A machine's gateway association (`settings/default`) and Automanage assignment, if any.
+    pub fn machine_children(&self, name: &str) -> (Option<Value>, Option<Value>) {
+        let world = self.shared.world();
+        let key = world
+            .machines
+            .keys()
+            .find(|k| k.2.eq_ignore_ascii_case(name))
+            .cloned();
+        match key {
+            Some(k) => (
+                world.machine_settings.get(&k).cloned(),
+                world.automanage.get(&k).cloned(),
+            ),
+            None => (None, None),
+        }
     }
 
     /// Marks a resource provider registered (or not) in the default subscription.

@@ -108,6 +108,30 @@ fn classify(method: &Method, segments: &[String]) -> Step {
         (_, "oauth2", _, "devicecode") => Step::DeviceCode,
         ("subscriptions", _, "resourcegroups", _) if lower.len() == 4 => Step::ResourceGroup,
         ("subscriptions", _, "resourcegroups", _)
+            if s(6) == "machines"
+                && s(9) == "microsoft.hybridcompute"
+                && s(10) == "settings"
+                && lower.len() == 12 =>
+        {
+            Step::MachineSettings
+        }
+        ("subscriptions", _, "resourcegroups", _)
+            if s(6) == "machines"
+                && s(9) == "microsoft.automanage"
+                && s(10) == "configurationprofileassignments"
+                && lower.len() == 12 =>
+        {
+            Step::Automanage
+        }
+        ("subscriptions", _, "resourcegroups", _)
+            if s(4) == "providers"
+                && s(5) == "microsoft.hybridcompute"
+                && s(6) == "gateways"
+                && lower.len() == 8 =>
+        {
+            Step::Gateway
+        }
+        ("subscriptions", _, "resourcegroups", _)
             if s(4) == "providers"
                 && s(5) == "microsoft.hybridcompute"
                 && s(6) == "machines"

@@ -22,6 +22,9 @@ pub enum Step {
     MachinePatch,
     MachineDelete,
     LroPoll,
+    Gateway,
+    MachineSettings,
+    Automanage,
     Imds,
     Admin,
     Other,
@@ -189,6 +192,12 @@ pub struct World {
     /// (subscription, resource group lower case, machine name lower case) → machine resource.
     pub machines: HashMap<(String, String, String), Value>,
     pub operations: HashMap<String, Operation>,
+    /// Arc gateways: (subscription, resource group, name), all lower case → resource.
+    pub gateways: HashMap<(String, String, String), Value>,
+    /// A machine's `settings/default` (its gateway association), by machine key.
+    pub machine_settings: HashMap<(String, String, String), Value>,
+    /// A machine's Automanage configuration profile assignment, by machine key.
+    pub automanage: HashMap<(String, String, String), Value>,
     /// Device codes handed out, by device code.
     pub device_codes: HashMap<String, DeviceAuthorization>,
     /// (subscription, namespace) of providers being registered → GETs left before Registered.
@@ -220,6 +229,9 @@ impl World {
             operations: HashMap::new(),
             registering: HashMap::new(),
             device_codes: HashMap::new(),
+            gateways: HashMap::new(),
+            machine_settings: HashMap::new(),
+            automanage: HashMap::new(),
             faults: Vec::new(),
             requests: Vec::new(),
             writes: HashMap::new(),

@@ -4,7 +4,8 @@
 
 use super::{Context, Human, Outcome, Section};
 use crate::arm::{
-    Arm, DEFAULT_HYBRIDCOMPUTE_API_VERSION, RESOURCES_API_VERSION, SUBSCRIPTIONS_API_VERSION,
+    Arm, AUTOMANAGE_API_VERSION, DEFAULT_HYBRIDCOMPUTE_API_VERSION, GATEWAY_API_VERSION,
+    RESOURCES_API_VERSION, SUBSCRIPTIONS_API_VERSION,
 };
 use crate::auth::{AuthMethod, ClientCertificate, Tokens};
 use crate::cli::{AuthArgs, ConnectArgs};
@@ -15,7 +16,7 @@ use crate::keys;
 use crate::platform::{self, AgentService};
 use crate::settings;
 use crate::state::agentconfig::AgentConfig;
-use crate::state::localconfig::LocalConfig;
+use crate::state::localconfig::{LocalConfig, LocalConfigTxn};
 use crate::{ids, imds};
 use azure_core::credentials::Secret;
 use reqwest::Method;
@@ -240,6 +241,47 @@ fn check_guid(flag: &str, value: &str) -> Result<()> {
                 .with_detail("flag", flag),
         )
     }
+}
+
+/// `/subscriptions/<guid>/resourceGroups/<group>/providers/<namespace>/<type>/<name>`.
+fn is_resource_id(id: &str, namespace: &str, kind: &str) -> bool {
+    let parts: Vec<&str> = id.trim_start_matches('/').split('/').collect();
+    id.starts_with('/')
+        && parts.len() == 8
+        && parts[0].eq_ignore_ascii_case("subscriptions")
+        && ids::is_guid(parts[1])
+        && parts[2].eq_ignore_ascii_case("resourceGroups")
+        && check_resource_group(parts[3]).is_ok()
+        && parts[4].eq_ignore_ascii_case("providers")
+        && parts[5].eq_ignore_ascii_case(namespace)
+        && parts[6].eq_ignore_ascii_case(kind)
+        && !parts[7].is_empty()
+}
+
+fn check_gateway(id: &str) -> Result<()> {
+    if is_resource_id(id, "Microsoft.HybridCompute", "gateways") {
+        return Ok(());
+    }
+    Err(AzcmError::invalid_argument(format!(
+        "--gateway-id must be a resource id like /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.HybridCompute/gateways/<name>, not '{id}'"
+    )))
+}
+
+/// A built-in best-practices profile or a custom configuration profile.
+fn check_automanage_profile(id: &str) -> Result<()> {
+    let builtin = ["AzureBestPracticesProduction", "AzureBestPracticesDevTest"]
+        .iter()
+        .any(|p| {
+            id.eq_ignore_ascii_case(&format!(
+                "/providers/Microsoft.Automanage/bestPractices/{p}"
+            ))
+        });
+    if builtin || is_resource_id(id, "Microsoft.Automanage", "configurationProfiles") {
+        return Ok(());
+    }
+    Err(AzcmError::invalid_argument(format!(
+        "--automanage-profile must be /providers/Microsoft.Automanage/bestPractices/AzureBestPracticesProduction (or ...DevTest) or a configuration profile's resource id, not '{id}'"
+    )))
 }
 
 fn check_private_link_scope(id: &str) -> Result<()> {
@@ -574,6 +616,12 @@ pub fn run(args: &ConnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
     if let Some(scope) = &args.private_link_scope {
         check_private_link_scope(scope)?;
     }
+    if let Some(gateway) = &args.gateway_id {
+        check_gateway(gateway)?;
+    }
+    if let Some(profile) = &args.automanage_profile {
+        check_automanage_profile(profile)?;
+    }
     let method = auth_method(ctx, &args.auth)?;
     if !args.auth.what_if {
         ctx.require_admin_to_change_state("connect")?;
@@ -755,6 +803,25 @@ async fn onboard(
         }
     }
 
+    let mut gateway_url = String::new();
+    if let Some(gateway) = &args.gateway_id {
+        steps.begin("gateway", "checking the Azure Arc gateway");
+        let path = format!("{gateway}?api-version={GATEWAY_API_VERSION}");
+        let reply = arm
+            .call(
+                "gateway lookup",
+                ErrorCode::CONNECT_FAILED,
+                Method::GET,
+                &path,
+                None,
+            )
+            .await?;
+        gateway_url = reply.body["properties"]["gatewayEndpoint"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+    }
+
     steps.begin("machine", "checking the machine resource");
     let path = machine_path(
         &subscription_id,
@@ -841,6 +908,54 @@ async fn onboard(
             .body;
     }
 
+    let resource_id = machine["id"].as_str().map(str::to_string).unwrap_or_else(|| {
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.HybridCompute/machines/{}",
+            args.resource_group, plan.name
+        )
+    });
+    let change = !what_if && !already_connected;
+    if let Some(gateway) = &args.gateway_id {
+        act(&mut actions, "associateGateway", gateway);
+        if change {
+            steps.begin(
+                "gatewayAssociation",
+                "associating the machine with the gateway",
+            );
+            let path = format!("{resource_id}/providers/Microsoft.HybridCompute/settings/default?api-version={GATEWAY_API_VERSION}");
+            let body = json!({"properties": {"gatewayProperties": {"gatewayResourceId": gateway}}});
+            arm.call(
+                "gateway association",
+                ErrorCode::RESOURCE_CREATION,
+                Method::PUT,
+                &path,
+                Some(&body),
+            )
+            .await?;
+        }
+    }
+    if let Some(profile) = &args.automanage_profile {
+        act(&mut actions, "assignAutomanageProfile", profile);
+        if change {
+            steps.begin(
+                "automanage",
+                "assigning the Automanage configuration profile",
+            );
+            let path = format!(
+                "{resource_id}/providers/Microsoft.Automanage/configurationProfileAssignments/default?api-version={AUTOMANAGE_API_VERSION}"
+            );
+            let body = json!({"properties": {"configurationProfile": profile}});
+            arm.call(
+                "Automanage profile assignment",
+                ErrorCode::RESOURCE_CREATION,
+                Method::PUT,
+                &path,
+                Some(&body),
+            )
+            .await?;
+        }
+    }
+
     let vm_id = machine["properties"]["vmId"]
         .as_str()
         .unwrap_or("")
@@ -864,18 +979,28 @@ async fn onboard(
             principal_id: principal_id.clone(),
             correlation_id: plan.correlation_id.clone(),
             private_link_scope: args.private_link_scope.clone().unwrap_or_default(),
+            gateway_id: args.gateway_id.clone().unwrap_or_default(),
+            gateway_url: gateway_url.clone(),
             api_version: plan.api_version.clone(),
             connected_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         };
         config.save(&paths.agent_config())?;
+        if args.gateway_id.is_some() {
+            // The agent now reaches Azure through the gateway.
+            let mut txn = LocalConfigTxn::begin(paths)?;
+            let applied = settings::apply(
+                &txn.config.settings,
+                settings::find("connection.type")?,
+                settings::Change::Set("gateway"),
+            )?;
+            txn.config.settings = applied.stored;
+            txn.commit()?;
+        }
         steps.begin("services", "restarting the agent services");
         services = restart_services(ctx);
     }
     steps.finish();
 
-    let resource_id = machine["id"].as_str().map(str::to_string).unwrap_or_else(|| {
-        format!("/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.HybridCompute/machines/{}", args.resource_group, plan.name)
-    });
     let result = ConnectResult {
         portal_link: plan.cloud.portal_link(&resource_id),
         resource_id,

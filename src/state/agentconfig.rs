@@ -24,6 +24,11 @@ pub struct AgentConfig {
     pub correlation_id: String,
     #[serde(default)]
     pub private_link_scope: String,
+    /// The Azure Arc gateway the agent's traffic goes through, and its endpoint.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub gateway_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub gateway_url: String,
     /// The HybridCompute api-version the resource was created with.
     pub api_version: String,
     /// RFC 3339 time of the (last) connect.

@@ -99,6 +99,14 @@ function Connect-AzcmAgent {
         [string]$PrivateLinkScope,
 
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$GatewayId,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$AutomanageProfile,
+
+        [Parameter(Mandatory = $false)]
         [switch]$EnableAutomaticUpgrade,
 
         [Parameter(Mandatory = $false)]
@@ -153,6 +161,12 @@ function Connect-AzcmAgent {
         }
         if ($PrivateLinkScope) {
             $arguments += @('--private-link-scope', $PrivateLinkScope)
+        }
+        if ($GatewayId) {
+            $arguments += @('--gateway-id', $GatewayId)
+        }
+        if ($AutomanageProfile) {
+            $arguments += @('--automanage-profile', $AutomanageProfile)
         }
         if ($EnableAutomaticUpgrade) {
             $arguments += '--enable-automatic-upgrade'
