@@ -15,6 +15,36 @@ use std::time::{Duration, Instant, SystemTime};
 /// The HybridCompute api-version azcm uses unless told otherwise: the newest stable one in
 /// the published spec azcm follows.
 pub const DEFAULT_HYBRIDCOMPUTE_API_VERSION: &str = "2026-09-01";
+/// Environment variable choosing another HybridCompute api-version (e.g. for a sovereign cloud
+/// that lags behind).
+pub const API_VERSION_ENV: &str = "AZCM_HYBRIDCOMPUTE_API_VERSION";
+
+/// The HybridCompute api-version to use: `AZCM_HYBRIDCOMPUTE_API_VERSION` or the default.
+pub fn hybridcompute_api_version() -> Result<String> {
+    let Some(version) = std::env::var(API_VERSION_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(DEFAULT_HYBRIDCOMPUTE_API_VERSION.to_string());
+    };
+    let version = version.trim();
+    let date = version.get(..10).unwrap_or("");
+    let well_formed = date.len() == 10
+        && date.chars().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && (version.len() == 10 || version[10..] == *"-preview");
+    if !well_formed {
+        return Err(AzcmError::invalid_argument(format!(
+            "{API_VERSION_ENV} must be an api-version like {DEFAULT_HYBRIDCOMPUTE_API_VERSION} or 2024-05-20-preview, not '{version}'"
+        )));
+    }
+    Ok(version.to_string())
+}
 pub const RESOURCES_API_VERSION: &str = "2021-04-01";
 /// Arc gateways and a machine's gateway settings are (so far) in HybridCompute's preview API.
 pub const GATEWAY_API_VERSION: &str = "2024-05-20-preview";

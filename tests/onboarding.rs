@@ -1273,3 +1273,37 @@ fn an_unknown_gateway_stops_connect_before_the_machine_exists() {
         "bad ids are refused before any request"
     );
 }
+
+#[test]
+fn the_hybridcompute_api_version_can_be_chosen() {
+    let o = Onboarding::new().with_secret_env();
+    let older = o
+        .azcm
+        .clone_with_env("AZCM_HYBRIDCOMPUTE_API_VERSION", "2026-07-15");
+    assert_eq!(older.json(&o.connect_args("api-01")).doc()["ok"], true);
+    assert!(o
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.step == Step::MachinePut)
+        .all(|r| r.query.contains("api-version=2026-07-15")));
+    assert_eq!(agent_config(&o).unwrap()["apiVersion"], "2026-07-15");
+    json_run(&o, &["disconnect", "--force-local-only"]);
+    // One the fake (like ARM) does not serve is ARM's error, with its code.
+    let unknown = o
+        .azcm
+        .clone_with_env("AZCM_HYBRIDCOMPUTE_API_VERSION", "2019-03-18-preview");
+    let run = unknown.json(&o.connect_args("api-02"));
+    assert_eq!(
+        run.doc()["error"]["details"]["armErrorCode"],
+        "InvalidApiVersionParameter",
+        "{}",
+        run.stdout
+    );
+    let requests = o.fake.requests().len();
+    let bad = o
+        .azcm
+        .clone_with_env("AZCM_HYBRIDCOMPUTE_API_VERSION", "latest");
+    assert_eq!(bad.json(&o.connect_args("api-03")).error_code(), "AZCM0023");
+    assert_eq!(o.fake.requests().len(), requests);
+}

@@ -4,8 +4,8 @@
 
 use super::{Context, Human, Outcome, Section};
 use crate::arm::{
-    Arm, AUTOMANAGE_API_VERSION, DEFAULT_HYBRIDCOMPUTE_API_VERSION, GATEWAY_API_VERSION,
-    RESOURCES_API_VERSION, SUBSCRIPTIONS_API_VERSION,
+    Arm, AUTOMANAGE_API_VERSION, GATEWAY_API_VERSION, RESOURCES_API_VERSION,
+    SUBSCRIPTIONS_API_VERSION,
 };
 use crate::auth::{AuthMethod, ClientCertificate, Tokens};
 use crate::cli::{AuthArgs, ConnectArgs};
@@ -632,7 +632,7 @@ pub fn run(args: &ConnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         name,
         tags,
         correlation_id: args.correlation_id.clone().unwrap_or_else(ids::new_guid),
-        api_version: DEFAULT_HYBRIDCOMPUTE_API_VERSION.to_string(),
+        api_version: crate::arm::hybridcompute_api_version()?,
     };
     runtime()?.block_on(onboard(args, ctx, plan, method))
 }

@@ -9,8 +9,14 @@ function Invoke-AzcmFanOut {
         [Parameter(Mandatory = $true)]
         [System.Management.Automation.PSCmdlet]$Cmdlet,
 
-        [Parameter(Mandatory = $true)]
+        [Parameter(Mandatory = $false)]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false)]
+        [string[]]$ComputerName,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.PSCredential]$Credential,
 
         [Parameter(Mandatory = $false)]
         [string]$Action,
@@ -26,16 +32,52 @@ function Invoke-AzcmFanOut {
         [string]$FailureTypeName
     )
 
+    # With -ComputerName the sessions are opened here (and closed at the end); a machine that
+    # cannot be reached answers like a failed one.
+    $opened = @()
+    if ($ComputerName) {
+        $sessionArgs = @{ ComputerName = $ComputerName; ErrorAction = 'SilentlyContinue'; ErrorVariable = 'unreachable' }
+        if ($Credential) {
+            $sessionArgs['Credential'] = $Credential
+        }
+        $opened = @(New-PSSession @sessionArgs)
+        foreach ($failure in $unreachable) {
+            if (-not $FailureTypeName) {
+                $Cmdlet.WriteError($failure)
+                continue
+            }
+            $computer = [string]$failure.TargetObject
+            if ($failure.OriginInfo) {
+                $computer = [string]$failure.OriginInfo.PSComputerName
+            }
+            [pscustomobject]@{
+                PSTypeName     = $FailureTypeName
+                PSComputerName = $computer
+                Status         = 'Unreachable'
+                ResourceId     = $null
+                ErrorId        = [string]$failure.FullyQualifiedErrorId
+                Error          = [string]$failure.Exception.Message
+            }
+        }
+        $Session = $opened
+    }
+    if (-not $Session) {
+        return
+    }
+
     $targets = $Session
     if ($Action) {
         $targets = @($Session | Where-Object { $Cmdlet.ShouldProcess($_.ComputerName, $Action) })
         if ($targets.Count -eq 0) {
+            if ($opened) {
+                Remove-PSSession -Session $opened
+            }
             return
         }
     }
 
     # Fan-out and local-only parameters stay here; switches travel as booleans.
-    $localOnly = @('Session', 'ThrottleLimit', 'WhatIf', 'Confirm', 'OutVariable', 'OutBuffer', 'PipelineVariable', 'InformationVariable', 'WarningVariable', 'ErrorVariable')
+    $localOnly = @('Session', 'ComputerName', 'Credential', 'ThrottleLimit', 'WhatIf', 'Confirm', 'OutVariable', 'OutBuffer', 'PipelineVariable', 'InformationVariable', 'WarningVariable', 'ErrorVariable')
     $forward = @{}
     foreach ($key in $Cmdlet.MyInvocation.BoundParameters.Keys) {
         if ($localOnly -contains $key) {
@@ -75,5 +117,11 @@ function Invoke-AzcmFanOut {
         }
     }
     $commandName = $Cmdlet.MyInvocation.MyCommand.Name
-    Invoke-Command -Session $targets -ScriptBlock $remote -ArgumentList @($commandName, $forward, $FailureTypeName) -ThrottleLimit $ThrottleLimit
+    try {
+        Invoke-Command -Session $targets -ScriptBlock $remote -ArgumentList @($commandName, $forward, $FailureTypeName) -ThrottleLimit $ThrottleLimit
+    } finally {
+        if ($opened) {
+            Remove-PSSession -Session $opened
+        }
+    }
 }

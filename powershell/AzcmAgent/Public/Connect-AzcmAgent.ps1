@@ -120,6 +120,13 @@ function Connect-AzcmAgent {
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$ComputerName,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.PSCredential]$Credential,
+
+        [Parameter(Mandatory = $false)]
         [ValidateRange(1, 1024)]
         [int]$ThrottleLimit = 32
     )
@@ -127,12 +134,12 @@ function Connect-AzcmAgent {
     process {
         $target = 'Azure Arc: {0}/{1} in {2}' -f $SubscriptionId, $ResourceGroupName, $Location
         $whatIf = [bool]$WhatIfPreference
-        if ($Session) {
+        if ($Session -or $ComputerName) {
             $action = 'Connect to Azure Arc ({0})' -f $target
             if ($whatIf) {
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
             } else {
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action $action -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
             }
             return
         }

@@ -59,6 +59,13 @@ function Disconnect-AzcmAgent {
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$ComputerName,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.PSCredential]$Credential,
+
+        [Parameter(Mandatory = $false)]
         [ValidateRange(1, 1024)]
         [int]$ThrottleLimit = 32
     )
@@ -69,11 +76,11 @@ function Disconnect-AzcmAgent {
         if ($ForceLocalOnly) {
             $action = 'Reset the local Azure Arc agent state (the Azure resource stays)'
         }
-        if ($Session) {
+        if ($Session -or $ComputerName) {
             if ($whatIf) {
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
             } else {
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action $action -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
             }
             return
         }
