@@ -95,6 +95,12 @@ fn connect_with_a_service_principal_secret_creates_the_machine() {
     };
     assert_eq!(result["osFacts"]["osType"], os);
     assert!(result["osFacts"]["osVersion"].is_string(), "{result:#}");
+    // The firmware may be unreadable (containers have no DMI) but the fact is always reported.
+    let provider = &result["osFacts"]["cloudProvider"];
+    assert!(provider.is_string() || provider.is_null(), "{result:#}");
+    if let Some(provider) = provider.as_str() {
+        assert_eq!(m["properties"]["cloudMetadata"]["provider"], provider);
+    }
     assert_eq!(m["properties"]["osType"], os, "osType is writable");
     assert!(
         m["properties"].get("osVersion").is_none(),

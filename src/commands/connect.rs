@@ -1182,6 +1182,9 @@ fn machine_body(
             properties.insert(key.into(), json!(value));
         }
     }
+    if let Some(provider) = &facts.cloud_provider {
+        properties.insert("cloudMetadata".into(), json!({ "provider": provider }));
+    }
     if let Some(scope) = &args.private_link_scope {
         properties.insert("privateLinkScopeResourceId".into(), json!(scope));
     }

@@ -215,8 +215,55 @@ pub struct OsFacts {
     pub fqdn: Option<String>,
     /// DNS domain (the Active Directory domain on a domain-joined Windows machine).
     pub domain: Option<String>,
+    /// The cloud the machine runs in, from its firmware: `AWS`, `GCP`, `OCI`, or `N/A` (none known).
+    pub cloud_provider: Option<String>,
+}
+
+/// Cloud provider from the firmware's manufacturer, product and BIOS vendor strings.
+pub fn cloud_provider_from_firmware(strings: &[String]) -> String {
+    let all = strings.join(" ").to_ascii_lowercase();
+    if all.contains("amazon") {
+        "AWS".into()
+    } else if all.contains("google") {
+        "GCP".into()
+    } else if all.contains("oraclecloud") || all.contains("oracle cloud") {
+        "OCI".into()
+    } else {
+        "N/A".into()
+    }
 }
 
 pub fn os_facts() -> OsFacts {
     imp::os_facts()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cloud_provider_from_firmware;
+
+    fn provider(strings: &[&str]) -> String {
+        cloud_provider_from_firmware(&strings.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn firmware_names_the_cloud() {
+        assert_eq!(provider(&["Amazon EC2", "m5.large", "Amazon EC2"]), "AWS");
+        assert_eq!(provider(&["Xen", "HVM domU", "Xen"]), "N/A");
+        assert_eq!(
+            provider(&["Google", "Google Compute Engine", "Google"]),
+            "GCP"
+        );
+        assert_eq!(
+            provider(&["QEMU", "Standard PC", "SeaBIOS", "OracleCloud.com"]),
+            "OCI"
+        );
+        assert_eq!(
+            provider(&["Dell Inc.", "PowerEdge R740", "Dell Inc."]),
+            "N/A"
+        );
+        assert_eq!(
+            provider(&["Microsoft Corporation", "Virtual Machine"]),
+            "N/A"
+        );
+    }
 }

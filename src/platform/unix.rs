@@ -218,7 +218,23 @@ pub fn os_facts() -> super::OsFacts {
             .as_ref()
             .and_then(|f| f.split_once('.').map(|(_, d)| d.to_string())),
         fqdn,
+        cloud_provider: firmware_strings().map(|s| super::cloud_provider_from_firmware(&s)),
     }
+}
+
+/// The SMBIOS manufacturer, product and BIOS vendor; None when the kernel exposes none of them.
+fn firmware_strings() -> Option<Vec<String>> {
+    let strings: Vec<String> = [
+        "sys_vendor",
+        "product_name",
+        "bios_vendor",
+        "chassis_asset_tag",
+    ]
+    .iter()
+    .filter_map(|f| fs::read_to_string(Path::new("/sys/class/dmi/id").join(f)).ok())
+    .map(|s| s.trim().to_string())
+    .collect();
+    (!strings.is_empty()).then_some(strings)
 }
 
 #[cfg(test)]

@@ -113,10 +113,15 @@ fn computer_name(
 
 /// A REG_SZ or REG_DWORD under HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion.
 fn current_version(name: &str) -> Option<String> {
+    registry_value("SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion", name)
+}
+
+/// A REG_SZ or REG_DWORD under an HKLM key.
+fn registry_value(key: &str, name: &str) -> Option<String> {
     use windows_sys::Win32::System::Registry::{
         RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_DWORD, RRF_RT_REG_SZ,
     };
-    let key = wide("SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion");
+    let key = wide(key);
     let value = wide(name);
     let mut buf = vec![0u16; 256];
     let mut size = (buf.len() * 2) as u32;
@@ -168,7 +173,17 @@ pub fn os_facts() -> super::OsFacts {
         os_sku: current_version("ProductName"),
         fqdn: computer_name(ComputerNameDnsFullyQualified).filter(|f| f.contains('.')),
         domain: computer_name(ComputerNameDnsDomain),
+        cloud_provider: firmware_strings().map(|s| super::cloud_provider_from_firmware(&s)),
     }
+}
+
+/// The SMBIOS manufacturer, product and BIOS vendor Windows copies into the registry at boot.
+fn firmware_strings() -> Option<Vec<String>> {
+    let strings: Vec<String> = ["SystemManufacturer", "SystemProductName", "BIOSVendor"]
+        .iter()
+        .filter_map(|name| registry_value("HARDWARE\\DESCRIPTION\\System\\BIOS", name))
+        .collect();
+    (!strings.is_empty()).then_some(strings)
 }
 
 pub fn is_elevated() -> bool {
