@@ -80,6 +80,26 @@ Describe 'Connect-AzcmAgent and Disconnect-AzcmAgent' {
         $caught.Exception.Message | Should -Not -Match ([regex]::Escape($env:FAKE_CLIENT_SECRET))
     }
 
+    It 'signs in with a device code, showing the code as information' {
+        $result = Connect-AzcmAgent -UseDeviceCode @script:target -Name 'pester-04' -InformationVariable prompts
+        $result.Status | Should -Be 'Connected'
+        ($prompts | Out-String) | Should -Match 'devicelogin'
+        Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false | Out-Null
+    }
+
+    It 'keeps the machine connected when disconnect runs with -WhatIf' {
+        Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-05' | Out-Null
+        $plan = Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -WhatIf
+        $plan.Status | Should -Be 'WhatIf'
+        $again = Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-05'
+        $again.Status | Should -Be 'AlreadyConnected'
+        Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false | Out-Null
+    }
+
+    It 'refuses an invalid resource name as AZCM0023 before signing in' {
+        { Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'bad name!' } | Should -Throw -ErrorId 'AZCM0023,Connect-AzcmAgent'
+    }
+
     It 'writes tags in azcmagent syntax' {
         InModuleScope AzcmAgent {
             ConvertTo-AzcmTagArgument -Tag @{ Owner = 'Ops Team'; Env = 'prod'; Note = "it's" } | Should -Be "Env=prod,Note='it''s',Owner='Ops Team'"
