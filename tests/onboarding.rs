@@ -117,16 +117,18 @@ fn connect_with_a_service_principal_secret_creates_the_machine() {
 
     let config = agent_config(&o).expect("agentconfig.json");
     for (field, expected) in [
-        ("resourceId", result["resourceId"].clone()),
-        ("subscriptionId", json!(o.fake.subscription_id)),
-        ("resourceGroup", json!(o.fake.resource_group)),
-        ("location", json!("westeurope")),
-        ("tenantId", json!(o.fake.tenant_id)),
-        ("cloud", json!(azcm_fakecloud::CLOUD_NAME)),
-        ("vmId", result["vmId"].clone()),
+        ("ResourceId", result["resourceId"].clone()),
+        ("SubscriptionId", json!(o.fake.subscription_id)),
+        ("ResourceGroup", json!(o.fake.resource_group)),
+        ("Location", json!("westeurope")),
+        ("TenantId", json!(o.fake.tenant_id)),
+        ("Cloud", json!(azcm_fakecloud::CLOUD_NAME)),
+        ("VmId", result["vmId"].clone()),
     ] {
         assert_eq!(config[field], expected, "{field}");
     }
+    // The agent's own (PascalCase) names, which case-sensitive readers such as jq need exactly.
+    assert!(config.get("tenantId").is_none(), "{config:#}");
     assert_no_secret(&o, &[&run], &o.fake.client_secret);
 }
 
@@ -453,7 +455,7 @@ fn disconnect_when_the_resource_is_already_gone_or_local_only() {
     let admin = json_run(&o, &o.disconnect_args());
     assert_eq!(admin.doc()["ok"], true);
     json_run(&o, &o.connect_args("web-01"));
-    let id = agent_config(&o).unwrap()["resourceId"]
+    let id = agent_config(&o).unwrap()["ResourceId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -1228,8 +1230,8 @@ fn a_gateway_and_an_automanage_profile_are_associated() {
         json!(profile)
     );
     let config = agent_config(&o).unwrap();
-    assert_eq!(config["gatewayId"], json!(o.fake.gateway_id));
-    assert!(config["gatewayUrl"]
+    assert_eq!(config["GatewayId"], json!(o.fake.gateway_id));
+    assert!(config["GatewayUrl"]
         .as_str()
         .unwrap()
         .starts_with("https://"));
@@ -1293,7 +1295,7 @@ fn the_hybridcompute_api_version_can_be_chosen() {
         .iter()
         .filter(|r| r.step == Step::MachinePut)
         .all(|r| r.query.contains("api-version=2026-07-15")));
-    assert_eq!(agent_config(&o).unwrap()["apiVersion"], "2026-07-15");
+    assert_eq!(agent_config(&o).unwrap()["ApiVersion"], "2026-07-15");
     json_run(&o, &["disconnect", "--force-local-only"]);
     // One the fake (like ARM) does not serve is ARM's error, with its code.
     let unknown = o

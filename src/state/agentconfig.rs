@@ -1,6 +1,7 @@
 //! `agentconfig.json`: what `connect` wrote about the machine's Azure resource. Tools such as
 //! Microsoft's DSC module for the agent read `TenantId`, `SubscriptionId`, `ResourceGroup`
-//! and `Location` from it (PowerShell matches property names case-insensitively).
+//! and `Location` from it: the agent's own PascalCase names, kept for every field so that
+//! case-sensitive readers (jq, Python) find them too.
 
 use crate::error::{AzcmError, ErrorCode, Result};
 use crate::state::write_atomic;
@@ -9,7 +10,7 @@ use std::io;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "PascalCase")]
 pub struct AgentConfig {
     pub resource_id: String,
     pub resource_name: String,
