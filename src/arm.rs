@@ -282,6 +282,20 @@ impl<'a> Arm<'a> {
         }
     }
 
+    /// A GET whose 404 means the resource is absent: `Ok(None)` rather than an error.
+    pub async fn get_if_exists(
+        &self,
+        step: &str,
+        code: ErrorCode,
+        path: &str,
+    ) -> Result<Option<Reply>> {
+        match self.call(step, code, Method::GET, path, None).await {
+            Ok(reply) => Ok(Some(reply)),
+            Err(e) if e.details.get("httpStatus") == Some(&Value::from(404)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn final_error(
         &self,
         step: &str,

@@ -775,20 +775,14 @@ async fn onboard(
         "/subscriptions/{subscription_id}/resourcegroups/{}?api-version={RESOURCES_API_VERSION}",
         args.resource_group
     );
-    let group_exists = match arm
-        .call(
+    let group_exists = arm
+        .get_if_exists(
             "resource group lookup",
             ErrorCode::RESOURCE_CREATION,
-            Method::GET,
             &group_path,
-            None,
         )
-        .await
-    {
-        Ok(_) => true,
-        Err(e) if e.details.get("httpStatus") == Some(&json!(404)) => false,
-        Err(e) => return Err(e),
-    };
+        .await?
+        .is_some();
     if !group_exists {
         act(&mut actions, "createResourceGroup", &args.resource_group);
         if !what_if {
@@ -830,20 +824,9 @@ async fn onboard(
         &plan.api_version,
     );
     let current = if group_exists {
-        match arm
-            .call(
-                "machine lookup",
-                ErrorCode::RESOURCE_CREATION,
-                Method::GET,
-                &path,
-                None,
-            )
-            .await
-        {
-            Ok(reply) => Some(reply.body),
-            Err(e) if e.details.get("httpStatus") == Some(&json!(404)) => None,
-            Err(e) => return Err(e),
-        }
+        arm.get_if_exists("machine lookup", ErrorCode::RESOURCE_CREATION, &path)
+            .await?
+            .map(|reply| reply.body)
     } else {
         None
     };

@@ -12,7 +12,6 @@ use crate::error::{AzcmError, ErrorCode, Result};
 use crate::state::agentconfig::AgentConfig;
 use reqwest::Method;
 use serde::Serialize;
-use serde_json::json;
 use std::time::Duration;
 
 #[derive(Debug, Serialize)]
@@ -79,20 +78,10 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
                 &config.api_version,
             );
             steps.begin("machine", "checking the machine resource");
-            let exists = match arm
-                .call(
-                    "machine lookup",
-                    ErrorCode::RESOURCE_DELETION,
-                    Method::GET,
-                    &path,
-                    None,
-                )
-                .await
-            {
-                Ok(_) => true,
-                Err(e) if e.details.get("httpStatus") == Some(&json!(404)) => false,
-                Err(e) => return Err(e),
-            };
+            let exists = arm
+                .get_if_exists("machine lookup", ErrorCode::RESOURCE_DELETION, &path)
+                .await?
+                .is_some();
             if exists {
                 actions.push(Action {
                     action: "deleteMachine".into(),
