@@ -4,6 +4,7 @@
 
 use crate::error::{AzcmError, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming a cloud definition file with custom clouds.
@@ -14,6 +15,7 @@ pub const DEFAULT_CLOUD: &str = "AzureCloud";
 pub const BUILTIN_CLOUDS: &[&str] = &["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"];
 
 const BUILTIN: &str = include_str!("../data/clouds.json");
+const BUILTIN_ENDPOINTS: &str = include_str!("../data/endpoints.json");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -27,6 +29,59 @@ pub struct Cloud {
     pub audience: String,
     pub portal: String,
     pub regions: Vec<String>,
+    /// The endpoints `check` probes (docs/endpoints.md); built-in clouds take theirs from
+    /// data/endpoints.json.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<EndpointSpec>,
+    /// Region → the regional Hybrid Identity Service host's prefix (westeurope → weu), used
+    /// when the global HIS cannot be asked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub his_regions: BTreeMap<String, String>,
+    /// The global HIS discovery URL (`{region}` filled in) that names the regional HIS host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub his_discovery: Option<String>,
+}
+
+/// One entry of the endpoint catalogue. `url` may hold `{region}` and `{hisRegion}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointSpec {
+    pub id: String,
+    pub use_case: String,
+    pub url: String,
+    /// The proxy.bypass category: AAD, ARM, Arc or ArcData.
+    pub category: String,
+    pub required: bool,
+    /// Reachable through an Azure Arc private link scope (private endpoint).
+    pub private_link: bool,
+    /// Routed through the Azure Arc gateway when the agent uses one.
+    pub gateway: bool,
+    /// Not used when the machine connects through a private link scope.
+    #[serde(default)]
+    pub not_with_private_link: bool,
+    /// Checked only with `--extensions <name>` or `--include-all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
+}
+
+/// Proxy-bypass categories an endpoint may belong to (azcmagent's proxy.bypass values).
+pub const CATEGORIES: &[&str] = &["AAD", "ARM", "Arc", "ArcData", "AMA"];
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EndpointFile {
+    version: u32,
+    #[allow(dead_code)]
+    source: String,
+    clouds: BTreeMap<String, CloudEndpoints>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CloudEndpoints {
+    his_discovery: Option<String>,
+    his_regions: BTreeMap<String, String>,
+    endpoints: Vec<EndpointSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,11 +117,26 @@ fn check_https(path: &Path, cloud: &Cloud, field: &str, value: &str) -> Result<(
     }
 }
 
-/// The built-in clouds plus those of the cloud definition file (`AZCM_CLOUD_FILE`), if any.
-pub fn catalogue() -> Result<Vec<Cloud>> {
+fn builtin_clouds() -> Vec<Cloud> {
     let mut clouds: Vec<Cloud> = serde_json::from_str::<CloudFile>(BUILTIN)
         .expect("data/clouds.json is valid")
         .clouds;
+    let mut endpoints: EndpointFile =
+        serde_json::from_str(BUILTIN_ENDPOINTS).expect("data/endpoints.json is valid");
+    debug_assert_eq!(endpoints.version, 1);
+    for cloud in &mut clouds {
+        if let Some(e) = endpoints.clouds.remove(&cloud.name) {
+            cloud.endpoints = e.endpoints;
+            cloud.his_regions = e.his_regions;
+            cloud.his_discovery = e.his_discovery;
+        }
+    }
+    clouds
+}
+
+/// The built-in clouds plus those of the cloud definition file (`AZCM_CLOUD_FILE`), if any.
+pub fn catalogue() -> Result<Vec<Cloud>> {
+    let mut clouds = builtin_clouds();
     if let Some(path) = std::env::var_os(CLOUD_FILE_ENV)
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
@@ -104,6 +174,28 @@ pub fn load_file(path: &Path) -> Result<Vec<Cloud>> {
         }
         check_https(path, cloud, "authority", &cloud.authority)?;
         check_https(path, cloud, "resourceManager", &cloud.resource_manager)?;
+        for endpoint in &cloud.endpoints {
+            let sample = endpoint
+                .url
+                .replace("{region}", "region")
+                .replace("{hisRegion}", "his");
+            check_https(path, cloud, &format!("endpoint '{}'", endpoint.id), &sample)?;
+            if !CATEGORIES.contains(&endpoint.category.as_str()) {
+                return Err(file_error(
+                    path,
+                    format!(
+                        "cloud '{}': endpoint '{}' has category '{}', not one of {}",
+                        cloud.name,
+                        endpoint.id,
+                        endpoint.category,
+                        CATEGORIES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(discovery) = &cloud.his_discovery {
+            check_https(path, cloud, "hisDiscovery", &discovery.replace("{region}", "r"))?;
+        }
     }
     Ok(file.clouds)
 }
@@ -187,6 +279,39 @@ impl Cloud {
         .with_detail("knownRegions", self.regions.clone()))
     }
 
+    /// The endpoints `check` probes: the catalogue's, or for a custom cloud that lists none,
+    /// its Entra ID authority and ARM endpoint.
+    pub fn endpoint_specs(&self) -> Vec<EndpointSpec> {
+        if !self.endpoints.is_empty() {
+            return self.endpoints.clone();
+        }
+        let entry = |id: &str, use_case: &str, url: &str, category: &str| EndpointSpec {
+            id: id.into(),
+            use_case: use_case.into(),
+            url: url.into(),
+            category: category.into(),
+            required: true,
+            private_link: false,
+            gateway: false,
+            not_with_private_link: false,
+            extension: None,
+        };
+        vec![
+            entry("entraId", "Entra ID", &self.authority, "AAD"),
+            entry(
+                "resourceManager",
+                "Azure Resource Manager",
+                &self.resource_manager,
+                "ARM",
+            ),
+        ]
+    }
+
+    /// The regional HIS prefix from the maintained table (the fallback when discovery fails).
+    pub fn his_region_from_table(&self, region: &str) -> Option<String> {
+        self.his_regions.get(region).cloned()
+    }
+
     /// The portal page of a resource.
     pub fn portal_link(&self, resource_id: &str) -> String {
         format!(
@@ -210,6 +335,41 @@ mod tests {
                 assert!(url.starts_with("https://"), "{url}");
             }
             assert!(cloud.audience.starts_with("https://management.core."));
+        }
+    }
+
+    #[test]
+    fn builtin_endpoint_catalogue_is_consistent() {
+        let file: EndpointFile = serde_json::from_str(BUILTIN_ENDPOINTS).unwrap();
+        assert_eq!(file.version, 1);
+        for cloud in builtin_clouds() {
+            assert!(!cloud.endpoints.is_empty(), "{}", cloud.name);
+            for region in &cloud.regions {
+                assert!(
+                    cloud.his_regions.contains_key(region),
+                    "{}: no HIS prefix for {region}",
+                    cloud.name
+                );
+            }
+            for key in cloud.his_regions.keys() {
+                assert!(cloud.regions.contains(key), "{}: {key}", cloud.name);
+            }
+            let mut ids = std::collections::BTreeSet::new();
+            for e in &cloud.endpoints {
+                assert!(ids.insert(e.id.clone()), "{}: duplicate {}", cloud.name, e.id);
+                assert!(CATEGORIES.contains(&e.category.as_str()), "{}", e.id);
+                let url = e
+                    .url
+                    .replace("{region}", "westeurope")
+                    .replace("{hisRegion}", "weu");
+                let parsed = url::Url::parse(&url).unwrap();
+                assert_eq!(parsed.scheme(), "https", "{url}");
+                assert!(!url.contains('{'), "{url}");
+            }
+            for needed in ["entraId", "resourceManager", "hisGlobal", "hisRegional", "guestConfiguration", "guestConfigurationRegional", "guestNotification", "extensionDownload"] {
+                assert!(ids.contains(needed), "{}: {needed}", cloud.name);
+            }
+            assert!(cloud.his_discovery.as_deref().unwrap().contains("{region}"));
         }
     }
 

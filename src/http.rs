@@ -4,12 +4,9 @@
 
 use crate::error::{AzcmError, ErrorCode, Result};
 use crate::report::Reporter;
-use std::path::PathBuf;
 use std::time::Duration;
 
-/// Environment variable naming a PEM file of extra root certificates to trust (besides the
-/// platform's), e.g. a TLS-inspecting proxy's CA or a test cloud's CA.
-pub const EXTRA_CA_ENV: &str = "AZCM_EXTRA_CA_CERTS";
+pub use crate::tls::EXTRA_CA_ENV;
 
 /// Which proxy-bypass category (proxy.bypass) a host belongs to.
 #[derive(Debug, Clone)]
@@ -38,66 +35,23 @@ pub fn user_agent() -> String {
     )
 }
 
-fn extra_roots() -> Result<Vec<reqwest::Certificate>> {
-    let Some(path) = std::env::var_os(EXTRA_CA_ENV)
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-    else {
-        return Ok(Vec::new());
-    };
-    let bad = |why: String| {
-        AzcmError::new(
-            ErrorCode::CONFIG_FILE,
-            format!(
-                "cannot use the extra trusted roots in {} ({EXTRA_CA_ENV}): {why}",
-                path.display()
-            ),
-        )
-        .with_detail("path", path.display().to_string())
-    };
-    let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(bad("the file holds no PEM certificate".into()));
-    }
-    Ok(certs)
-}
-
 /// The client; `report` hears about a fallback in how certificates are verified.
 pub fn client(options: &HttpOptions, report: &dyn Reporter) -> Result<reqwest::Client> {
-    let roots = extra_roots()?;
-    let build = |only_extra_roots: bool| -> Result<reqwest::Client> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(user_agent())
-            .tls_version_min(reqwest::tls::Version::TLS_1_2)
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(options.request_timeout.unwrap_or(Duration::from_secs(60)));
-        if only_extra_roots {
-            builder = builder.tls_certs_only(roots.clone());
-        } else if !roots.is_empty() {
-            builder = builder.tls_certs_merge(roots.clone());
-        }
-        builder = apply_proxy(builder, options)?;
-        builder.build().map_err(|e| {
-            AzcmError::new(
-                ErrorCode::NETWORK,
-                format!("cannot set up HTTPS: {}", error_chain(&e)),
-            )
-        })
-    };
-    match build(false) {
-        // A platform verifier that cannot take extra roots (seen with Wine's crypt32): verify
-        // against the extra roots alone. Stricter, never weaker: TLS verification stays on.
-        Err(err) if !roots.is_empty() => {
-            let client = build(true).map_err(|_| err.clone())?;
-            report.warning(&format!(
-                "the platform's certificate verifier cannot take the roots in {EXTRA_CA_ENV} ({}); verifying servers against those roots only",
-                err.message
-            ));
-            Ok(client)
-        }
-        other => other,
+    let tls = crate::tls::client_config(&[b"http/1.1"])?;
+    if let Some(why) = &tls.fallback {
+        report.warning(why);
     }
+    let builder = reqwest::Client::builder()
+        .user_agent(user_agent())
+        .tls_backend_preconfigured(tls.config)
+        .connect_timeout(Duration::from_secs(15))
+        .timeout(options.request_timeout.unwrap_or(Duration::from_secs(60)));
+    apply_proxy(builder, options)?.build().map_err(|e| {
+        AzcmError::new(
+            ErrorCode::NETWORK,
+            format!("cannot set up HTTPS: {}", error_chain(&e)),
+        )
+    })
 }
 
 fn apply_proxy(

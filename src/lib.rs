@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
+pub mod connectivity;
 pub mod error;
 pub mod flagfile;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod platform;
 pub mod report;
 pub mod settings;
 pub mod state;
+pub mod tls;
 
 use clap::error::ErrorKind;
 use clap::FromArgMatches;

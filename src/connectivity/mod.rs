@@ -1,0 +1,429 @@
+//! The connectivity check behind `azcm check` and `connect`: every endpoint of the cloud's
+//! catalogue (docs/endpoints.md), probed concurrently stage by stage, plus the findings around
+//! them (regional HIS host, clock skew, proxy, gateway, Azure VM).
+
+pub mod dns;
+pub mod probe;
+
+use crate::cloud::{Cloud, EndpointSpec};
+use crate::error::{AzcmError, Result};
+use crate::report::Reporter;
+use probe::{EndpointResult, Forwarder, Route, Target};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Clock skew beyond which tokens and certificates start failing (azcmagent's limit).
+pub const MAX_CLOCK_SKEW_SECS: i64 = 120;
+pub const DEFAULT_CONCURRENCY: usize = 16;
+const ACTIVITY: &str = "Checking network connectivity";
+
+pub struct Plan {
+    pub cloud: Cloud,
+    pub region: String,
+    /// `--extensions` values (lower case), e.g. "sql".
+    pub extensions: Vec<String>,
+    pub include_all: bool,
+    pub private_link_mode: bool,
+    pub resolver: dns::Resolver,
+    pub stage_timeout: Duration,
+    /// `proxy.url` (empty: none) and `proxy.bypass`.
+    pub proxy_url: String,
+    pub bypass: Vec<String>,
+    /// The Arc gateway's URL when the agent uses one.
+    pub gateway_url: Option<String>,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    pub cloud: String,
+    pub location: String,
+    pub endpoints: Vec<EndpointResult>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Every required endpoint reachable and no rule broken.
+    pub ok: bool,
+    pub required_reachable: usize,
+    pub required_total: usize,
+    pub reachable: usize,
+    pub total: usize,
+    pub his_region: HisRegion,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_skew: Option<ClockSkew>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    pub proxy_bypass: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    pub private_link_check: bool,
+    pub dns_server: String,
+    pub azure_vm: AzureVm,
+    pub skipped: Vec<Skipped>,
+    pub wall_ms: u64,
+    pub slowest_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HisRegion {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// "discovery" (the global HIS said so), "table" (azcm's maintained table) or "unknown".
+    pub source: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockSkew {
+    /// Seconds the server's clock is ahead of this machine's (negative: behind).
+    pub seconds: i64,
+    pub source: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureVm {
+    pub detected: bool,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    pub id: String,
+    pub url: String,
+    pub reason: String,
+}
+
+fn fill(url: &str, region: &str, his: Option<&str>) -> Option<String> {
+    let url = url.replace("{region}", region);
+    match his {
+        Some(code) => Some(url.replace("{hisRegion}", code)),
+        None if url.contains("{hisRegion}") => None,
+        None => Some(url),
+    }
+}
+
+impl Plan {
+    fn route(&self, target: &Target) -> Result<Route> {
+        if let (Some(gateway), true) = (&self.gateway_url, target.gateway_routed) {
+            return Ok(Route::Gateway(Forwarder {
+                url: parse_forwarder(gateway, "the Arc gateway URL")?,
+            }));
+        }
+        if self.proxy_url.is_empty()
+            || self
+                .bypass
+                .iter()
+                .any(|b| b.eq_ignore_ascii_case(&target.category))
+        {
+            return Ok(Route::Direct);
+        }
+        Ok(Route::Proxy(Forwarder {
+            url: parse_forwarder(&self.proxy_url, "proxy.url")?,
+        }))
+    }
+
+    /// The catalogue entries this run checks, and those it leaves out with the reason.
+    fn selected(&self) -> (Vec<EndpointSpec>, Vec<Skipped>) {
+        let mut chosen = Vec::new();
+        let mut skipped = Vec::new();
+        for spec in self.cloud.endpoint_specs() {
+            let skip = |reason: String| Skipped {
+                id: spec.id.clone(),
+                url: spec.url.replace("{region}", &self.region),
+                reason,
+            };
+            if let Some(ext) = &spec.extension {
+                if !self.include_all && !self.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
+                    skipped.push(skip(format!("only with --extensions {ext} or --include-all")));
+                    continue;
+                }
+            }
+            if spec.not_with_private_link && self.private_link_mode {
+                skipped.push(skip("not used when the machine connects through a private link scope".into()));
+                continue;
+            }
+            chosen.push(spec);
+        }
+        (chosen, skipped)
+    }
+}
+
+fn parse_forwarder(text: &str, what: &str) -> Result<url::Url> {
+    let url = url::Url::parse(text)
+        .map_err(|e| AzcmError::invalid_argument(format!("{what} '{text}' is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(AzcmError::invalid_argument(format!(
+            "{what} '{text}' must be an http:// or https:// URL with a host"
+        )));
+    }
+    Ok(url)
+}
+
+fn catalogue_failure(spec: &EndpointSpec, url: String, message: String) -> EndpointResult {
+    EndpointResult {
+        id: spec.id.clone(),
+        use_case: spec.use_case.clone(),
+        url,
+        category: spec.category.clone(),
+        required: spec.required,
+        private_link_capable: spec.private_link,
+        gateway_routed: spec.gateway,
+        route: "direct",
+        reachable: false,
+        ok: false,
+        failure: Some(probe::Failure {
+            stage: "catalogue",
+            kind: "unknownEndpoint",
+            message,
+            remediation: "Make the global HIS endpoint reachable, or add the region to the cloud's hisRegions (docs/endpoints.md).".into(),
+        }),
+        stages: Default::default(),
+        total_ms: 0,
+        clock_skew_secs: None,
+        body: None,
+    }
+}
+
+/// Runs the check. Failing endpoints are results, not errors; errors are bad settings.
+pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
+    let started = Instant::now();
+    let tls = crate::tls::client_config(&[b"http/1.1"])?;
+    if let Some(why) = &tls.fallback {
+        report.warning(why);
+    }
+    let settings = Arc::new(probe::Settings {
+        resolver: plan.resolver.clone(),
+        stage_timeout: plan.stage_timeout,
+        tls: Arc::new(tls.config),
+        private_link_mode: plan.private_link_mode,
+        user_agent: crate::http::user_agent(),
+    });
+    let (specs, skipped) = plan.selected();
+    let table_code = plan.cloud.his_region_from_table(&plan.region);
+    let needs_his = specs.iter().any(|s| s.url.contains("{hisRegion}"));
+
+    let limit = Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1)));
+    let mut tasks: tokio::task::JoinSet<(usize, EndpointResult)> = tokio::task::JoinSet::new();
+    let mut results: Vec<Option<EndpointResult>> = vec![None; specs.len()];
+    let spawn = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>, index: usize, target: Target, route: Route, body: bool| {
+        let settings = settings.clone();
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (index, probe::check(&target, &route, &settings, body).await)
+        });
+    };
+    // Endpoints are started at once; those naming the regional HIS host start with the table's
+    // guess and are checked again if discovery names another host.
+    let mut started_with: Option<String> = None;
+    let start_specs = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>, his: Option<&str>, only_his: bool| -> Result<()> {
+        for (i, spec) in specs.iter().enumerate() {
+            let dependent = spec.url.contains("{hisRegion}");
+            if only_his && !dependent {
+                continue;
+            }
+            // Without a HIS prefix yet, dependent endpoints wait for discovery.
+            if let Some(url) = fill(&spec.url, &plan.region, his) {
+                let target = Target::new(spec, &url).map_err(AzcmError::invalid_argument)?;
+                let route = plan.route(&target)?;
+                spawn(tasks, i, target, route, false);
+            }
+        }
+        Ok(())
+    };
+    start_specs(&mut tasks, table_code.as_deref(), false)?;
+    if table_code.is_some() {
+        started_with = table_code.clone();
+    }
+    // Discovery: a separate request to the global HIS; its index is past the endpoints.
+    let discovery_index = specs.len();
+    if needs_his {
+        if let Some(template) = &plan.cloud.his_discovery {
+            let url = template.replace("{region}", &plan.region);
+            let spec = EndpointSpec {
+                id: "hisDiscovery".into(),
+                use_case: "Hybrid Identity Service discovery".into(),
+                url: url.clone(),
+                category: "Arc".into(),
+                required: false,
+                private_link: true,
+                gateway: false,
+                not_with_private_link: false,
+                extension: None,
+            };
+            let target = Target::new(&spec, &url).map_err(AzcmError::invalid_argument)?;
+            let route = plan.route(&target)?;
+            spawn(&mut tasks, discovery_index, target, route, true);
+        }
+    }
+    let vm = tokio::spawn(async {
+        let mut evidence = Vec::new();
+        if let Some(environment) = crate::imds::azure_environment().await {
+            evidence.push(format!(
+                "the Azure Instance Metadata Service at {} answers ({environment})",
+                crate::imds::endpoint()
+            ));
+        }
+        evidence
+    });
+
+    let mut his = HisRegion {
+        code: table_code.clone(),
+        source: if table_code.is_some() { "table" } else { "unknown" },
+        detail: if needs_his {
+            match &table_code {
+                Some(code) => format!("{code} from azcm's table for {}", plan.region),
+                None => format!("no entry for {} in azcm's table", plan.region),
+            }
+        } else {
+            "not needed by this cloud's catalogue".into()
+        },
+    };
+    let total = specs.len();
+    let mut done = 0usize;
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((index, result)) = joined else { continue };
+        if index == discovery_index {
+            match discovered_code(&result) {
+                Ok(code) => {
+                    his.detail = format!("{code} from the global HIS ({})", result.url);
+                    his.code = Some(code.clone());
+                    his.source = "discovery";
+                    if started_with.as_deref() != Some(code.as_str()) {
+                        report.verbose(&format!("the global HIS names the regional host prefix {code}; checking the regional endpoints with it"));
+                        for slot in specs.iter().zip(results.iter_mut()).filter(|(s, _)| s.url.contains("{hisRegion}")).map(|(_, r)| r) {
+                            *slot = None;
+                        }
+                        start_specs(&mut tasks, Some(&code), true)?;
+                        started_with = Some(code);
+                    }
+                }
+                Err(why) => {
+                    his.detail = format!("{}; discovery at {} failed: {why}", his.detail, result.url);
+                    report.verbose(&his.detail);
+                }
+            }
+            continue;
+        }
+        // A result for a guess that discovery has replaced is dropped.
+        let spec = &specs[index];
+        if spec.url.contains("{hisRegion}") {
+            let expected = fill(&spec.url, &plan.region, started_with.as_deref());
+            if expected.as_deref() != Some(result.url.as_str()) {
+                continue;
+            }
+        }
+        done += 1;
+        let status = match (&result.failure, result.reachable) {
+            (None, _) => "reachable".to_string(),
+            (Some(f), true) => format!("reachable, but {}", f.message),
+            (Some(f), false) => format!("failed at {}: {}", f.stage, f.kind),
+        };
+        report.progress(
+            ACTIVITY,
+            &format!("{}: {status} ({} ms)", result.url, result.total_ms),
+            Some((done * 100 / total.max(1)).min(100) as u8),
+        );
+        results[index] = Some(result);
+    }
+    // Endpoints that could not be named (no HIS prefix from table or discovery).
+    let endpoints: Vec<EndpointResult> = specs
+        .iter()
+        .zip(results)
+        .map(|(spec, r)| {
+            r.unwrap_or_else(|| {
+                catalogue_failure(
+                    spec,
+                    spec.url.replace("{region}", &plan.region),
+                    format!("the regional Hybrid Identity Service host for {} is unknown: {}", plan.region, his.detail),
+                )
+            })
+        })
+        .collect();
+    let evidence = {
+        let mut e = vm.await.unwrap_or_default();
+        if let Ok(Some(agent)) = crate::platform::azure_guest_agent() {
+            e.push(format!("the Azure VM guest agent service {} is installed", agent.name));
+        }
+        e
+    };
+    let clock_skew = endpoints
+        .iter()
+        .filter(|e| matches!(e.category.as_str(), "AAD" | "ARM"))
+        .filter_map(|e| e.clock_skew_secs.map(|s| (s, e.url.clone())))
+        .max_by_key(|(s, _)| s.abs())
+        .map(|(seconds, source)| ClockSkew {
+            seconds,
+            source,
+            ok: seconds.abs() <= MAX_CLOCK_SKEW_SECS,
+        });
+    if let Some(skew) = clock_skew.as_ref().filter(|s| !s.ok) {
+        report.warning(&format!(
+            "this machine's clock is {} s {} {} (more than {MAX_CLOCK_SKEW_SECS} s): tokens and certificates will fail; sync the clock (w32tm /resync or chronyc makestep)",
+            skew.seconds.abs(),
+            if skew.seconds > 0 { "behind" } else { "ahead of" },
+            skew.source
+        ));
+    }
+    let required: Vec<&EndpointResult> = endpoints.iter().filter(|e| e.required).collect();
+    let summary = Summary {
+        ok: required.iter().all(|e| e.ok),
+        required_reachable: required.iter().filter(|e| e.reachable).count(),
+        required_total: required.len(),
+        reachable: endpoints.iter().filter(|e| e.reachable).count(),
+        total: endpoints.len(),
+        his_region: his,
+        clock_skew,
+        proxy: (!plan.proxy_url.is_empty()).then(|| {
+            parse_forwarder(&plan.proxy_url, "proxy.url")
+                .map(|url| Forwarder { url }.display())
+                .unwrap_or_default()
+        }),
+        proxy_bypass: plan.bypass.clone(),
+        gateway: plan.gateway_url.clone(),
+        private_link_check: plan.private_link_mode,
+        dns_server: plan.resolver.describe(),
+        azure_vm: AzureVm {
+            detected: !evidence.is_empty(),
+            evidence,
+        },
+        skipped,
+        wall_ms: started.elapsed().as_millis() as u64,
+        slowest_ms: endpoints.iter().map(|e| e.total_ms).max().unwrap_or(0),
+    };
+    Ok(CheckReport {
+        cloud: plan.cloud.name.clone(),
+        location: plan.region.clone(),
+        endpoints,
+        summary,
+    })
+}
+
+fn discovered_code(result: &EndpointResult) -> std::result::Result<String, String> {
+    if let Some(f) = &result.failure {
+        if !result.reachable {
+            return Err(f.message.clone());
+        }
+    }
+    let status = result.stages.http.as_ref().and_then(|h| h.status).unwrap_or(0);
+    if status != 200 {
+        return Err(format!("HTTP {status}"));
+    }
+    let body: serde_json::Value = serde_json::from_slice(result.body.as_deref().unwrap_or(&[]))
+        .map_err(|e| format!("the answer is not JSON: {e}"))?;
+    body["regionCode"]
+        .as_str()
+        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric()))
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| "the answer names no regionCode".to_string())
+}
