@@ -48,6 +48,14 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check this machine can reach every Azure Arc endpoint (DNS, TCP, proxy, TLS, HTTP)
+    #[command(
+        long_about = "Check, concurrently and stage by stage (DNS, private-link rule, TCP or the \
+proxy/gateway hop, TLS, HTTP), every endpoint the agent needs in the cloud and region: the connected \
+ones by default. Any HTTP answer means reachable. Exit 0 when every required endpoint is reachable, \
+else AZCM0026 with every result in the error's details."
+    )]
+    Check(CheckArgs),
     /// Change or show the agent's local configuration settings
     #[command(subcommand_required = true, arg_required_else_help = false)]
     Config {
@@ -164,6 +172,34 @@ pub struct ConnectArgs {
     pub auth: AuthArgs,
 }
 
+/// Arc extensions whose extra endpoints `check --extensions` adds.
+pub const CHECK_EXTENSIONS: &[&str] = &["sql", "esu"];
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Azure region to check (default: the connected one)
+    #[arg(short = 'l', long, value_name = "REGION")]
+    pub location: Option<String>,
+    /// Azure cloud (needs --location; default: the connected one, else AzureCloud)
+    #[arg(short = 'c', long, value_name = "CLOUD", requires = "location")]
+    pub cloud: Option<String>,
+    /// Private-link rule: private-link-capable endpoints must resolve to private addresses
+    #[arg(short = 'p', long)]
+    pub enable_pls_check: bool,
+    /// Also check the endpoints of these Arc extensions
+    #[arg(short = 'e', long, value_name = "EXTENSION", value_delimiter = ',', value_parser = PossibleValuesParser::new(CHECK_EXTENSIONS), ignore_case = true)]
+    pub extensions: Vec<String>,
+    /// Also check the endpoints of every Arc extension that can be checked
+    #[arg(short = 'a', long)]
+    pub include_all: bool,
+    /// Resolve names through this DNS server instead of the system's
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub dns_server: Option<String>,
+    /// Seconds each stage (DNS, TCP, proxy, TLS, HTTP) may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct DisconnectArgs {
     /// Reset the local agent state only; leave the Azure resource alone
@@ -228,6 +264,7 @@ impl Command {
     pub fn path(&self) -> String {
         match self {
             Command::Config { action } => format!("config {}", action.name()),
+            Command::Check(_) => "check".into(),
             Command::Connect(_) => "connect".into(),
             Command::Disconnect(_) => "disconnect".into(),
             Command::Genkey => "genkey".into(),

@@ -123,6 +123,9 @@ pub struct AzcmError {
     /// Overrides the code's generic remediation when the failure knows better.
     pub remediation: Option<String>,
     pub details: Box<Map<String, Value>>,
+    /// What the command found before it failed, shown above the error in human output (the
+    /// JSON document carries the same facts in `details`).
+    pub view: Option<String>,
 }
 
 impl AzcmError {
@@ -132,6 +135,7 @@ impl AzcmError {
             message: message.into(),
             remediation: None,
             details: Box::default(),
+            view: None,
         }
     }
 
@@ -146,6 +150,11 @@ impl AzcmError {
 
     pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.details.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn with_view(mut self, view: impl Into<String>) -> Self {
+        self.view = Some(view.into());
         self
     }
 

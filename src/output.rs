@@ -151,6 +151,9 @@ impl Output {
             );
             self.print_document(doc);
         } else {
+            if let Some(view) = &err.view {
+                self.write(Stream::Out, &format!("{}\n", view.trim_end()));
+            }
             let stream = self.message_stream();
             let mut text = format!(
                 "{} {}\n",

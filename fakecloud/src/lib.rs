@@ -4,6 +4,7 @@
 //! Start it in-process with [`FakeCloud::start`], or run the `azcm-fakecloud` binary.
 
 mod admin;
+pub mod check;
 mod arm;
 mod entra;
 mod imds;
@@ -71,7 +72,14 @@ pub struct FakeCloud {
     pub client_secret: String,
     /// An Arc gateway that exists in the subscription (resource group `azcm-fake-gateways`).
     pub gateway_id: String,
+    /// `https://localhost:<port>`: the gateway's endpoint, a forward proxy over TLS.
+    pub gateway_url: String,
+    /// The fake DNS server (UDP): `*.azcmfake.test` → 127.0.0.1 unless [`Self::set_dns`] says
+    /// otherwise, NXDOMAIN for other names.
+    pub dns_server: std::net::SocketAddr,
     shared: Arc<Shared>,
+    runtime: tokio::runtime::Handle,
+    ca: Arc<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -110,11 +118,15 @@ impl FakeCloud {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let (https, imds) = rt.block_on(async {
+        let (https, imds, gateway, dns) = rt.block_on(async {
             let https = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let imds = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            Ok::<_, std::io::Error>((https, imds))
+            let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let dns = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+            Ok::<_, std::io::Error>((https, imds, gateway, dns))
         })?;
+        let gateway_url = format!("https://localhost:{}", gateway.local_addr()?.port());
+        let dns_server = dns.local_addr()?;
         let base_url = format!("https://127.0.0.1:{}", https.local_addr()?.port());
         let imds_url = format!("http://127.0.0.1:{}", imds.local_addr()?.port());
         let gateway_id = format!(
@@ -127,7 +139,7 @@ impl FakeCloud {
                 "name": "azcm-fake-gateway",
                 "type": "Microsoft.HybridCompute/gateways",
                 "location": "westeurope",
-                "properties": {"gatewayType": "Public", "gatewayEndpoint": format!("https://{}.gw.arc.contoso.example", new_guid()), "allowedFeatures": ["*"], "provisioningState": "Succeeded"},
+                "properties": {"gatewayType": "Public", "gatewayEndpoint": gateway_url, "allowedFeatures": ["*"], "provisioningState": "Succeeded"},
             }),
         );
         let shared = Arc::new(Shared {
@@ -139,13 +151,16 @@ impl FakeCloud {
         let (stop, stopped) = oneshot::channel::<()>();
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config.clone());
         let serving = shared.clone();
+        let runtime = rt.handle().clone();
         let thread = std::thread::Builder::new()
             .name("azcm-fakecloud".into())
             .spawn(move || {
                 rt.block_on(async move {
                     tokio::select! {
-                        _ = server::serve_tls(https, acceptor, serving.clone()) => {}
-                        _ = server::serve_plain(imds, serving) => {}
+                        _ = server::serve_tls(https, acceptor.clone(), serving.clone()) => {}
+                        _ = server::serve_plain(imds, serving.clone()) => {}
+                        _ = check::serve_proxy(gateway, None, Some(acceptor), serving.clone()) => {}
+                        _ = check::serve_dns(dns, serving) => {}
                         _ = stopped => {}
                     }
                 });
@@ -163,7 +178,11 @@ impl FakeCloud {
             client_id,
             client_secret,
             gateway_id,
+            gateway_url,
+            dns_server,
             shared,
+            runtime,
+            ca: tls.ca,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -173,8 +192,28 @@ impl FakeCloud {
         format!("{}/_admin", self.base_url)
     }
 
-    /// The cloud definition azcm reads (docs/cloud-file.md) for this fake.
+    /// The cloud definition azcm reads (docs/cloud-file.md) for this fake: Entra ID and ARM on
+    /// its HTTPS listener, and a check catalogue of the same shape as Azure's on
+    /// `https://localhost:<port>/arc/...` (resolvable without the fake DNS server).
     pub fn cloud_definition(&self) -> Value {
+        self.cloud_definition_on(&self.base_url.replace("127.0.0.1", "localhost"))
+    }
+
+    /// The same cloud with its check endpoints on `base` (e.g. `https://{}.azcmfake.test:<port>`
+    /// names the fake DNS server resolves: `{}` is replaced by each endpoint's host label).
+    pub fn cloud_definition_on(&self, base: &str) -> Value {
+        let at = |label: &str, path: &str| format!("{}{path}", base.replace("{}", label));
+        let entry = |id: &str, use_case: &str, label: &str, path: &str, category: &str, private_link: bool, gateway: bool| {
+            json!({"id": id, "useCase": use_case, "url": at(label, path), "category": category, "required": true, "privateLink": private_link, "gateway": gateway})
+        };
+        let his_regions: serde_json::Map<String, Value> = REGIONS
+            .iter()
+            .filter_map(|r| check::his_code(r).map(|c| (r.to_string(), json!(c))))
+            .collect();
+        let mut storage = entry("extensionDownload", "Extension download (Azure Storage)", "storage", "/arc/storage/{hisRegion}", "Arc", false, true);
+        storage["notWithPrivateLink"] = json!(true);
+        let mut sql = entry("sqlTelemetry", "SQL Server enabled by Azure Arc (telemetry)", "sql", "/arc/sql/{region}", "ArcData", false, true);
+        sql["extension"] = json!("sql");
         json!({
             "clouds": [{
                 "name": CLOUD_NAME,
@@ -183,8 +222,66 @@ impl FakeCloud {
                 "audience": ARM_AUDIENCE,
                 "portal": format!("{}/portal", self.base_url),
                 "regions": REGIONS,
+                "hisDiscovery": at("gbl-his", "/discovery?location={region}"),
+                "hisRegions": his_regions,
+                "endpoints": [
+                    entry("entraId", "Entra ID", "login", "/arc/login", "AAD", false, false),
+                    entry("resourceManager", "Azure Resource Manager", "management", "/arc/management", "ARM", false, false),
+                    entry("hisGlobal", "Hybrid Identity Service (global)", "gbl-his", "/his/gbl", "Arc", true, false),
+                    entry("hisRegional", "Hybrid Identity Service (regional)", "{hisRegion}-his", "/his/{hisRegion}", "Arc", true, true),
+                    entry("guestConfiguration", "Guest configuration", "agentserviceapi-gc", "/arc/guestconfiguration", "Arc", true, true),
+                    entry("guestConfigurationRegional", "Guest configuration (regional)", "{region}-gas-gc", "/arc/{region}-gas", "Arc", true, true),
+                    entry("guestNotification", "Guest notification service", "gns", "/arc/guestnotification", "Arc", false, true),
+                    storage,
+                    sql,
+                ],
             }]
         })
+    }
+
+    /// Sets the fake DNS server's answer for `name`.
+    pub fn set_dns(&self, name: &str, record: check::DnsRecord) {
+        self.shared
+            .world()
+            .dns
+            .insert(name.trim_end_matches('.').to_ascii_lowercase(), record);
+    }
+
+    /// Names the DNS server was asked for, and the CONNECT targets the proxies saw.
+    pub fn dns_log(&self) -> Vec<String> {
+        self.shared.world().dns_log.clone()
+    }
+
+    pub fn proxy_log(&self) -> Vec<String> {
+        self.shared.world().proxy_log.clone()
+    }
+
+    /// Starts a forward proxy (plain HTTP CONNECT) on loopback, demanding Basic credentials
+    /// when `auth` is given; returns its URL (without credentials).
+    pub fn start_proxy(&self, auth: Option<check::ProxyAuth>) -> Result<String, BoxError> {
+        let listener = self.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+        self.runtime
+            .spawn(check::serve_proxy(listener, auth, None, self.shared.clone()));
+        Ok(url)
+    }
+
+    /// Starts a misbehaving server on loopback; returns its port.
+    pub fn start_misbehaving(&self, kind: check::Misbehaviour) -> Result<u16, BoxError> {
+        let config = match kind {
+            check::Misbehaviour::UntrustedCa => Some(tls::server_config(&tls::other_ca()?, false)?),
+            check::Misbehaviour::ExpiredCertificate => Some(tls::server_config(&self.ca, true)?),
+            _ => None,
+        };
+        let listener = self.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let port = listener.local_addr()?.port();
+        self.runtime.spawn(check::serve_misbehaving(
+            listener,
+            kind,
+            config.map(tokio_rustls::TlsAcceptor::from),
+            self.shared.clone(),
+        ));
+        Ok(port)
     }
 
     /// Writes the cloud definition (`clouds.json`) and the CA certificate (`fakecloud-ca.pem`)
@@ -226,6 +323,7 @@ impl FakeCloud {
             ("FAKE_CLIENT_SECRET".into(), self.client_secret.clone()),
             ("FAKE_GATEWAY_ID".into(), self.gateway_id.clone()),
             ("FAKE_ADMIN_URL".into(), self.admin_url()),
+            ("FAKE_DNS_SERVER".into(), self.dns_server.to_string()),
         ]
     }
 

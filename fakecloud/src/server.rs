@@ -103,6 +103,7 @@ fn classify(method: &Method, segments: &[String]) -> Step {
     let s = |i: usize| lower.get(i).map(String::as_str).unwrap_or("");
     match (s(0), s(1), s(2), s(3)) {
         ("_admin", ..) => Step::Admin,
+        ("discovery" | "arc" | "his" | "_status", ..) => Step::Check,
         ("metadata", ..) => Step::Imds,
         (_, "oauth2", _, "token") => Step::Token,
         (_, "oauth2", _, "devicecode") => Step::DeviceCode,
@@ -272,6 +273,10 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Resp,
             if let Some(FaultKind::Delay { ms }) = other {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
             }
+            if step == Step::Check {
+                let delay = shared.world().settings.check_delay_ms;
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
             let mut resp = route(&shared, step, &req);
             if matches!(
                 other,
@@ -336,7 +341,17 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Resp,
         )),
         Verdict::Answer(mut resp) => {
             let request_id = crate::world::new_guid();
+            let offset = shared.world().settings.clock_offset_secs;
+            let now = SystemTime::now();
+            let server_time = if offset >= 0 {
+                now + Duration::from_secs(offset as u64)
+            } else {
+                now - Duration::from_secs(offset.unsigned_abs())
+            };
             let headers = resp.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&http_date(server_time)) {
+                headers.insert(hyper::header::DATE, v);
+            }
             headers.insert(
                 "x-ms-request-id",
                 HeaderValue::from_str(&request_id).expect("ascii"),
@@ -359,6 +374,7 @@ fn route(shared: &Shared, step: Step, req: &Req) -> Resp {
         Step::Token => entra::token(shared, req),
         Step::DeviceCode => entra::device_code(shared, req),
         Step::Imds => imds::handle(shared, req),
+        Step::Check => crate::check::handle(shared, req),
         Step::Other => arm_error(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -374,18 +390,19 @@ pub async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let acceptor = acceptor.clone();
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(stream).await else {
-                return;
-            };
-            let service = service_fn(move |req| handle(shared.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tls), service)
-                .await;
-        });
+        tokio::spawn(serve_one_tls(stream, acceptor.clone(), shared.clone()));
     }
+}
+
+/// One HTTPS connection.
+pub async fn serve_one_tls(stream: tokio::net::TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+    let Ok(tls) = acceptor.accept(stream).await else {
+        return;
+    };
+    let service = service_fn(move |req| handle(shared.clone(), req));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(tls), service)
+        .await;
 }
 
 /// Serves plain HTTP (the IMDS stand-in) on `listener`.

@@ -26,6 +26,8 @@ pub enum Step {
     MachineSettings,
     Automanage,
     Imds,
+    /// The endpoints `azcm check` probes (HIS discovery, /arc, /his, /_status).
+    Check,
     Admin,
     Other,
 }
@@ -161,6 +163,12 @@ pub struct Settings {
     pub device_code_expires_secs: u64,
     /// Answer the first poll with `slow_down`.
     pub device_code_slow_down_first: bool,
+    /// Delay of every check endpoint's answer.
+    pub check_delay_ms: u64,
+    /// Seconds the fake's clock (its `Date` headers) is ahead of the real one (negative: behind).
+    pub clock_offset_secs: i64,
+    /// The regional HIS prefix discovery names for every location (default: per region).
+    pub his_region_code: Option<String>,
 }
 
 impl Default for Settings {
@@ -177,6 +185,9 @@ impl Default for Settings {
             device_code_interval_secs: 1,
             device_code_expires_secs: 900,
             device_code_slow_down_first: false,
+            check_delay_ms: 0,
+            clock_offset_secs: 0,
+            his_region_code: None,
         }
     }
 }
@@ -198,6 +209,11 @@ pub struct World {
     pub machine_settings: HashMap<(String, String, String), Value>,
     /// A machine's Automanage configuration profile assignment, by machine key.
     pub automanage: HashMap<(String, String, String), Value>,
+    /// DNS records by name (lower case, no trailing dot).
+    pub dns: HashMap<String, crate::check::DnsRecord>,
+    /// Names the DNS server was asked for, and the CONNECT targets the proxies saw.
+    pub dns_log: Vec<String>,
+    pub proxy_log: Vec<String>,
     /// Device codes handed out, by device code.
     pub device_codes: HashMap<String, DeviceAuthorization>,
     /// (subscription, namespace) of providers being registered → GETs left before Registered.
@@ -232,6 +248,9 @@ impl World {
             gateways: HashMap::new(),
             machine_settings: HashMap::new(),
             automanage: HashMap::new(),
+            dns: HashMap::new(),
+            dns_log: Vec::new(),
+            proxy_log: Vec::new(),
             faults: Vec::new(),
             requests: Vec::new(),
             writes: HashMap::new(),

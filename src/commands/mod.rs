@@ -1,6 +1,7 @@
 //! One module per command. A command turns parsed arguments into calls on the services and
 //! returns an [`Outcome`]; it never prints and never exits.
 
+pub mod check;
 pub mod config;
 pub mod connect;
 pub mod disconnect;
@@ -127,6 +128,7 @@ impl<'a> Context<'a> {
 
 pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
     match command {
+        Command::Check(args) => check::run(args, ctx),
         Command::Config { action } => config::run(action, ctx),
         Command::Connect(args) => connect::run(args, ctx),
         Command::Disconnect(args) => disconnect::run(args, ctx),
