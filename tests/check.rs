@@ -12,7 +12,16 @@ const CLOUD: &str = azcm_fakecloud::CLOUD_NAME;
 /// `change` applied to the cloud definition; returns azcm wired to it.
 fn lab_with(o: &Onboarding, change: impl FnOnce(&mut Value)) -> Azcm {
     let port = o.fake.base_url.rsplit(':').next().unwrap().to_string();
-    let mut def = o.fake.cloud_definition_on(&format!("https://{{}}.azcmfake.test:{port}"));
+    let def = o.fake.cloud_definition_on(&format!("https://{{}}.azcmfake.test:{port}"));
+    write_cloud(o, def, change)
+}
+
+/// The fake's own catalogue (on localhost, the system resolver's) with `change` applied.
+fn cloud_with(o: &Onboarding, change: impl FnOnce(&mut Value)) -> Azcm {
+    write_cloud(o, o.fake.cloud_definition(), change)
+}
+
+fn write_cloud(o: &Onboarding, mut def: Value, change: impl FnOnce(&mut Value)) -> Azcm {
     change(&mut def["clouds"][0]);
     let path = o.azcm.root().join(format!("lab-{}.json", rand_suffix()));
     std::fs::write(&path, serde_json::to_vec_pretty(&def).unwrap()).unwrap();
@@ -439,4 +448,47 @@ fn gateway_routed_endpoints_go_through_the_gateway() {
         assert_eq!(e["ok"], true, "{e:#}");
     }
     assert!(o.fake.proxy_log().len() >= 5, "{:?}", o.fake.proxy_log());
+}
+
+#[test]
+fn connect_checks_the_network_first() {
+    let o = Onboarding::new().with_secret_env();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let azcm = cloud_with(&o, |c| {
+        endpoint(c, "guestNotification")["url"] = json!(format!("https://localhost:{closed}/"));
+    });
+    let args = o.connect_args("net-01");
+    let run = azcm.json(&args);
+    assert_eq!(run.error_code(), "AZCM0026", "{}", run.stdout);
+    let doc = run.doc();
+    let failed = result_for(&doc["error"]["details"]["check"], "guestNotification");
+    assert_eq!(failed["failure"]["stage"], "tcp");
+    assert!(doc["error"]["remediation"].as_str().unwrap().contains("--ignore-network-check"));
+    assert!(o.fake.machines().is_empty());
+    assert_eq!(o.count(azcm_fakecloud::Step::Token), 0, "nothing after the check");
+    let human = azcm.run(&args);
+    assert!(human.stdout.contains("FAIL https://localhost:"), "{}", human.stdout);
+
+    // --ignore-network-check: the same failure is a warning and onboarding goes on.
+    let mut args = args.clone();
+    args.push("--ignore-network-check");
+    let run = azcm.json(&args);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let warnings = run.doc()["warnings"].to_string();
+    assert!(warnings.contains("--ignore-network-check: continuing although 1 of 8 required endpoints failed"), "{warnings}");
+    assert_eq!(o.fake.machines().len(), 1);
+}
+
+#[test]
+fn connect_with_a_private_link_scope_applies_the_rule() {
+    let o = Onboarding::new().with_secret_env();
+    let scope = format!("/subscriptions/{}/resourceGroups/net/providers/Microsoft.HybridCompute/privateLinkScopes/pls-01", o.fake.subscription_id);
+    let mut args = o.connect_args("pls-01");
+    args.extend(["--private-link-scope", &scope]);
+    // localhost is not a private address: the private-link-capable endpoints break the rule.
+    let run = o.azcm.json(&args);
+    assert_eq!(run.error_code(), "AZCM0026", "{}", run.stdout);
+    let check = &run.doc()["error"]["details"]["check"];
+    assert_eq!(check["summary"]["privateLinkCheck"], true);
+    assert_eq!(result_for(check, "guestConfiguration")["failure"]["kind"], "privateLinkMismatch");
 }

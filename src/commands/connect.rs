@@ -437,6 +437,39 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
 }
 
 /// The tenant of an access token, read from its (unverified) claims.
+/// The connectivity check of `azcm check`, before anything is changed: AZCM0026 when a
+/// required endpoint fails, unless --ignore-network-check (then a warning).
+async fn network_check(args: &ConnectArgs, ctx: &Context<'_>, plan: &Plan) -> Result<()> {
+    let options = super::check::Options {
+        extensions: Vec::new(),
+        include_all: false,
+        private_link_mode: args.private_link_scope.is_some(),
+        resolver: crate::connectivity::dns::Resolver::System,
+        stage_timeout: Duration::from_secs(10),
+    };
+    let check_plan = super::check::plan(ctx, plan.cloud.clone(), plan.location.clone(), options)?;
+    let report = crate::connectivity::run(&check_plan, ctx.report).await?;
+    let s = &report.summary;
+    ctx.report.verbose(&format!(
+        "network check: {} of {} required endpoints reachable in {} ms",
+        s.required_reachable, s.required_total, s.wall_ms
+    ));
+    let view = super::check::render(&report);
+    match super::check::verdict(&report, view) {
+        Ok(()) => Ok(()),
+        Err(err) if args.ignore_network_check => {
+            ctx.report.warning(&format!(
+                "--ignore-network-check: continuing although {}",
+                err.message
+            ));
+            Ok(())
+        }
+        Err(err) => Err(err.with_remediation(
+            "Fix what the check names (run `azcm check` to repeat it), or connect with --ignore-network-check to continue anyway.",
+        )),
+    }
+}
+
 fn token_tenant(token: &str) -> Option<String> {
     use base64::Engine;
     let claims = token.split('.').nth(1)?;
@@ -683,6 +716,12 @@ async fn onboard(
     steps.begin("azureVm", "checking this is not an Azure VM");
     azure_vm_guard(ctx).await?;
 
+    steps.begin(
+        "networkCheck",
+        "checking this machine reaches Azure Arc's endpoints",
+    );
+    network_check(args, ctx, &plan).await?;
+
     steps.begin("token", "signing in to Entra ID");
     let method_tenant = match &method {
         AuthMethod::ServicePrincipalSecret { tenant_id, .. }
@@ -712,14 +751,6 @@ async fn onboard(
         plan.correlation_id.clone(),
         ctx.report,
     )?;
-
-    if args.ignore_network_check {
-        ctx.report
-            .warning("--ignore-network-check: skipping the network check");
-    } else {
-        steps.begin("networkCheck", "checking Entra ID and ARM are reachable");
-        ctx.report.verbose("network check: Entra ID answered the sign-in; ARM answers the subscription lookup (the full endpoint check is `azcm check`, to come)");
-    }
 
     steps.begin("subscription", "resolving the subscription");
     let subscription = resolve_subscription(&arm, &args.subscription_id).await?;

@@ -533,9 +533,9 @@ async fn via_forwarder(
             "proxyAuthentication",
             format!("the {what} {shown} refused the credentials (407 {}) for {}", head.reason, target.host),
             if forwarder.url.username().is_empty() {
-                "The proxy requires authentication: put the user name and password into proxy.url (http://user:password@proxy:port), or exempt this machine."
+                "The proxy demands authentication, which the Connected Machine agent cannot give: let this machine (or the Arc endpoints) through the proxy without authentication."
             } else {
-                "The proxy rejected the user name or password in proxy.url: correct them."
+                "The proxy rejected the user name or password in its URL: correct them."
             },
         )),
         _ => Err(fail(
