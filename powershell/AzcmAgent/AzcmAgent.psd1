@@ -18,7 +18,8 @@
         'Get-AzcmLicense',
         'Get-AzcmVersion',
         'New-AzcmKeyPair',
-        'Set-AzcmConfig'
+        'Set-AzcmConfig',
+        'Test-AzcmConnectivity'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

@@ -1,31 +1,7 @@
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Common.ps1')
 
-    # The fake Azure cloud on loopback: start it and take the environment it prints.
-    $fakeName = 'azcm-fakecloud'
-    if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
-        $fakeName = 'azcm-fakecloud.exe'
-    }
-    $fakeBinary = Join-Path -Path (Split-Path -Path $env:AZCM_BINARY -Parent) -ChildPath $fakeName
-    if ($env:AZCM_FAKECLOUD) {
-        $fakeBinary = $env:AZCM_FAKECLOUD
-    }
-    $script:fakeDir = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('azcm-fake-{0}' -f [guid]::NewGuid())
-    New-Item -ItemType Directory -Path $script:fakeDir -Force | Out-Null
-    $envFile = Join-Path -Path $script:fakeDir -ChildPath 'env.txt'
-    $script:fake = Start-Process -FilePath $fakeBinary -ArgumentList @('--print-env', '--dir', $script:fakeDir) -RedirectStandardOutput $envFile -PassThru -NoNewWindow
-    $deadline = (Get-Date).AddSeconds(30)
-    while (-not ((Test-Path -LiteralPath $envFile) -and (Select-String -LiteralPath $envFile -Pattern 'FAKE_ADMIN_URL' -Quiet))) {
-        if ((Get-Date) -gt $deadline) {
-            throw 'azcm-fakecloud did not start'
-        }
-        Start-Sleep -Milliseconds 100
-    }
-    foreach ($line in Get-Content -LiteralPath $envFile) {
-        if ($line -match "^export ([A-Z_]+)='(.*)'$") {
-            [System.Environment]::SetEnvironmentVariable($Matches[1], $Matches[2].Replace("'\''", "'"))
-        }
-    }
+    $script:fake = Start-TestFakeCloud
     $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
     $script:credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
     $script:target = @{
@@ -38,10 +14,7 @@ BeforeAll {
 }
 
 AfterAll {
-    if ($script:fake -and -not $script:fake.HasExited) {
-        Stop-Process -Id $script:fake.Id -Force
-    }
-    Remove-Item -LiteralPath $script:fakeDir -Recurse -Force -ErrorAction SilentlyContinue
+    Stop-TestFakeCloud -Fake $script:fake
 }
 
 Describe 'Connect-AzcmAgent and Disconnect-AzcmAgent' {

@@ -32,3 +32,52 @@ function New-TestStateRoot {
     $env:AZCM_ROOT = $root
     $root
 }
+
+function Start-TestFakeCloud {
+    # The fake Azure cloud on loopback: starts it and takes the environment it prints
+    # (AZCM_CLOUD_FILE, AZCM_EXTRA_CA_CERTS, AZCM_IMDS_ENDPOINT, FAKE_*).
+    param()
+
+    $fakeName = 'azcm-fakecloud'
+    if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
+        $fakeName = 'azcm-fakecloud.exe'
+    }
+    $fakeBinary = Join-Path -Path (Split-Path -Path $env:AZCM_BINARY -Parent) -ChildPath $fakeName
+    if ($env:AZCM_FAKECLOUD) {
+        $fakeBinary = $env:AZCM_FAKECLOUD
+    }
+    $dir = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('azcm-fake-{0}' -f [guid]::NewGuid())
+    New-Item -ItemType Directory -Path $dir -Force | Out-Null
+    $envFile = Join-Path -Path $dir -ChildPath 'env.txt'
+    $process = Start-Process -FilePath $fakeBinary -ArgumentList @('--print-env', '--dir', $dir) -RedirectStandardOutput $envFile -PassThru -NoNewWindow
+    $deadline = (Get-Date).AddSeconds(30)
+    while (-not ((Test-Path -LiteralPath $envFile) -and (Select-String -LiteralPath $envFile -Pattern 'FAKE_DNS_SERVER' -Quiet))) {
+        if ((Get-Date) -gt $deadline) {
+            throw 'azcm-fakecloud did not start'
+        }
+        Start-Sleep -Milliseconds 100
+    }
+    foreach ($line in Get-Content -LiteralPath $envFile) {
+        if ($line -match "^export ([A-Z_]+)='(.*)'$") {
+            [System.Environment]::SetEnvironmentVariable($Matches[1], $Matches[2].Replace("'\''", "'"))
+        }
+    }
+    [pscustomobject]@{
+        Process   = $process
+        Directory = $dir
+    }
+}
+
+function Stop-TestFakeCloud {
+    param(
+        [Parameter(Mandatory = $false)]
+        [object]$Fake
+    )
+
+    if ($Fake -and -not $Fake.Process.HasExited) {
+        Stop-Process -Id $Fake.Process.Id -Force
+    }
+    if ($Fake) {
+        Remove-Item -LiteralPath $Fake.Directory -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}

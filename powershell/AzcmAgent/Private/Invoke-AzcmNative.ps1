@@ -2,6 +2,8 @@ function Invoke-AzcmNative {
     # The one place that runs azcm. Arguments go as an array (no command line is built from
     # strings), a secret goes on stdin only, stderr events are replayed live, and the JSON
     # envelope becomes the result or a terminating ErrorRecord raised for the calling cmdlet.
+    # With -FailureResultKey, a failure whose details carry that key (check's report) returns
+    # that value instead, the ErrorRecord attached as AzcmErrorRecord for the cmdlet to write.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory = $true)]
@@ -18,7 +20,10 @@ function Invoke-AzcmNative {
         [System.Security.SecureString]$StdinSecret,
 
         [Parameter(Mandatory = $false)]
-        [object]$TargetObject
+        [object]$TargetObject,
+
+        [Parameter(Mandatory = $false)]
+        [string]$FailureResultKey
     )
 
     try {
@@ -105,7 +110,16 @@ function Invoke-AzcmNative {
         $Cmdlet.ThrowTerminatingError((New-AzcmErrorRecord -ErrorInfo $info -TargetObject $TargetObject))
     }
     if (-not $envelope.ok) {
-        $Cmdlet.ThrowTerminatingError((New-AzcmErrorRecord -ErrorInfo $envelope.error -TargetObject $TargetObject))
+        $record = New-AzcmErrorRecord -ErrorInfo $envelope.error -TargetObject $TargetObject
+        if ($FailureResultKey -and $null -ne $envelope.error.details) {
+            $carried = $envelope.error.details.PSObject.Properties[$FailureResultKey]
+            if ($null -ne $carried) {
+                $partial = $carried.Value
+                Add-Member -InputObject $partial -NotePropertyName 'AzcmErrorRecord' -NotePropertyValue $record
+                return $partial
+            }
+        }
+        $Cmdlet.ThrowTerminatingError($record)
     }
     $envelope.result
 }

@@ -1,0 +1,194 @@
+function Test-AzcmConnectivity {
+    <#
+    .SYNOPSIS
+    Tests whether this machine (or many, with -Session) reaches every Azure Arc endpoint.
+
+    .DESCRIPTION
+    Runs 'azcm check': every endpoint the agent needs in the cloud and region (the connected ones
+    by default) is checked concurrently, stage by stage: DNS, the private-link rule, TCP or the
+    proxy / Arc gateway hop, TLS and HTTP. Returns one AzcmAgent.EndpointCheck per endpoint (the
+    failing stage, the cause and the remedy included) and an AzcmAgent.ConnectivitySummary. When a
+    required endpoint fails, the results are still returned and an AZCM0026 error is written.
+    -Quiet returns only $true or $false, like Test-NetConnection -Quiet.
+
+    .EXAMPLE
+    Test-AzcmConnectivity -Location westeurope
+
+    .EXAMPLE
+    Test-AzcmConnectivity -Location westeurope -EnablePrivateLinkCheck -DnsServer 10.0.0.4 | Where-Object { -not $_.Ok }
+
+    .EXAMPLE
+    if (-not (Test-AzcmConnectivity -Quiet)) { Write-Warning 'Azure Arc endpoints unreachable' }
+
+    .EXAMPLE
+    Test-AzcmConnectivity -ComputerName (Get-Content servers.txt) -Location eastus -Quiet
+    #>
+    [CmdletBinding()]
+    [OutputType('AzcmAgent.EndpointCheck', 'AzcmAgent.ConnectivitySummary', [bool])]
+    param(
+        [Parameter(Mandatory = $false, Position = 0)]
+        [ValidateNotNullOrEmpty()]
+        [string]$Location,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$Cloud,
+
+        [Parameter(Mandatory = $false)]
+        [Alias('EnablePlsCheck')]
+        [switch]$EnablePrivateLinkCheck,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$DnsServer,
+
+        [Parameter(Mandatory = $false)]
+        [Alias('Extensions')]
+        [ValidateSet('sql', 'esu')]
+        [string[]]$Extension,
+
+        [Parameter(Mandatory = $false)]
+        [switch]$IncludeAll,
+
+        [Parameter(Mandatory = $false)]
+        [Alias('Timeout')]
+        [ValidateRange(1, 300)]
+        [int]$TimeoutSec = 10,
+
+        [Parameter(Mandatory = $false)]
+        [switch]$Quiet,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$ComputerName,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.PSCredential]$Credential,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 1024)]
+        [int]$ThrottleLimit = 32
+    )
+
+    process {
+        if ($Session -or $ComputerName) {
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit
+            return
+        }
+        $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'
+        if ($Location) {
+            $arguments.Add('--location')
+            $arguments.Add($Location)
+        }
+        if ($Cloud) {
+            $arguments.Add('--cloud')
+            $arguments.Add($Cloud)
+        }
+        if ($EnablePrivateLinkCheck) {
+            $arguments.Add('--enable-pls-check')
+        }
+        if ($DnsServer) {
+            $arguments.Add('--dns-server')
+            $arguments.Add($DnsServer)
+        }
+        if ($Extension) {
+            $arguments.Add('--extensions')
+            $arguments.Add(($Extension -join ','))
+        }
+        if ($IncludeAll) {
+            $arguments.Add('--include-all')
+        }
+        $arguments.Add('--timeout')
+        $arguments.Add([string]$TimeoutSec)
+
+        $report = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('check') -ArgumentList $arguments.ToArray() -FailureResultKey 'check'
+        $failure = $null
+        if ($null -ne $report.PSObject.Properties['AzcmErrorRecord']) {
+            $failure = $report.AzcmErrorRecord
+        }
+        if ($Quiet) {
+            return [bool]$report.summary.ok
+        }
+        foreach ($endpoint in $report.endpoints) {
+            $private = $false
+            if ($null -ne $endpoint.stages.PSObject.Properties['dns']) {
+                $private = [bool](@($endpoint.stages.dns.addresses | Where-Object { $_.private }).Count)
+            }
+            $tls = $null
+            if ($null -ne $endpoint.stages.PSObject.Properties['tls']) {
+                $tls = $endpoint.stages.tls.PSObject.Properties['version']
+            }
+            $stage = $null
+            $cause = $null
+            $remedy = $null
+            if ($null -ne $endpoint.PSObject.Properties['failure']) {
+                $stage = [string]$endpoint.failure.stage
+                $cause = [string]$endpoint.failure.message
+                $remedy = [string]$endpoint.failure.remediation
+            }
+            $tlsVersion = $null
+            if ($null -ne $tls) {
+                $tlsVersion = [string]$tls.Value
+            }
+            [pscustomobject]@{
+                PSTypeName   = 'AzcmAgent.EndpointCheck'
+                Id           = [string]$endpoint.id
+                UseCase      = [string]$endpoint.useCase
+                Url          = [string]$endpoint.url
+                Category     = [string]$endpoint.category
+                Required     = [bool]$endpoint.required
+                Reachable    = [bool]$endpoint.reachable
+                Ok           = [bool]$endpoint.ok
+                Private      = $private
+                Route        = [string]$endpoint.route
+                TlsVersion   = $tlsVersion
+                Milliseconds = [int]$endpoint.totalMs
+                FailedStage  = $stage
+                Failure      = $cause
+                Remediation  = $remedy
+                Stages       = $endpoint.stages
+            }
+        }
+        $summary = $report.summary
+        $skew = $null
+        if ($null -ne $summary.PSObject.Properties['clockSkew']) {
+            $skew = [int]$summary.clockSkew.seconds
+        }
+        $proxy = $null
+        if ($null -ne $summary.PSObject.Properties['proxy']) {
+            $proxy = [string]$summary.proxy
+        }
+        $gateway = $null
+        if ($null -ne $summary.PSObject.Properties['gateway']) {
+            $gateway = [string]$summary.gateway
+        }
+        $hisRegion = $null
+        if ($null -ne $summary.hisRegion.PSObject.Properties['code']) {
+            $hisRegion = [string]$summary.hisRegion.code
+        }
+        [pscustomobject]@{
+            PSTypeName        = 'AzcmAgent.ConnectivitySummary'
+            Ok                = [bool]$summary.ok
+            RequiredReachable = [int]$summary.requiredReachable
+            RequiredTotal     = [int]$summary.requiredTotal
+            Cloud             = [string]$report.cloud
+            Location          = [string]$report.location
+            HisRegion         = $hisRegion
+            HisRegionSource   = [string]$summary.hisRegion.source
+            ClockSkewSeconds  = $skew
+            Proxy             = $proxy
+            Gateway           = $gateway
+            PrivateLinkCheck  = [bool]$summary.privateLinkCheck
+            DnsServer         = [string]$summary.dnsServer
+            AzureVm           = [bool]$summary.azureVm.detected
+            Milliseconds      = [int]$summary.wallMs
+            Skipped           = @($summary.skipped)
+        }
+        if ($null -ne $failure) {
+            $PSCmdlet.WriteError($failure)
+        }
+    }
+}
