@@ -18,7 +18,9 @@ fn main() {
     let fake = FakeCloud::start().expect("fake cloud");
     fake.update_settings(|s| s.check_delay_ms = DELAY_MS);
     let work = tempfile::tempdir().expect("temp dir");
-    let (cloud_file, ca_file) = fake.write_files(&work.path().join("fake")).expect("fake files");
+    let (cloud_file, ca_file) = fake
+        .write_files(&work.path().join("fake"))
+        .expect("fake files");
     // The fake's catalogue grown to 15 endpoints (the regional HIS host among them, so HIS
     // discovery runs alongside as it does against Azure).
     let mut def = fake.cloud_definition();
@@ -36,7 +38,14 @@ fn main() {
     for _ in 0..RUNS {
         let started = Instant::now();
         let out = Command::new(azcm)
-            .args(["check", "--location", "westeurope", "--cloud", CLOUD_NAME, "--json"])
+            .args([
+                "check",
+                "--location",
+                "westeurope",
+                "--cloud",
+                CLOUD_NAME,
+                "--json",
+            ])
             .env("AZCM_ROOT", work.path().join("state"))
             .env("AZCM_CLOUD_FILE", &cloud_file)
             .env("AZCM_EXTRA_CA_CERTS", &ca_file)

@@ -194,7 +194,12 @@ pub fn load_file(path: &Path) -> Result<Vec<Cloud>> {
             }
         }
         if let Some(discovery) = &cloud.his_discovery {
-            check_https(path, cloud, "hisDiscovery", &discovery.replace("{region}", "r"))?;
+            check_https(
+                path,
+                cloud,
+                "hisDiscovery",
+                &discovery.replace("{region}", "r"),
+            )?;
         }
     }
     Ok(file.clouds)
@@ -356,7 +361,12 @@ mod tests {
             }
             let mut ids = std::collections::BTreeSet::new();
             for e in &cloud.endpoints {
-                assert!(ids.insert(e.id.clone()), "{}: duplicate {}", cloud.name, e.id);
+                assert!(
+                    ids.insert(e.id.clone()),
+                    "{}: duplicate {}",
+                    cloud.name,
+                    e.id
+                );
                 assert!(CATEGORIES.contains(&e.category.as_str()), "{}", e.id);
                 let url = e
                     .url
@@ -366,7 +376,16 @@ mod tests {
                 assert_eq!(parsed.scheme(), "https", "{url}");
                 assert!(!url.contains('{'), "{url}");
             }
-            for needed in ["entraId", "resourceManager", "hisGlobal", "hisRegional", "guestConfiguration", "guestConfigurationRegional", "guestNotification", "extensionDownload"] {
+            for needed in [
+                "entraId",
+                "resourceManager",
+                "hisGlobal",
+                "hisRegional",
+                "guestConfiguration",
+                "guestConfigurationRegional",
+                "guestNotification",
+                "extensionDownload",
+            ] {
                 assert!(ids.contains(needed), "{}: {needed}", cloud.name);
             }
             assert!(cloud.his_discovery.as_deref().unwrap().contains("{region}"));

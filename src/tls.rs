@@ -56,9 +56,8 @@ pub fn extra_roots() -> Result<Vec<CertificateDer<'static>>> {
 pub fn client_config(alpn: &[&[u8]]) -> Result<TlsSetup> {
     let roots = extra_roots()?;
     let provider = provider();
-    let setup_error = |why: String| {
-        AzcmError::new(ErrorCode::NETWORK, format!("cannot set up TLS: {why}"))
-    };
+    let setup_error =
+        |why: String| AzcmError::new(ErrorCode::NETWORK, format!("cannot set up TLS: {why}"));
     let builder = || {
         rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])

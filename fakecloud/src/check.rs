@@ -105,7 +105,11 @@ fn record_for(shared: &Shared, name: &str) -> DnsRecord {
 }
 
 fn encode_name(out: &mut Vec<u8>, name: &str) {
-    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
         out.push(label.len() as u8);
         out.extend_from_slice(label.as_bytes());
     }
@@ -246,18 +250,26 @@ where
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return;
     };
-    let reply = |status: &str| format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let reply = |status: &str| {
+        format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    };
     if method != "CONNECT" {
-        let _ = client.write_all(reply("405 Method Not Allowed").as_bytes()).await;
+        let _ = client
+            .write_all(reply("405 Method Not Allowed").as_bytes())
+            .await;
         return;
     }
     if let Some(auth) = &auth {
         use base64::Engine;
         let expected = format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", auth.user, auth.password))
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", auth.user, auth.password))
         );
-        let given = headers.iter().find(|(k, _)| k == "proxy-authorization").map(|(_, v)| v.as_str());
+        let given = headers
+            .iter()
+            .find(|(k, _)| k == "proxy-authorization")
+            .map(|(_, v)| v.as_str());
         if given != Some(expected.as_str()) {
             let _ = client
                 .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"azcm-fakecloud\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -266,7 +278,10 @@ where
         }
     }
     let (host, port) = match target.rsplit_once(':') {
-        Some((h, p)) => (h.trim_matches(['[', ']']).to_string(), p.parse::<u16>().unwrap_or(443)),
+        Some((h, p)) => (
+            h.trim_matches(['[', ']']).to_string(),
+            p.parse::<u16>().unwrap_or(443),
+        ),
         None => (target.to_string(), 443),
     };
     shared.world().proxy_log.push(format!("{host}:{port}"));

@@ -4,8 +4,8 @@
 //! Start it in-process with [`FakeCloud::start`], or run the `azcm-fakecloud` binary.
 
 mod admin;
-pub mod check;
 mod arm;
+pub mod check;
 mod entra;
 mod imds;
 mod jwt;
@@ -203,16 +203,38 @@ impl FakeCloud {
     /// names the fake DNS server resolves: `{}` is replaced by each endpoint's host label).
     pub fn cloud_definition_on(&self, base: &str) -> Value {
         let at = |label: &str, path: &str| format!("{}{path}", base.replace("{}", label));
-        let entry = |id: &str, use_case: &str, label: &str, path: &str, category: &str, private_link: bool, gateway: bool| {
+        let entry = |id: &str,
+                     use_case: &str,
+                     label: &str,
+                     path: &str,
+                     category: &str,
+                     private_link: bool,
+                     gateway: bool| {
             json!({"id": id, "useCase": use_case, "url": at(label, path), "category": category, "required": true, "privateLink": private_link, "gateway": gateway})
         };
         let his_regions: serde_json::Map<String, Value> = REGIONS
             .iter()
             .filter_map(|r| check::his_code(r).map(|c| (r.to_string(), json!(c))))
             .collect();
-        let mut storage = entry("extensionDownload", "Extension download (Azure Storage)", "storage", "/arc/storage/{hisRegion}", "Arc", false, true);
+        let mut storage = entry(
+            "extensionDownload",
+            "Extension download (Azure Storage)",
+            "storage",
+            "/arc/storage/{hisRegion}",
+            "Arc",
+            false,
+            true,
+        );
         storage["notWithPrivateLink"] = json!(true);
-        let mut sql = entry("sqlTelemetry", "SQL Server enabled by Azure Arc (telemetry)", "sql", "/arc/sql/{region}", "ArcData", false, true);
+        let mut sql = entry(
+            "sqlTelemetry",
+            "SQL Server enabled by Azure Arc (telemetry)",
+            "sql",
+            "/arc/sql/{region}",
+            "ArcData",
+            false,
+            true,
+        );
         sql["extension"] = json!("sql");
         json!({
             "clouds": [{
@@ -259,10 +281,16 @@ impl FakeCloud {
     /// Starts a forward proxy (plain HTTP CONNECT) on loopback, demanding Basic credentials
     /// when `auth` is given; returns its URL (without credentials).
     pub fn start_proxy(&self, auth: Option<check::ProxyAuth>) -> Result<String, BoxError> {
-        let listener = self.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let listener = self
+            .runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-        self.runtime
-            .spawn(check::serve_proxy(listener, auth, None, self.shared.clone()));
+        self.runtime.spawn(check::serve_proxy(
+            listener,
+            auth,
+            None,
+            self.shared.clone(),
+        ));
         Ok(url)
     }
 
@@ -273,7 +301,9 @@ impl FakeCloud {
             check::Misbehaviour::ExpiredCertificate => Some(tls::server_config(&self.ca, true)?),
             _ => None,
         };
-        let listener = self.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let listener = self
+            .runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let port = listener.local_addr()?.port();
         self.runtime.spawn(check::serve_misbehaving(
             listener,

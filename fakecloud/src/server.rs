@@ -395,7 +395,11 @@ pub async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc
 }
 
 /// One HTTPS connection.
-pub async fn serve_one_tls(stream: tokio::net::TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+pub async fn serve_one_tls(
+    stream: tokio::net::TcpStream,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+) {
     let Ok(tls) = acceptor.accept(stream).await else {
         return;
     };

@@ -27,7 +27,12 @@ pub fn server_config(
     expired: bool,
 ) -> Result<Arc<rustls::ServerConfig>, Box<dyn std::error::Error + Send + Sync>> {
     let leaf_key = KeyPair::generate()?;
-    let mut leaf = CertificateParams::new(SERVER_NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    let mut leaf = CertificateParams::new(
+        SERVER_NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    )?;
     leaf.distinguished_name
         .push(DnType::CommonName, "127.0.0.1");
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -53,22 +58,26 @@ pub fn server_config(
 }
 
 /// A CA of its own (not the fake cloud's): what a TLS-inspecting proxy would present.
-pub fn other_ca() -> Result<CertifiedIssuer<'static, KeyPair>, Box<dyn std::error::Error + Send + Sync>> {
+pub fn other_ca(
+) -> Result<CertifiedIssuer<'static, KeyPair>, Box<dyn std::error::Error + Send + Sync>> {
     new_ca("an untrusted inspecting proxy CA")
 }
 
-fn new_ca(name: &str) -> Result<CertifiedIssuer<'static, KeyPair>, Box<dyn std::error::Error + Send + Sync>> {
+fn new_ca(
+    name: &str,
+) -> Result<CertifiedIssuer<'static, KeyPair>, Box<dyn std::error::Error + Send + Sync>> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, name);
+    ca_params.distinguished_name.push(DnType::CommonName, name);
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    Ok(CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?)
+    Ok(CertifiedIssuer::self_signed(
+        ca_params,
+        KeyPair::generate()?,
+    )?)
 }
 
 pub fn generate() -> Result<TlsMaterial, Box<dyn std::error::Error + Send + Sync>> {

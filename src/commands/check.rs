@@ -105,7 +105,11 @@ pub fn run(args: &CheckArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let cloud = cloud::find(&cloud_name)?;
     let region = cloud.region(&location)?;
     let options = Options {
-        extensions: args.extensions.iter().map(|e| e.to_ascii_lowercase()).collect(),
+        extensions: args
+            .extensions
+            .iter()
+            .map(|e| e.to_ascii_lowercase())
+            .collect(),
         include_all: args.include_all,
         private_link_mode: args.enable_pls_check,
         resolver,
@@ -157,7 +161,15 @@ fn yes_no(b: bool) -> &'static str {
 
 /// The azcmagent-style table, a summary line, and one line per failure with its remedy.
 pub fn render(report: &CheckReport) -> String {
-    let header = ["Use Case", "Endpoint", "Reachable", "Private", "Proxy", "TLS", "ms"];
+    let header = [
+        "Use Case",
+        "Endpoint",
+        "Reachable",
+        "Private",
+        "Proxy",
+        "TLS",
+        "ms",
+    ];
     let rows: Vec<[String; 7]> = report
         .endpoints
         .iter()
@@ -168,7 +180,11 @@ pub fn render(report: &CheckReport) -> String {
             };
             let tls = match &e.stages.tls {
                 Some(t) if t.ok => t.version.clone().unwrap_or_default(),
-                Some(_) => e.failure.as_ref().map(|f| f.kind.to_string()).unwrap_or("failed".into()),
+                Some(_) => e
+                    .failure
+                    .as_ref()
+                    .map(|f| f.kind.to_string())
+                    .unwrap_or("failed".into()),
                 None => "-".into(),
             };
             let reachable = match (e.reachable, e.ok) {
@@ -177,7 +193,11 @@ pub fn render(report: &CheckReport) -> String {
                 (false, _) => "no",
             };
             [
-                format!("{}{}", e.use_case, if e.required { "" } else { " (optional)" }),
+                format!(
+                    "{}{}",
+                    e.use_case,
+                    if e.required { "" } else { " (optional)" }
+                ),
                 e.url.clone(),
                 reachable.to_string(),
                 private,
@@ -206,7 +226,15 @@ pub fn render(report: &CheckReport) -> String {
     let mut out = String::new();
     out.push_str(&line(header.to_vec()));
     out.push('\n');
-    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(|s| s.as_str()).collect()));
+    out.push_str(&line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+    ));
     out.push('\n');
     for row in &rows {
         out.push_str(&line(row.iter().map(|s| s.as_str()).collect()));
@@ -223,27 +251,53 @@ pub fn render(report: &CheckReport) -> String {
         report.location,
         s.wall_ms,
         s.dns_server,
-        s.proxy.as_ref().map(|p| format!(", proxy {p}")).unwrap_or_default(),
-        s.gateway.as_ref().map(|g| format!(", gateway {g}")).unwrap_or_default(),
-        if s.private_link_check { ", private-link rule on" } else { "" },
+        s.proxy
+            .as_ref()
+            .map(|p| format!(", proxy {p}"))
+            .unwrap_or_default(),
+        s.gateway
+            .as_ref()
+            .map(|g| format!(", gateway {g}"))
+            .unwrap_or_default(),
+        if s.private_link_check {
+            ", private-link rule on"
+        } else {
+            ""
+        },
     ));
-    out.push_str(&format!("Regional HIS host: {} ({})\n", s.his_region.code.as_deref().unwrap_or("unknown"), s.his_region.detail));
+    out.push_str(&format!(
+        "Regional HIS host: {} ({})\n",
+        s.his_region.code.as_deref().unwrap_or("unknown"),
+        s.his_region.detail
+    ));
     if let Some(skew) = &s.clock_skew {
         out.push_str(&format!(
             "Clock skew: {} s against {}{}\n",
             skew.seconds,
             skew.source,
-            if skew.ok { "" } else { " — more than 120 s: sync this machine's clock" }
+            if skew.ok {
+                ""
+            } else {
+                " — more than 120 s: sync this machine's clock"
+            }
         ));
     }
     out.push_str(&format!(
         "Azure VM: {}\n",
-        if s.azure_vm.detected { s.azure_vm.evidence.join("; ") } else { "no".into() }
+        if s.azure_vm.detected {
+            s.azure_vm.evidence.join("; ")
+        } else {
+            "no".into()
+        }
     ));
     for skipped in &s.skipped {
         out.push_str(&format!("Skipped {}: {}\n", skipped.url, skipped.reason));
     }
-    let failures: Vec<_> = report.endpoints.iter().filter_map(|e| e.failure.as_ref().map(|f| (e, f))).collect();
+    let failures: Vec<_> = report
+        .endpoints
+        .iter()
+        .filter_map(|e| e.failure.as_ref().map(|f| (e, f)))
+        .collect();
     if !failures.is_empty() {
         out.push('\n');
         for (e, f) in failures {
@@ -266,12 +320,28 @@ mod tests {
 
     #[test]
     fn dns_server_addresses() {
-        assert_eq!(parse_dns_server("10.0.0.4").unwrap(), "10.0.0.4:53".parse().unwrap());
-        assert_eq!(parse_dns_server("127.0.0.1:5353").unwrap(), "127.0.0.1:5353".parse().unwrap());
-        assert_eq!(parse_dns_server("[fd00::4]:54").unwrap(), "[fd00::4]:54".parse().unwrap());
-        assert_eq!(parse_dns_server("fd00::4").unwrap(), "[fd00::4]:53".parse().unwrap());
+        assert_eq!(
+            parse_dns_server("10.0.0.4").unwrap(),
+            "10.0.0.4:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_dns_server("127.0.0.1:5353").unwrap(),
+            "127.0.0.1:5353".parse().unwrap()
+        );
+        assert_eq!(
+            parse_dns_server("[fd00::4]:54").unwrap(),
+            "[fd00::4]:54".parse().unwrap()
+        );
+        assert_eq!(
+            parse_dns_server("fd00::4").unwrap(),
+            "[fd00::4]:53".parse().unwrap()
+        );
         for bad in ["", "dns.contoso.com", "10.0.0.4:99999", "10.0.0"] {
-            assert_eq!(parse_dns_server(bad).unwrap_err().code, ErrorCode::INVALID_ARGUMENT, "{bad}");
+            assert_eq!(
+                parse_dns_server(bad).unwrap_err().code,
+                ErrorCode::INVALID_ARGUMENT,
+                "{bad}"
+            );
         }
     }
 }

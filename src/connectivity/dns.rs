@@ -156,7 +156,9 @@ pub fn encode_query(id: u16, host: &str, kind: RecordType) -> Result<Vec<u8>, Dn
     out.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
     for label in host.trim_end_matches('.').split('.') {
         if label.is_empty() || label.len() > 63 {
-            return Err(DnsFailure::Other(format!("'{host}' is not a valid DNS name")));
+            return Err(DnsFailure::Other(format!(
+                "'{host}' is not a valid DNS name"
+            )));
         }
         out.push(label.len() as u8);
         out.extend_from_slice(label.as_bytes());
@@ -229,9 +231,9 @@ fn decode_answer(id: u16, msg: &[u8]) -> Result<Option<Answer>, DnsFailure> {
         let data_at = next + 10;
         let data = msg.get(data_at..data_at + len).ok_or_else(malformed)?;
         match (kind, len) {
-            (1, 4) => answer
-                .addresses
-                .push(IpAddr::V4(Ipv4Addr::new(data[0], data[1], data[2], data[3]))),
+            (1, 4) => answer.addresses.push(IpAddr::V4(Ipv4Addr::new(
+                data[0], data[1], data[2], data[3],
+            ))),
             (28, 16) => {
                 let bytes: [u8; 16] = data.try_into().map_err(|_| malformed())?;
                 answer.addresses.push(IpAddr::V6(Ipv6Addr::from(bytes)));
@@ -247,7 +249,8 @@ fn decode_answer(id: u16, msg: &[u8]) -> Result<Option<Answer>, DnsFailure> {
 async fn query(server: SocketAddr, host: &str, kind: RecordType) -> Result<Answer, DnsFailure> {
     let id: u16 = rand::random();
     let packet = encode_query(id, host, kind)?;
-    let io = |e: std::io::Error| DnsFailure::Other(format!("cannot ask the DNS server {server}: {e}"));
+    let io =
+        |e: std::io::Error| DnsFailure::Other(format!("cannot ask the DNS server {server}: {e}"));
     let bind: SocketAddr = if server.is_ipv4() {
         (Ipv4Addr::UNSPECIFIED, 0).into()
     } else {
@@ -299,23 +302,45 @@ mod tests {
 
     #[test]
     fn private_ranges() {
-        for p in ["10.1.2.3", "172.16.0.1", "172.31.255.1", "192.168.1.1", "100.64.0.1", "100.127.1.1", "fd00::1", "fc12::5"] {
+        for p in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.1.1",
+            "fd00::1",
+            "fc12::5",
+        ] {
             assert!(is_private(&p.parse().unwrap()), "{p}");
         }
-        for p in ["20.1.2.3", "172.32.0.1", "100.128.0.1", "127.0.0.1", "8.8.8.8", "2001:db8::1", "::1"] {
+        for p in [
+            "20.1.2.3",
+            "172.32.0.1",
+            "100.128.0.1",
+            "127.0.0.1",
+            "8.8.8.8",
+            "2001:db8::1",
+            "::1",
+        ] {
             assert!(!is_private(&p.parse().unwrap()), "{p}");
         }
     }
 
     #[test]
     fn answers_with_compression_and_cnames_decode() {
-        let q = encode_query(7, "agentserviceapi.guestconfiguration.azure.com", RecordType::A).unwrap();
+        let q = encode_query(
+            7,
+            "agentserviceapi.guestconfiguration.azure.com",
+            RecordType::A,
+        )
+        .unwrap();
         let mut msg = q.clone();
         msg[2] = 0x81;
         msg[3] = 0x80;
         msg[7] = 2; // two answers
-        // CNAME: name = pointer to the question (offset 12), rdata = "privatelink" + pointer to
-        // "guestconfiguration..." inside the question.
+                    // CNAME: name = pointer to the question (offset 12), rdata = "privatelink" + pointer to
+                    // "guestconfiguration..." inside the question.
         let suffix_at = 12 + 1 + "agentserviceapi".len();
         msg.extend_from_slice(&[0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 60]);
         let mut rdata = vec![11];
@@ -324,10 +349,33 @@ mod tests {
         msg.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
         let cname_at = msg.len();
         msg.extend_from_slice(&rdata);
-        msg.extend_from_slice(&[0xC0, cname_at as u8, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3]);
+        msg.extend_from_slice(&[
+            0xC0,
+            cname_at as u8,
+            0,
+            1,
+            0,
+            1,
+            0,
+            0,
+            0,
+            60,
+            0,
+            4,
+            10,
+            1,
+            2,
+            3,
+        ]);
         let answer = decode_answer(7, &msg).unwrap().unwrap();
-        assert_eq!(answer.addresses, vec!["10.1.2.3".parse::<IpAddr>().unwrap()]);
-        assert_eq!(answer.aliases, vec!["privatelink.guestconfiguration.azure.com"]);
+        assert_eq!(
+            answer.addresses,
+            vec!["10.1.2.3".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(
+            answer.aliases,
+            vec!["privatelink.guestconfiguration.azure.com"]
+        );
 
         let mut nx = q.clone();
         nx[2] = 0x81;

@@ -143,13 +143,18 @@ impl Plan {
                 reason,
             };
             if let Some(ext) = &spec.extension {
-                if !self.include_all && !self.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
-                    skipped.push(skip(format!("only with --extensions {ext} or --include-all")));
+                if !self.include_all && !self.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext))
+                {
+                    skipped.push(skip(format!(
+                        "only with --extensions {ext} or --include-all"
+                    )));
                     continue;
                 }
             }
             if spec.not_with_private_link && self.private_link_mode {
-                skipped.push(skip("not used when the machine connects through a private link scope".into()));
+                skipped.push(skip(
+                    "not used when the machine connects through a private link scope".into(),
+                ));
                 continue;
             }
             chosen.push(spec);
@@ -215,7 +220,11 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
     let limit = Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1)));
     let mut tasks: tokio::task::JoinSet<(usize, EndpointResult)> = tokio::task::JoinSet::new();
     let mut results: Vec<Option<EndpointResult>> = vec![None; specs.len()];
-    let spawn = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>, index: usize, target: Target, route: Route, body: bool| {
+    let spawn = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>,
+                 index: usize,
+                 target: Target,
+                 route: Route,
+                 body: bool| {
         let settings = settings.clone();
         let limit = limit.clone();
         tasks.spawn(async move {
@@ -226,7 +235,10 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
     // Endpoints are started at once; those naming the regional HIS host start with the table's
     // guess and are checked again if discovery names another host.
     let mut started_with: Option<String> = None;
-    let start_specs = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>, his: Option<&str>, only_his: bool| -> Result<()> {
+    let start_specs = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>,
+                       his: Option<&str>,
+                       only_his: bool|
+     -> Result<()> {
         for (i, spec) in specs.iter().enumerate() {
             let dependent = spec.url.contains("{hisRegion}");
             if only_his && !dependent {
@@ -279,7 +291,11 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
 
     let mut his = HisRegion {
         code: table_code.clone(),
-        source: if table_code.is_some() { "table" } else { "unknown" },
+        source: if table_code.is_some() {
+            "table"
+        } else {
+            "unknown"
+        },
         detail: if needs_his {
             match &table_code {
                 Some(code) => format!("{code} from azcm's table for {}", plan.region),
@@ -292,7 +308,9 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
     let total = specs.len();
     let mut done = 0usize;
     while let Some(joined) = tasks.join_next().await {
-        let Ok((index, result)) = joined else { continue };
+        let Ok((index, result)) = joined else {
+            continue;
+        };
         if index == discovery_index {
             match discovered_code(&result) {
                 Ok(code) => {
@@ -301,7 +319,12 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
                     his.source = "discovery";
                     if started_with.as_deref() != Some(code.as_str()) {
                         report.verbose(&format!("the global HIS names the regional host prefix {code}; checking the regional endpoints with it"));
-                        for slot in specs.iter().zip(results.iter_mut()).filter(|(s, _)| s.url.contains("{hisRegion}")).map(|(_, r)| r) {
+                        for slot in specs
+                            .iter()
+                            .zip(results.iter_mut())
+                            .filter(|(s, _)| s.url.contains("{hisRegion}"))
+                            .map(|(_, r)| r)
+                        {
                             *slot = None;
                         }
                         start_specs(&mut tasks, Some(&code), true)?;
@@ -309,7 +332,8 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
                     }
                 }
                 Err(why) => {
-                    his.detail = format!("{}; discovery at {} failed: {why}", his.detail, result.url);
+                    his.detail =
+                        format!("{}; discovery at {} failed: {why}", his.detail, result.url);
                     report.verbose(&his.detail);
                 }
             }
@@ -345,7 +369,10 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
                 catalogue_failure(
                     spec,
                     spec.url.replace("{region}", &plan.region),
-                    format!("the regional Hybrid Identity Service host for {} is unknown: {}", plan.region, his.detail),
+                    format!(
+                        "the regional Hybrid Identity Service host for {} is unknown: {}",
+                        plan.region, his.detail
+                    ),
                 )
             })
         })
@@ -353,7 +380,10 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
     let evidence = {
         let mut e = vm.await.unwrap_or_default();
         if let Ok(Some(agent)) = crate::platform::azure_guest_agent() {
-            e.push(format!("the Azure VM guest agent service {} is installed", agent.name));
+            e.push(format!(
+                "the Azure VM guest agent service {} is installed",
+                agent.name
+            ));
         }
         e
     };
@@ -415,7 +445,12 @@ fn discovered_code(result: &EndpointResult) -> std::result::Result<String, Strin
             return Err(f.message.clone());
         }
     }
-    let status = result.stages.http.as_ref().and_then(|h| h.status).unwrap_or(0);
+    let status = result
+        .stages
+        .http
+        .as_ref()
+        .and_then(|h| h.status)
+        .unwrap_or(0);
     if status != 200 {
         return Err(format!("HTTP {status}"));
     }
@@ -426,4 +461,104 @@ fn discovered_code(result: &EndpointResult) -> std::result::Result<String, Strin
         .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric()))
         .map(str::to_ascii_lowercase)
         .ok_or_else(|| "the answer names no regionCode".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(cloud: &str, region: &str, extensions: &[&str], pls: bool) -> Plan {
+        let cloud = crate::cloud::find(cloud).unwrap();
+        let region = cloud.region(region).unwrap();
+        Plan {
+            cloud,
+            region,
+            extensions: extensions.iter().map(|e| e.to_string()).collect(),
+            include_all: false,
+            private_link_mode: pls,
+            resolver: dns::Resolver::System,
+            stage_timeout: Duration::from_secs(1),
+            proxy_url: String::new(),
+            bypass: Vec::new(),
+            gateway_url: None,
+            concurrency: 16,
+        }
+    }
+
+    fn urls(plan: &Plan) -> Vec<String> {
+        let his = plan.cloud.his_region_from_table(&plan.region);
+        plan.selected()
+            .0
+            .iter()
+            .filter_map(|s| fill(&s.url, &plan.region, his.as_deref()))
+            .collect()
+    }
+
+    #[test]
+    fn azure_public_cloud_endpoints_for_a_region() {
+        let p = plan("AzureCloud", "West Europe", &[], false);
+        let urls = urls(&p);
+        for expected in [
+            "https://login.microsoftonline.com",
+            "https://westeurope.login.microsoft.com",
+            "https://pas.windows.net",
+            "https://management.azure.com",
+            "https://gbl.his.arc.azure.com",
+            "https://weu.his.arc.azure.com",
+            "https://agentserviceapi.guestconfiguration.azure.com",
+            "https://westeurope-gas.guestconfiguration.azure.com",
+            "https://guestnotificationservice.azure.com",
+        ] {
+            assert!(
+                urls.iter().any(|u| u == expected),
+                "{expected} missing from {urls:?}"
+            );
+        }
+        assert!(
+            !urls.iter().any(|u| u.contains("arcdataservices")),
+            "SQL only when asked"
+        );
+        let with_sql = self::urls(&plan("AzureCloud", "eastus", &["sql"], false));
+        assert!(with_sql
+            .iter()
+            .any(|u| u == "https://telemetry.eastus.arcdataservices.com"));
+        // Private link: the extension storage is not used, and says so.
+        let pls = plan("AzureCloud", "westeurope", &[], true);
+        let (_, skipped) = pls.selected();
+        assert!(skipped.iter().any(|s| s.id == "extensionDownload"));
+        let gov = self::urls(&plan("AzureUSGovernment", "usgovvirginia", &[], false));
+        assert!(
+            gov.iter().any(|u| u == "https://usgv.his.arc.azure.us"),
+            "{gov:?}"
+        );
+    }
+
+    #[test]
+    fn routes_follow_gateway_proxy_and_bypass() {
+        let spec = |category: &str, gateway: bool| EndpointSpec {
+            id: "x".into(),
+            use_case: "x".into(),
+            url: "https://x.example".into(),
+            category: category.into(),
+            required: true,
+            private_link: false,
+            gateway,
+            not_with_private_link: false,
+            extension: None,
+        };
+        let target = |category: &str, gateway: bool| {
+            Target::new(&spec(category, gateway), "https://x.example").unwrap()
+        };
+        let mut p = plan("AzureCloud", "westeurope", &[], false);
+        assert_eq!(p.route(&target("Arc", true)).unwrap().name(), "direct");
+        p.proxy_url = "http://proxy.contoso.corp:3128".into();
+        p.bypass = vec!["arc".into()];
+        assert_eq!(p.route(&target("Arc", true)).unwrap().name(), "direct");
+        assert_eq!(p.route(&target("AAD", false)).unwrap().name(), "proxy");
+        p.gateway_url = Some("https://gw.contoso.example".into());
+        assert_eq!(p.route(&target("Arc", true)).unwrap().name(), "gateway");
+        assert_eq!(p.route(&target("ARM", false)).unwrap().name(), "proxy");
+        p.proxy_url = "proxy:3128".into();
+        assert!(p.route(&target("AAD", false)).is_err());
+    }
 }

@@ -242,7 +242,10 @@ async fn bounded<T, E: std::fmt::Display>(
     match tokio::time::timeout(limit, what).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} s (timeout)", limit.as_secs_f32())),
+        Err(_) => Err(format!(
+            "no answer within {} s (timeout)",
+            limit.as_secs_f32()
+        )),
     }
 }
 
@@ -260,7 +263,12 @@ fn fail(stage: &'static str, kind: &'static str, message: String, remediation: &
 }
 
 /// Checks one endpoint. `read_body` keeps up to 64 KiB of the answer (HIS discovery).
-pub async fn check(target: &Target, route: &Route, settings: &Settings, read_body: bool) -> EndpointResult {
+pub async fn check(
+    target: &Target,
+    route: &Route,
+    settings: &Settings,
+    read_body: bool,
+) -> EndpointResult {
     let started = Instant::now();
     let mut result = EndpointResult {
         id: target.id.clone(),
@@ -339,7 +347,9 @@ async fn run_stages(
     };
     // A rule broken here is reported, but the stages below still run for the full picture.
     if let Ok(r) = &resolved {
-        if let Some((stage, failure)) = private_link_rule(target, &r.addresses, settings.private_link_mode) {
+        if let Some((stage, failure)) =
+            private_link_rule(target, &r.addresses, settings.private_link_mode)
+        {
             result.stages.private_link = Some(stage);
             result.failure = failure;
         }
@@ -390,7 +400,14 @@ fn private_link_rule(
         ok: broken.is_none(),
         expected,
         message: broken.clone().unwrap_or_else(|| {
-            format!("{host} resolves to {} as expected", if expected == "private" { &private } else { &public })
+            format!(
+                "{host} resolves to {} as expected",
+                if expected == "private" {
+                    &private
+                } else {
+                    &public
+                }
+            )
         }),
     };
     let failure = broken.map(|m| fail("privateLink", "privateLinkMismatch", m, remediation));
@@ -430,7 +447,11 @@ async fn connect_tcp(
             .unwrap_or_default(),
         error: Some(last.clone()),
     });
-    let kind = if is_timeout(&last) { "tcpTimeout" } else { "tcpFailure" };
+    let kind = if is_timeout(&last) {
+        "tcpTimeout"
+    } else {
+        "tcpFailure"
+    };
     Err(fail(
         "tcp",
         kind,
@@ -448,16 +469,36 @@ async fn via_forwarder(
     result: &mut EndpointResult,
 ) -> Result<Stream, Failure> {
     let limit = settings.stage_timeout;
-    let what = if matches!(route, Route::Gateway(_)) { "Arc gateway" } else { "proxy" };
+    let what = if matches!(route, Route::Gateway(_)) {
+        "Arc gateway"
+    } else {
+        "proxy"
+    };
     let shown = forwarder.display();
-    let host = forwarder.url.host_str().unwrap_or("").trim_matches(['[', ']']).to_string();
+    let host = forwarder
+        .url
+        .host_str()
+        .unwrap_or("")
+        .trim_matches(['[', ']'])
+        .to_string();
     let port = forwarder.url.port_or_known_default().unwrap_or(80);
     let at = Instant::now();
     let addresses = match settings.resolver.resolve(&host, limit).await {
         Ok(r) => r.addresses,
         Err(e) => {
-            result.stages.proxy = Some(ProxyStage { ok: false, ms: ms(at), url: shown.clone(), status: None, error: Some(e.to_string()) });
-            return Err(fail("proxy", "proxyUnreachable", format!("the {what} {shown} cannot be resolved: {e}"), "Check the proxy.url setting (azcm config get proxy.url) and DNS."));
+            result.stages.proxy = Some(ProxyStage {
+                ok: false,
+                ms: ms(at),
+                url: shown.clone(),
+                status: None,
+                error: Some(e.to_string()),
+            });
+            return Err(fail(
+                "proxy",
+                "proxyUnreachable",
+                format!("the {what} {shown} cannot be resolved: {e}"),
+                "Check the proxy.url setting (azcm config get proxy.url) and DNS.",
+            ));
         }
     };
     let mut tcp = None;
@@ -472,10 +513,26 @@ async fn via_forwarder(
         }
     }
     let Some((tcp, addr)) = tcp else {
-        result.stages.proxy = Some(ProxyStage { ok: false, ms: ms(at), url: shown.clone(), status: None, error: Some(last.clone()) });
-        return Err(fail("proxy", "proxyUnreachable", format!("cannot open a TCP connection to the {what} {shown}: {last}"), "Check that the proxy is running and proxy.url is right (azcm config get proxy.url)."));
+        result.stages.proxy = Some(ProxyStage {
+            ok: false,
+            ms: ms(at),
+            url: shown.clone(),
+            status: None,
+            error: Some(last.clone()),
+        });
+        return Err(fail(
+            "proxy",
+            "proxyUnreachable",
+            format!("cannot open a TCP connection to the {what} {shown}: {last}"),
+            "Check that the proxy is running and proxy.url is right (azcm config get proxy.url).",
+        ));
     };
-    result.stages.tcp = Some(TcpStage { ok: true, ms: ms(at), address: addr.to_string(), error: None });
+    result.stages.tcp = Some(TcpStage {
+        ok: true,
+        ms: ms(at),
+        address: addr.to_string(),
+        error: None,
+    });
     let mut stream: Stream = Box::new(tcp);
     if forwarder.url.scheme() == "https" {
         let connector = tokio_rustls::TlsConnector::from(settings.tls.clone());
@@ -486,8 +543,19 @@ async fn via_forwarder(
         match bounded(limit, connector.connect(name, stream)).await {
             Ok(s) => stream = Box::new(s),
             Err(e) => {
-                result.stages.proxy = Some(ProxyStage { ok: false, ms: ms(at), url: shown.clone(), status: None, error: Some(e.clone()) });
-                return Err(fail("proxy", "proxyTls", format!("TLS to the {what} {shown} failed: {e}"), "Check the gateway URL and that this machine trusts its certificate."));
+                result.stages.proxy = Some(ProxyStage {
+                    ok: false,
+                    ms: ms(at),
+                    url: shown.clone(),
+                    status: None,
+                    error: Some(e.clone()),
+                });
+                return Err(fail(
+                    "proxy",
+                    "proxyTls",
+                    format!("TLS to the {what} {shown} failed: {e}"),
+                    "Check the gateway URL and that this machine trusts its certificate.",
+                ));
             }
         }
     }
@@ -513,8 +581,22 @@ async fn via_forwarder(
     let (head, stream) = match bounded(limit, exchange).await {
         Ok(v) => v,
         Err(e) => {
-            result.stages.proxy = Some(ProxyStage { ok: false, ms: ms(at), url: shown.clone(), status: None, error: Some(e.clone()) });
-            return Err(fail("proxy", "proxyFailure", format!("the {what} {shown} did not answer the CONNECT for {}: {e}", target.host), "Check the proxy's logs and that it allows CONNECT to port 443."));
+            result.stages.proxy = Some(ProxyStage {
+                ok: false,
+                ms: ms(at),
+                url: shown.clone(),
+                status: None,
+                error: Some(e.clone()),
+            });
+            return Err(fail(
+                "proxy",
+                "proxyFailure",
+                format!(
+                    "the {what} {shown} did not answer the CONNECT for {}: {e}",
+                    target.host
+                ),
+                "Check the proxy's logs and that it allows CONNECT to port 443.",
+            ));
         }
     };
     let status = head.status;
@@ -595,7 +677,8 @@ async fn handshake(
 ) -> Result<tokio_rustls::client::TlsStream<Stream>, Failure> {
     let at = Instant::now();
     let connector = tokio_rustls::TlsConnector::from(settings.tls.clone());
-    let name = server_name(&target.host).map_err(|e| fail("tls", "tlsFailure", e, "Fix the endpoint URL."))?;
+    let name = server_name(&target.host)
+        .map_err(|e| fail("tls", "tlsFailure", e, "Fix the endpoint URL."))?;
     match tokio::time::timeout(settings.stage_timeout, connector.connect(name, stream)).await {
         Ok(Ok(tls)) => {
             let (_, conn) = tls.get_ref();
@@ -607,19 +690,37 @@ async fn handshake(
                     rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".to_string(),
                     other => format!("{other:?}"),
                 }),
-                cipher_suite: conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())),
+                cipher_suite: conn
+                    .negotiated_cipher_suite()
+                    .map(|s| format!("{:?}", s.suite())),
                 error: None,
             });
             Ok(tls)
         }
         Ok(Err(e)) => {
             let (kind, message, remediation) = classify_tls(&e, &target.host);
-            result.stages.tls = Some(TlsStage { ok: false, ms: ms(at), version: None, cipher_suite: None, error: Some(message.clone()) });
+            result.stages.tls = Some(TlsStage {
+                ok: false,
+                ms: ms(at),
+                version: None,
+                cipher_suite: None,
+                error: Some(message.clone()),
+            });
             Err(fail("tls", kind, message, remediation))
         }
         Err(_) => {
-            let message = format!("{} did not complete the TLS handshake within {} s (timeout)", target.host, settings.stage_timeout.as_secs_f32());
-            result.stages.tls = Some(TlsStage { ok: false, ms: ms(at), version: None, cipher_suite: None, error: Some(message.clone()) });
+            let message = format!(
+                "{} did not complete the TLS handshake within {} s (timeout)",
+                target.host,
+                settings.stage_timeout.as_secs_f32()
+            );
+            result.stages.tls = Some(TlsStage {
+                ok: false,
+                ms: ms(at),
+                version: None,
+                cipher_suite: None,
+                error: Some(message.clone()),
+            });
             Err(fail("tls", "tlsTimeout", message, "Something in the path accepts the connection but never answers: check the firewall (blackholing) and the proxy."))
         }
     }
@@ -647,7 +748,11 @@ async fn read_head<S: AsyncRead + Unpin + ?Sized>(stream: &mut S) -> std::io::Re
         if n == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
-                if buf.is_empty() { "the connection was closed without an HTTP answer" } else { "the connection was closed in the middle of the HTTP answer" },
+                if buf.is_empty() {
+                    "the connection was closed without an HTTP answer"
+                } else {
+                    "the connection was closed in the middle of the HTTP answer"
+                },
             ));
         }
         buf.extend_from_slice(&chunk[..n]);
@@ -659,7 +764,10 @@ async fn read_head<S: AsyncRead + Unpin + ?Sized>(stream: &mut S) -> std::io::Re
     let version = parts.next().unwrap_or("");
     let status = parts.next().and_then(|s| s.parse::<u16>().ok());
     let (true, Some(status)) = (version.starts_with("HTTP/"), status) else {
-        return Err(std::io::Error::other(format!("not an HTTP answer: '{}'", status_line.chars().take(60).collect::<String>())));
+        return Err(std::io::Error::other(format!(
+            "not an HTTP answer: '{}'",
+            status_line.chars().take(60).collect::<String>()
+        )));
     };
     let headers = lines
         .filter_map(|l| l.split_once(':'))
@@ -682,7 +790,11 @@ async fn http_exchange(
 ) -> Result<(), Failure> {
     let at = Instant::now();
     let sent = SystemTime::now();
-    let host_header = if target.port == 443 { bracket(&target.host) } else { format!("{}:{}", bracket(&target.host), target.port) };
+    let host_header = if target.port == 443 {
+        bracket(&target.host)
+    } else {
+        format!("{}:{}", bracket(&target.host), target.port)
+    };
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: {}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
         if target.path.is_empty() { "/" } else { &target.path },
@@ -707,8 +819,15 @@ async fn http_exchange(
     match bounded(settings.stage_timeout, exchange).await {
         Ok(head) => {
             let received = SystemTime::now();
-            let date = head.headers.iter().find(|(k, _)| k == "date").map(|(_, v)| v.clone());
-            if let Some(server) = date.as_deref().and_then(|d| httpdate::parse_http_date(d).ok()) {
+            let date = head
+                .headers
+                .iter()
+                .find(|(k, _)| k == "date")
+                .map(|(_, v)| v.clone());
+            if let Some(server) = date
+                .as_deref()
+                .and_then(|d| httpdate::parse_http_date(d).ok())
+            {
                 let half = received.duration_since(sent).unwrap_or_default() / 2;
                 let local = sent + half;
                 let skew = match server.duration_since(local) {
@@ -720,12 +839,28 @@ async fn http_exchange(
             if read_body {
                 result.body = Some(head.rest.clone());
             }
-            result.stages.http = Some(HttpStage { ok: true, ms: ms(at), status: Some(head.status), date, error: None });
+            result.stages.http = Some(HttpStage {
+                ok: true,
+                ms: ms(at),
+                status: Some(head.status),
+                date,
+                error: None,
+            });
             Ok(())
         }
         Err(e) => {
-            result.stages.http = Some(HttpStage { ok: false, ms: ms(at), status: None, date: None, error: Some(e.clone()) });
-            let kind = if is_timeout(&e) { "httpTimeout" } else { "httpFailure" };
+            result.stages.http = Some(HttpStage {
+                ok: false,
+                ms: ms(at),
+                status: None,
+                date: None,
+                error: Some(e.clone()),
+            });
+            let kind = if is_timeout(&e) {
+                "httpTimeout"
+            } else {
+                "httpFailure"
+            };
             Err(fail("http", kind, format!("{} completed TLS but gave no HTTP answer: {e}", target.host), "Something in the path accepts TLS but does not answer HTTP: check the proxy or firewall."))
         }
     }
