@@ -52,8 +52,25 @@ pub fn extra_roots() -> Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
-/// The client configuration, offering `alpn` (empty: none).
+/// The client configuration, offering `alpn` (empty: none). Built once per process: loading
+/// the platform's roots costs more than many handshakes. The fallback note comes with the
+/// first call only, so it is reported once.
 pub fn client_config(alpn: &[&[u8]]) -> Result<TlsSetup> {
+    static BUILT: std::sync::OnceLock<Result<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    static FALLBACK: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let base = BUILT.get_or_init(|| {
+        build().map(|setup| {
+            *FALLBACK.lock().unwrap_or_else(|p| p.into_inner()) = setup.fallback;
+            setup.config
+        })
+    });
+    let mut config = base.clone()?;
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let fallback = FALLBACK.lock().unwrap_or_else(|p| p.into_inner()).take();
+    Ok(TlsSetup { config, fallback })
+}
+
+fn build() -> Result<TlsSetup> {
     let roots = extra_roots()?;
     let provider = provider();
     let setup_error =
@@ -68,7 +85,7 @@ pub fn client_config(alpn: &[&[u8]]) -> Result<TlsSetup> {
     } else {
         rustls_platform_verifier::Verifier::new_with_extra_roots(roots.clone(), provider.clone())
     };
-    let (mut config, fallback) = match platform {
+    let (config, fallback) = match platform {
         Ok(verifier) => (
             builder()?
                 .dangerous()
@@ -97,6 +114,5 @@ pub fn client_config(alpn: &[&[u8]]) -> Result<TlsSetup> {
         }
         Err(err) => return Err(setup_error(err.to_string())),
     };
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(TlsSetup { config, fallback })
 }

@@ -34,6 +34,7 @@ pub struct Options {
     pub private_link_mode: bool,
     pub resolver: Resolver,
     pub stage_timeout: Duration,
+    pub detect_azure_vm: bool,
 }
 
 pub fn plan(ctx: &Context<'_>, cloud: Cloud, region: String, options: Options) -> Result<Plan> {
@@ -73,6 +74,7 @@ pub fn plan(ctx: &Context<'_>, cloud: Cloud, region: String, options: Options) -
         bypass,
         gateway_url: gateway_url.filter(|_| gateway_mode),
         concurrency: connectivity::DEFAULT_CONCURRENCY,
+        detect_azure_vm: options.detect_azure_vm,
     })
 }
 
@@ -114,6 +116,7 @@ pub fn run(args: &CheckArgs, ctx: &Context<'_>) -> Result<Outcome> {
         private_link_mode: args.enable_pls_check,
         resolver,
         stage_timeout: Duration::from_secs(args.timeout),
+        detect_azure_vm: true,
     };
     let plan = plan(ctx, cloud, region, options)?;
     let report = super::connect::runtime()?.block_on(connectivity::run(&plan, ctx.report))?;

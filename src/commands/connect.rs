@@ -446,6 +446,8 @@ async fn network_check(args: &ConnectArgs, ctx: &Context<'_>, plan: &Plan) -> Re
         private_link_mode: args.private_link_scope.is_some(),
         resolver: crate::connectivity::dns::Resolver::System,
         stage_timeout: Duration::from_secs(10),
+        // The Azure VM guard has just asked.
+        detect_azure_vm: false,
     };
     let check_plan = super::check::plan(ctx, plan.cloud.clone(), plan.location.clone(), options)?;
     let report = crate::connectivity::run(&check_plan, ctx.report).await?;

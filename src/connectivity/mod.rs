@@ -33,6 +33,8 @@ pub struct Plan {
     /// The Arc gateway's URL when the agent uses one.
     pub gateway_url: Option<String>,
     pub concurrency: usize,
+    /// Probe IMDS and the guest agent (connect has already done so).
+    pub detect_azure_vm: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -278,8 +280,12 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
             spawn(&mut tasks, discovery_index, target, route, true);
         }
     }
-    let vm = tokio::spawn(async {
+    let detect = plan.detect_azure_vm;
+    let vm = tokio::spawn(async move {
         let mut evidence = Vec::new();
+        if !detect {
+            return evidence;
+        }
         if let Some(environment) = crate::imds::azure_environment().await {
             evidence.push(format!(
                 "the Azure Instance Metadata Service at {} answers ({environment})",
@@ -379,7 +385,12 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
         .collect();
     let evidence = {
         let mut e = vm.await.unwrap_or_default();
-        if let Ok(Some(agent)) = crate::platform::azure_guest_agent() {
+        let agent = if plan.detect_azure_vm {
+            crate::platform::azure_guest_agent().ok().flatten()
+        } else {
+            None
+        };
+        if let Some(agent) = agent {
             e.push(format!(
                 "the Azure VM guest agent service {} is installed",
                 agent.name
@@ -482,6 +493,7 @@ mod tests {
             bypass: Vec::new(),
             gateway_url: None,
             concurrency: 16,
+            detect_azure_vm: false,
         }
     }
 
