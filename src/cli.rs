@@ -83,6 +83,15 @@ base64 DER (PKCS#1), the format ARM's clientPublicKey carries; the private key s
 Certs folder, readable only by administrators, and is never printed."
     )]
     Genkey,
+    /// Show this machine's Azure Arc state: resource, agent status, services, proxy, hardware
+    #[command(
+        long_about = "Show what the agent knows about this machine: its Azure resource (from \
+agentconfig.json, else the local HIMDS), the agent's status and last heartbeat (HIMDS), the \
+proxy and gateway settings, the services, the hardware and the portal page. Name properties \
+(display names or JSON keys) to show only those. --arm also reads the resource from Azure \
+Resource Manager and names where the cloud and this machine disagree."
+    )]
+    Show(ShowArgs),
     /// Show help for any command
     Help {
         /// The command to describe, e.g. `config set`
@@ -95,7 +104,7 @@ Certs folder, readable only by administrators, and is never printed."
     Version,
 }
 
-/// How connect and disconnect authenticate (one method).
+/// How connect, disconnect and `show --arm` authenticate (one method).
 #[derive(Debug, Clone, Default, Args)]
 pub struct AuthArgs {
     /// Application (client) id of the service principal
@@ -125,9 +134,6 @@ pub struct AuthArgs {
     /// Seconds to keep retrying throttled or failing Azure calls before giving up
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub retry_timeout: u64,
-    /// Check everything and report what would change, without changing anything
-    #[arg(long)]
-    pub what_if: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -168,6 +174,24 @@ pub struct ConnectArgs {
     /// Continue even if the network check fails
     #[arg(long)]
     pub ignore_network_check: bool,
+    /// Check everything and report what would change, without changing anything
+    #[arg(long)]
+    pub what_if: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// Show only these properties: display names ("Agent Status") or JSON keys (status)
+    #[arg(value_name = "PROPERTY")]
+    pub properties: Vec<String>,
+    /// Also show the operating system's details
+    #[arg(long)]
+    pub os: bool,
+    /// Also read the machine resource from Azure Resource Manager and compare
+    #[arg(long)]
+    pub arm: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -205,6 +229,9 @@ pub struct DisconnectArgs {
     /// Reset the local agent state only; leave the Azure resource alone
     #[arg(long)]
     pub force_local_only: bool,
+    /// Check everything and report what would change, without changing anything
+    #[arg(long)]
+    pub what_if: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -265,6 +292,7 @@ impl Command {
         match self {
             Command::Config { action } => format!("config {}", action.name()),
             Command::Check(_) => "check".into(),
+            Command::Show(_) => "show".into(),
             Command::Connect(_) => "connect".into(),
             Command::Disconnect(_) => "disconnect".into(),
             Command::Genkey => "genkey".into(),

@@ -102,3 +102,16 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// A client for the machine's own plain-HTTP metadata services (IMDS, the agent's HIMDS): never
+/// through a proxy, short timeout. `None` when TLS cannot be set up (reqwest wants it anyway).
+pub fn local_client(timeout: Duration) -> Option<reqwest::Client> {
+    let tls = crate::tls::client_config(&[]).ok()?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls.config)
+        .user_agent(user_agent())
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .ok()
+}

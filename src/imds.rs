@@ -17,14 +17,7 @@ pub fn endpoint() -> String {
 /// What IMDS said: `Some(azEnvironment)` on an Azure VM, `None` otherwise (no answer, an
 /// error, or an answer that is not IMDS's).
 pub async fn azure_environment() -> Option<String> {
-    // Plain HTTP, but reqwest wants a TLS setup: the process's shared one.
-    let tls = crate::tls::client_config(&[]).ok()?;
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls.config)
-        .no_proxy()
-        .timeout(PROBE_TIMEOUT)
-        .build()
-        .ok()?;
+    let client = crate::http::local_client(PROBE_TIMEOUT)?;
     let url = format!(
         "{}/metadata/instance/compute?api-version=2021-02-01",
         endpoint().trim_end_matches('/')

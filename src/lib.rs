@@ -9,6 +9,7 @@ pub mod commands;
 pub mod connectivity;
 pub mod error;
 pub mod flagfile;
+pub mod himds;
 pub mod http;
 pub mod ids;
 pub mod imds;

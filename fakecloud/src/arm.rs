@@ -495,6 +495,7 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
                 "lastStatusChange".into(),
                 json!(crate::server::iso_time(std::time::SystemTime::now())),
             );
+            world.last_machine = Some(key.clone());
             world.machines.insert(key, machine.clone());
             json_response(StatusCode::OK, &machine)
         }

@@ -7,6 +7,7 @@ mod admin;
 mod arm;
 pub mod check;
 mod entra;
+mod himds;
 mod imds;
 mod jwt;
 mod server;
@@ -60,6 +61,8 @@ pub struct FakeCloud {
     pub base_url: String,
     /// `http://127.0.0.1:<port>`: the IMDS stand-in.
     pub imds_url: String,
+    /// `http://127.0.0.1:<port>`: the agent's local HIMDS stand-in.
+    pub himds_url: String,
     /// The CA certificate (PEM) that signed the HTTPS certificate.
     pub ca_pem: String,
     pub tenant_id: String,
@@ -118,13 +121,15 @@ impl FakeCloud {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let (https, imds, gateway, dns) = rt.block_on(async {
+        let (https, imds, gateway, dns, himds) = rt.block_on(async {
             let https = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let imds = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let dns = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
-            Ok::<_, std::io::Error>((https, imds, gateway, dns))
+            let himds = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            Ok::<_, std::io::Error>((https, imds, gateway, dns, himds))
         })?;
+        let himds_url = format!("http://127.0.0.1:{}", himds.local_addr()?.port());
         let gateway_url = format!("https://localhost:{}", gateway.local_addr()?.port());
         let dns_server = dns.local_addr()?;
         let base_url = format!("https://127.0.0.1:{}", https.local_addr()?.port());
@@ -160,7 +165,8 @@ impl FakeCloud {
                         _ = server::serve_tls(https, acceptor.clone(), serving.clone()) => {}
                         _ = server::serve_plain(imds, serving.clone()) => {}
                         _ = check::serve_proxy(gateway, None, Some(acceptor), serving.clone()) => {}
-                        _ = check::serve_dns(dns, serving) => {}
+                        _ = check::serve_dns(dns, serving.clone()) => {}
+                        _ = himds::serve(himds, serving) => {}
                         _ = stopped => {}
                     }
                 });
@@ -169,6 +175,7 @@ impl FakeCloud {
         Ok(Self {
             base_url,
             imds_url,
+            himds_url,
             ca_pem: tls.ca_pem,
             tenant_id,
             subscription_id,
@@ -334,6 +341,7 @@ impl FakeCloud {
             ("AZCM_CLOUD_FILE".into(), cloud_file.display().to_string()),
             ("AZCM_EXTRA_CA_CERTS".into(), ca_file.display().to_string()),
             ("AZCM_IMDS_ENDPOINT".into(), self.imds_url.clone()),
+            ("AZCM_HIMDS_ENDPOINT".into(), self.himds_url.clone()),
         ]
     }
 

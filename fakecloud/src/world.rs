@@ -169,6 +169,12 @@ pub struct Settings {
     pub clock_offset_secs: i64,
     /// The regional HIS prefix discovery names for every location (default: per region).
     pub his_region_code: Option<String>,
+    /// What the fake HIMDS says about the agent: status (Connected, Disconnected, Expired),
+    /// version and last error.
+    pub himds_status: String,
+    pub himds_agent_version: String,
+    pub himds_error_code: String,
+    pub himds_error_details: String,
 }
 
 impl Default for Settings {
@@ -188,6 +194,10 @@ impl Default for Settings {
             check_delay_ms: 0,
             clock_offset_secs: 0,
             his_region_code: None,
+            himds_status: "Connected".to_string(),
+            himds_agent_version: "1.50.02893.2181".to_string(),
+            himds_error_code: String::new(),
+            himds_error_details: String::new(),
         }
     }
 }
@@ -214,6 +224,8 @@ pub struct World {
     /// Names the DNS server was asked for, and the CONNECT targets the proxies saw.
     pub dns_log: Vec<String>,
     pub proxy_log: Vec<String>,
+    /// The machine created or updated last: the one the fake HIMDS describes.
+    pub last_machine: Option<(String, String, String)>,
     /// Device codes handed out, by device code.
     pub device_codes: HashMap<String, DeviceAuthorization>,
     /// (subscription, namespace) of providers being registered → GETs left before Registered.
@@ -251,6 +263,7 @@ impl World {
             dns: HashMap::new(),
             dns_log: Vec::new(),
             proxy_log: Vec::new(),
+            last_machine: None,
             faults: Vec::new(),
             requests: Vec::new(),
             writes: HashMap::new(),

@@ -658,7 +658,7 @@ pub fn run(args: &ConnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         check_automanage_profile(profile)?;
     }
     let method = auth_method(ctx, &args.auth)?;
-    if !args.auth.what_if {
+    if !args.what_if {
         ctx.require_admin_to_change_state("connect")?;
     }
     let plan = Plan {
@@ -678,7 +678,7 @@ async fn onboard(
     plan: Plan,
     method: AuthMethod,
 ) -> Result<Outcome> {
-    let what_if = args.auth.what_if;
+    let what_if = args.what_if;
     let paths = ctx.paths()?;
     let mut steps = Steps::new(
         ctx,

@@ -41,11 +41,11 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
     } else {
         Some(connect::auth_method(ctx, &args.auth)?)
     };
-    if !args.auth.what_if {
+    if !args.what_if {
         ctx.require_admin_to_change_state("disconnect")?;
     }
     connect::runtime()?.block_on(async {
-        let what_if = args.auth.what_if;
+        let what_if = args.what_if;
         let mut steps = Steps::new(
             ctx,
             if what_if {

@@ -8,6 +8,7 @@ pub mod disconnect;
 pub mod genkey;
 pub mod help;
 pub mod license;
+pub mod show;
 pub mod version;
 
 use crate::cli::Command;
@@ -135,6 +136,7 @@ pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
         Command::Genkey => genkey::run(ctx),
         Command::Help { command } => help::run(command),
         Command::License => Ok(license::run()),
+        Command::Show(args) => show::run(args, ctx),
         Command::Version => Ok(version::run()),
     }
 }

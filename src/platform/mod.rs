@@ -237,9 +237,117 @@ pub fn os_facts() -> OsFacts {
     imp::os_facts()
 }
 
+/// The hardware as SMBIOS describes it; what cannot be read (e.g. the UUID without root on
+/// Linux) is `None`, never guessed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hardware {
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub vm_uuid: Option<String>,
+}
+
+pub fn hardware() -> Hardware {
+    imp::hardware()
+}
+
+/// The system UUID of an SMBIOS structure table (type 1, System Information), formatted as
+/// the OS shows it (SMBIOS 2.6+: the first three fields little-endian). All-zero and all-FF
+/// UUIDs mean "not set".
+pub fn smbios_uuid(table: &[u8]) -> Option<String> {
+    let mut at = 0usize;
+    while at + 4 <= table.len() {
+        let kind = table[at];
+        let len = table[at + 1] as usize;
+        if len < 4 || at + len > table.len() {
+            return None;
+        }
+        if kind == 1 && len >= 0x19 {
+            let u = &table[at + 8..at + 24];
+            if u.iter().all(|b| *b == 0) || u.iter().all(|b| *b == 0xFF) {
+                return None;
+            }
+            return Some(format!(
+                "{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
+                u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]
+            ));
+        }
+        if kind == 127 {
+            return None;
+        }
+        // The strings after the formatted area end with a double NUL.
+        let mut end = at + len;
+        while end + 1 < table.len() && !(table[end] == 0 && table[end + 1] == 0) {
+            end += 1;
+        }
+        at = end + 2;
+    }
+    None
+}
+
+/// Known database servers by their service names (Windows and Linux spellings).
+const DATABASE_SERVICES: &[(&str, &[&str])] = &[
+    ("mssql", &["MSSQLSERVER", "mssql-server"]),
+    (
+        "mysql",
+        &["MySQL", "MySQL80", "MySQL57", "mysql", "mysqld", "mariadb"],
+    ),
+    (
+        "postgresql",
+        &[
+            "postgresql",
+            "postgresql-x64-16",
+            "postgresql-x64-15",
+            "postgresql-x64-14",
+        ],
+    ),
+];
+
+/// Whether a database server is installed as a service: `Some(true/false)`, `None` when the
+/// service manager cannot be asked.
+pub fn database_installed(kind: &str) -> Option<bool> {
+    let names = DATABASE_SERVICES.iter().find(|(k, _)| *k == kind)?.1;
+    for name in names {
+        match query_service(name) {
+            Ok(Some(_)) => return Some(true),
+            Ok(None) => {}
+            Err(_) => return None,
+        }
+    }
+    Some(false)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::cloud_provider_from_firmware;
+    use super::{cloud_provider_from_firmware, smbios_uuid};
+
+    #[test]
+    fn the_smbios_system_uuid_is_read() {
+        // Type 0 (BIOS) with one string, then type 1 with the UUID, then the end marker.
+        let mut table = vec![0u8, 0x18, 0, 0];
+        table.extend_from_slice(&[0u8; 0x14]);
+        table.extend_from_slice(b"Vendor\0\0");
+        let mut system = vec![1u8, 0x1b, 1, 0, 1, 2, 3, 4];
+        system.extend_from_slice(&[
+            0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD,
+            0xEE, 0xFF,
+        ]);
+        system.extend_from_slice(&[6, 0, 0]);
+        table.extend_from_slice(&system);
+        table.extend_from_slice(b"Contoso\0Box\0\0");
+        table.extend_from_slice(&[127, 4, 0, 0, 0, 0]);
+        assert_eq!(
+            smbios_uuid(&table).as_deref(),
+            Some("00112233-4455-6677-8899-AABBCCDDEEFF")
+        );
+        let mut zero = table.clone();
+        let at = 0x18 + 8 + 8;
+        for b in &mut zero[at..at + 16] {
+            *b = 0;
+        }
+        assert_eq!(smbios_uuid(&zero), None);
+        assert_eq!(smbios_uuid(&table[..10]), None);
+    }
 
     fn provider(strings: &[&str]) -> String {
         cloud_provider_from_firmware(&strings.iter().map(|s| s.to_string()).collect::<Vec<_>>())

@@ -223,6 +223,22 @@ pub fn os_facts() -> super::OsFacts {
 }
 
 /// The SMBIOS manufacturer, product and BIOS vendor; None when the kernel exposes none of them.
+fn dmi(field: &str) -> Option<String> {
+    fs::read_to_string(Path::new("/sys/class/dmi/id").join(field))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// DMI as the kernel exports it; product_uuid is readable by root only.
+pub fn hardware() -> super::Hardware {
+    super::Hardware {
+        manufacturer: dmi("sys_vendor"),
+        model: dmi("product_name"),
+        vm_uuid: dmi("product_uuid").map(|u| u.to_ascii_uppercase()),
+    }
+}
+
 fn firmware_strings() -> Option<Vec<String>> {
     let strings: Vec<String> = [
         "sys_vendor",

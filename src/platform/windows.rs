@@ -177,6 +177,37 @@ pub fn os_facts() -> super::OsFacts {
     }
 }
 
+/// Manufacturer and model from the registry copy of SMBIOS; the UUID from the raw SMBIOS table
+/// (GetSystemFirmwareTable 'RSMB').
+pub fn hardware() -> super::Hardware {
+    let bios = |name: &str| {
+        registry_value("HARDWARE\\DESCRIPTION\\System\\BIOS", name).filter(|v| !v.trim().is_empty())
+    };
+    super::Hardware {
+        manufacturer: bios("SystemManufacturer"),
+        model: bios("SystemProductName"),
+        vm_uuid: smbios_table().and_then(|t| super::smbios_uuid(&t)),
+    }
+}
+
+fn smbios_table() -> Option<Vec<u8>> {
+    use windows_sys::Win32::System::SystemInformation::GetSystemFirmwareTable;
+    let rsmb = u32::from_be_bytes(*b"RSMB");
+    // SAFETY: a size query with no buffer, then a fill of a buffer of exactly that size.
+    let size = unsafe { GetSystemFirmwareTable(rsmb, 0, std::ptr::null_mut(), 0) };
+    if size <= 8 {
+        return None;
+    }
+    let mut buf = vec![0u8; size as usize];
+    let got = unsafe { GetSystemFirmwareTable(rsmb, 0, buf.as_mut_ptr().cast(), size) };
+    if got == 0 || got > size {
+        return None;
+    }
+    // RawSMBIOSData: an 8-byte header, then the structure table.
+    buf.drain(..8);
+    Some(buf)
+}
+
 /// The SMBIOS manufacturer, product and BIOS vendor Windows copies into the registry at boot.
 fn firmware_strings() -> Option<Vec<String>> {
     let strings: Vec<String> = ["SystemManufacturer", "SystemProductName", "BIOSVendor"]

@@ -169,8 +169,12 @@ impl Azcm {
             }
             None => Command::new(binary()),
         };
+        // Loopback only: unless a test points them at the fake, IMDS and HIMDS are a closed
+        // loopback port, never 169.254.169.254.
         cmd.args(args)
             .env("AZCM_ROOT", native_path(self.root()))
+            .env("AZCM_IMDS_ENDPOINT", "http://127.0.0.1:9")
+            .env("AZCM_HIMDS_ENDPOINT", "http://127.0.0.1:9")
             .env_remove("NO_COLOR")
             .stdin(Stdio::null());
         for (k, v) in &self.env {
@@ -242,6 +246,8 @@ pub fn run_as_unprivileged(args: &[&str], azcm_root: Option<&Path>) -> Option<Ru
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
             .arg(binary())
             .args(args);
+        cmd.env("AZCM_IMDS_ENDPOINT", "http://127.0.0.1:9")
+            .env("AZCM_HIMDS_ENDPOINT", "http://127.0.0.1:9");
         match azcm_root {
             Some(root) => cmd.env("AZCM_ROOT", native_path(root)),
             None => cmd.env_remove("AZCM_ROOT"),
@@ -373,7 +379,8 @@ impl Onboarding {
         let azcm = azcm
             .env("AZCM_CLOUD_FILE", &native_path(&cloud_file))
             .env("AZCM_EXTRA_CA_CERTS", &native_path(&ca_file))
-            .env("AZCM_IMDS_ENDPOINT", &fake.imds_url);
+            .env("AZCM_IMDS_ENDPOINT", &fake.imds_url)
+            .env("AZCM_HIMDS_ENDPOINT", &fake.himds_url);
         Self { fake, azcm }
     }
 

@@ -1,0 +1,74 @@
+//! The agent's local Hybrid Instance Metadata Service (himds): what `show` reads about the
+//! agent's status and the machine resource. Loopback plain HTTP, `Metadata: true`, a short
+//! bounded timeout; the address comes from `AZCM_HIMDS_ENDPOINT` when set.
+
+use serde_json::Value;
+use std::time::Duration;
+
+pub const ENDPOINT_ENV: &str = "AZCM_HIMDS_ENDPOINT";
+const DEFAULT_ENDPOINT: &str = "http://localhost:40342";
+const TIMEOUT: Duration = Duration::from_secs(2);
+const API_VERSION: &str = "2019-08-15";
+
+pub fn endpoint() -> String {
+    std::env::var(ENDPOINT_ENV)
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// What HIMDS answered; `error` says why a part is missing.
+#[derive(Debug, Default)]
+pub struct HimdsView {
+    pub agent_status: Option<Value>,
+    pub instance: Option<Value>,
+    pub error: Option<String>,
+}
+
+async fn get(client: &reqwest::Client, url: String) -> Result<Value, String> {
+    let response = client
+        .get(&url)
+        .header("Metadata", "true")
+        .send()
+        .await
+        .map_err(|e| crate::http::error_chain(&e))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("{url} answered {status}"));
+    }
+    response
+        .json::<Value>()
+        .await
+        .map_err(|e| format!("{url} answered something that is not JSON: {e}"))
+}
+
+pub async fn read() -> HimdsView {
+    let base = endpoint();
+    let Some(client) = crate::http::local_client(TIMEOUT) else {
+        return HimdsView {
+            error: Some("cannot set up an HTTP client".into()),
+            ..Default::default()
+        };
+    };
+    let (status, instance) = tokio::join!(
+        get(&client, format!("{base}/agentstatus")),
+        get(
+            &client,
+            format!("{base}/metadata/instance?api-version={API_VERSION}")
+        )
+    );
+    let mut view = HimdsView::default();
+    match status {
+        Ok(v) => view.agent_status = Some(v),
+        Err(e) => view.error = Some(e),
+    }
+    match instance {
+        Ok(v) => view.instance = Some(v),
+        Err(e) => {
+            view.error.get_or_insert(e);
+        }
+    }
+    view
+}
