@@ -13,6 +13,7 @@
         'Clear-AzcmConfig',
         'Connect-AzcmAgent',
         'Disconnect-AzcmAgent',
+        'Get-AzcmAgent',
         'Get-AzcmConfig',
         'Get-AzcmConfigInfo',
         'Get-AzcmLicense',

@@ -1,0 +1,130 @@
+function Get-AzcmAgent {
+    <#
+    .SYNOPSIS
+    Gets this machine's (or many machines', with -Session) Azure Arc state, as 'azcmagent show'.
+
+    .DESCRIPTION
+    Runs 'azcm show'. Returns an AzcmAgent.Agent object with every property azcmagent shows
+    (resource, agent status and heartbeat, proxy and gateway, services, hardware, portal page).
+    With -Property, returns one AzcmAgent.AgentProperty (Name, Value) per property asked for
+    (display names such as 'Agent Status' or JSON keys such as lastHeartbeat). -Os adds the OS
+    details. -Arm also reads the machine resource from Azure Resource Manager (sign in with
+    -ServicePrincipalCredential and -TenantId, or -AccessToken) and lists where Azure and this
+    machine disagree in the Arm property.
+
+    .EXAMPLE
+    Get-AzcmAgent
+
+    .EXAMPLE
+    Get-AzcmAgent -Property 'Agent Status', lastHeartbeat
+
+    .EXAMPLE
+    Get-AzcmAgent -Arm -ServicePrincipalCredential $credential -TenantId $tenantId | Select-Object -ExpandProperty Arm
+
+    .EXAMPLE
+    Get-AzcmAgent -ComputerName (Get-Content servers.txt) | Where-Object Status -NE 'Connected'
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'Local')]
+    [OutputType('AzcmAgent.Agent', 'AzcmAgent.AgentProperty')]
+    param(
+        [Parameter(Mandatory = $false, Position = 0)]
+        [Alias('Properties')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Property,
+
+        [Parameter(Mandatory = $false)]
+        [switch]$Os,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ArmServicePrincipal')]
+        [Parameter(Mandatory = $true, ParameterSetName = 'ArmAccessToken')]
+        [switch]$Arm,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ArmServicePrincipal')]
+        [System.Management.Automation.PSCredential]$ServicePrincipalCredential,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ArmAccessToken')]
+        [System.Security.SecureString]$AccessToken,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ArmServicePrincipal')]
+        [Parameter(Mandatory = $false, ParameterSetName = 'ArmAccessToken')]
+        [ValidateNotNullOrEmpty()]
+        [string]$TenantId,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$ComputerName,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.PSCredential]$Credential,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 1024)]
+        [int]$ThrottleLimit = 32
+    )
+
+    process {
+        if ($Session -or $ComputerName) {
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit
+            return
+        }
+        $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'
+        foreach ($name in $Property) {
+            $arguments.Add($name)
+        }
+        if ($Os) {
+            $arguments.Add('--os')
+        }
+        $secret = $null
+        if ($Arm) {
+            $arguments.Add('--arm')
+            if ($PSCmdlet.ParameterSetName -eq 'ArmServicePrincipal') {
+                $arguments.Add('--service-principal-id')
+                $arguments.Add($ServicePrincipalCredential.UserName)
+                $arguments.Add('--service-principal-secret')
+                $arguments.Add('-')
+                $secret = $ServicePrincipalCredential.Password
+            } else {
+                $arguments.Add('--access-token')
+                $arguments.Add('-')
+                $secret = $AccessToken
+            }
+            if ($TenantId) {
+                $arguments.Add('--tenant-id')
+                $arguments.Add($TenantId)
+            }
+        }
+        if ($null -ne $secret) {
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('show') -ArgumentList $arguments.ToArray() -StdinSecret $secret
+        } else {
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('show') -ArgumentList $arguments.ToArray()
+        }
+
+        if ($Property) {
+            foreach ($entry in $result.PSObject.Properties) {
+                if ($entry.Name -eq 'arm') {
+                    continue
+                }
+                [pscustomobject]@{
+                    PSTypeName = 'AzcmAgent.AgentProperty'
+                    Name       = $entry.Name
+                    Value      = $entry.Value
+                }
+            }
+            return
+        }
+        $agent = [ordered]@{ PSTypeName = 'AzcmAgent.Agent' }
+        foreach ($entry in $result.PSObject.Properties) {
+            # JSON keys become PowerShell-style names: resourceId -> ResourceId.
+            $name = $entry.Name.Substring(0, 1).ToUpperInvariant() + $entry.Name.Substring(1)
+            $agent[$name] = $entry.Value
+        }
+        $object = [pscustomobject]$agent
+        if ($object.PSObject.TypeNames[0] -ne 'AzcmAgent.Agent') {
+            $object.PSObject.TypeNames.Insert(0, 'AzcmAgent.Agent')
+        }
+        $object
+    }
+}
