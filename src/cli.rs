@@ -92,6 +92,12 @@ proxy and gateway settings, the services, the hardware and the portal page. Name
 Resource Manager and names where the cloud and this machine disagree."
     )]
     Show(ShowArgs),
+    /// List or remove the extensions installed on this machine
+    #[command(subcommand_required = true, arg_required_else_help = false)]
+    Extension {
+        #[command(subcommand)]
+        action: ExtensionAction,
+    },
     /// Show help for any command
     Help {
         /// The command to describe, e.g. `config set`
@@ -179,6 +185,36 @@ pub struct ConnectArgs {
     pub what_if: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExtensionAction {
+    /// List the installed extensions: name, version, state, size
+    List,
+    /// Remove extensions locally (the extension service must be stopped)
+    #[command(
+        long_about = "Remove installed extensions from this machine: for each, run the handler's \
+uninstall command (from its HandlerManifest.json, bounded by --timeout), then delete its folder. \
+The extension service must be stopped first. Asks for confirmation unless --yes or --json."
+    )]
+    Remove(ExtensionRemoveArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["name", "all"])))]
+pub struct ExtensionRemoveArgs {
+    /// The extension to remove (Publisher.Type, e.g. Microsoft.Azure.Monitor.AzureMonitorLinuxAgent)
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Remove every installed extension
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Seconds each uninstall command may run before it is stopped
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -293,6 +329,10 @@ impl Command {
             Command::Config { action } => format!("config {}", action.name()),
             Command::Check(_) => "check".into(),
             Command::Show(_) => "show".into(),
+            Command::Extension { action } => match action {
+                ExtensionAction::List => "extension list".into(),
+                ExtensionAction::Remove(_) => "extension remove".into(),
+            },
             Command::Connect(_) => "connect".into(),
             Command::Disconnect(_) => "disconnect".into(),
             Command::Genkey => "genkey".into(),

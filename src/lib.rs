@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod commands;
 pub mod connectivity;
 pub mod error;
+pub mod extensions;
 pub mod flagfile;
 pub mod himds;
 pub mod http;
@@ -101,7 +102,9 @@ fn run(args: &[OsString]) -> i32 {
         Err(e) => return clap_failure(e, args),
     };
     let out = Output::new(Prefs::from_global(&cli.global));
-    let ctx = commands::Context::new(&out).with_command_line_flags(typed);
+    let ctx = commands::Context::new(&out)
+        .with_command_line_flags(typed)
+        .with_json(cli.global.json);
     let name = cli.command.path();
     match commands::run(&cli.command, &ctx) {
         Ok(outcome) => out.success(&name, outcome),

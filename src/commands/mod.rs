@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod connect;
 pub mod disconnect;
+pub mod extension;
 pub mod genkey;
 pub mod help;
 pub mod license;
@@ -73,6 +74,8 @@ pub struct Context<'a> {
     paths: OnceCell<AgentPaths>,
     /// Long names of the flags typed on the real command line (not from --config).
     command_line_flags: Vec<String>,
+    /// --json: a script is reading, nobody answers prompts.
+    pub json: bool,
 }
 
 impl<'a> Context<'a> {
@@ -81,6 +84,7 @@ impl<'a> Context<'a> {
             report,
             paths: OnceCell::new(),
             command_line_flags: Vec::new(),
+            json: false,
         }
     }
 
@@ -93,6 +97,11 @@ impl<'a> Context<'a> {
     pub fn interactive(&self) -> bool {
         use std::io::IsTerminal;
         std::io::stdin().is_terminal()
+    }
+
+    pub fn with_json(mut self, json: bool) -> Self {
+        self.json = json;
+        self
     }
 
     pub fn given_on_command_line(&self, long: &str) -> bool {
@@ -133,6 +142,7 @@ pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
         Command::Config { action } => config::run(action, ctx),
         Command::Connect(args) => connect::run(args, ctx),
         Command::Disconnect(args) => disconnect::run(args, ctx),
+        Command::Extension { action } => extension::run(action, ctx),
         Command::Genkey => genkey::run(ctx),
         Command::Help { command } => help::run(command),
         Command::License => Ok(license::run()),

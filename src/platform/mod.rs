@@ -285,6 +285,96 @@ pub fn smbios_uuid(table: &[u8]) -> Option<String> {
     None
 }
 
+/// How extension handler folders are named under the extensions folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionLayout {
+    /// Windows: `Packages\Plugins\<Publisher.Type>\<version>`.
+    NameThenVersion,
+    /// Linux: `/var/lib/waagent/<Publisher.Type>-<version>`.
+    NameDashVersion,
+}
+
+pub const EXTENSION_LAYOUT: ExtensionLayout = imp::EXTENSION_LAYOUT;
+
+/// The extension service's stop command, for messages.
+pub fn stop_service_hint(name: &str) -> String {
+    imp::stop_service_hint(name)
+}
+
+/// How a handler command ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandOutcome {
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub ms: u64,
+    /// The last lines it printed (stdout and stderr), for the report.
+    pub output_tail: String,
+}
+
+/// Runs an extension handler's command (from its HandlerManifest.json) in its folder through
+/// the platform's shell, killing it after `timeout`.
+pub fn run_handler_command(
+    dir: &Path,
+    command: &str,
+    timeout: Duration,
+) -> io::Result<CommandOutcome> {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut child = imp::shell_command(command)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    // Drain the pipes on threads so a chatty handler never blocks on a full pipe.
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out_thread = reader(out.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err_thread = reader(err.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if started.elapsed() >= timeout {
+            timed_out = true;
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // A killed handler's own children may keep the pipes open: do not wait for them forever.
+    let collect = |t: std::thread::JoinHandle<Vec<u8>>| -> Vec<u8> {
+        if timed_out && !t.is_finished() {
+            return Vec::new();
+        }
+        t.join().unwrap_or_default()
+    };
+    let mut text = String::from_utf8_lossy(&collect(out_thread)).into_owned();
+    text.push_str(&String::from_utf8_lossy(&collect(err_thread)));
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+    Ok(CommandOutcome {
+        command: command.to_string(),
+        exit_code: status.and_then(|s| s.code()),
+        timed_out,
+        ms: started.elapsed().as_millis() as u64,
+        output_tail: tail,
+    })
+}
+
 /// Known database servers by their service names (Windows and Linux spellings).
 const DATABASE_SERVICES: &[(&str, &[&str])] = &[
     ("mssql", &["MSSQLSERVER", "mssql-server"]),

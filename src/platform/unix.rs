@@ -72,6 +72,18 @@ pub fn is_exposed(path: &Path) -> io::Result<bool> {
 
 pub const AZURE_GUEST_AGENT_SERVICES: &[&str] = &["walinuxagent", "waagent"];
 
+pub const EXTENSION_LAYOUT: super::ExtensionLayout = super::ExtensionLayout::NameDashVersion;
+
+pub fn stop_service_hint(name: &str) -> String {
+    format!("sudo systemctl stop {name}")
+}
+
+pub fn shell_command(command: &str) -> std::process::Command {
+    let mut c = std::process::Command::new("/bin/sh");
+    c.arg("-c").arg(command);
+    c
+}
+
 pub fn service_name(service: AgentService) -> &'static str {
     match service {
         AgentService::Himds => "himdsd",

@@ -402,6 +402,20 @@ pub fn is_exposed(path: &Path) -> io::Result<bool> {
 
 pub const AZURE_GUEST_AGENT_SERVICES: &[&str] = &["WindowsAzureGuestAgent", "RdAgent"];
 
+pub const EXTENSION_LAYOUT: super::ExtensionLayout = super::ExtensionLayout::NameThenVersion;
+
+pub fn stop_service_hint(name: &str) -> String {
+    format!("Stop-Service -Name {name} (or: sc.exe stop {name})")
+}
+
+/// Handler commands are command lines for cmd.exe, as the VM agent runs them.
+pub fn shell_command(command: &str) -> std::process::Command {
+    use std::os::windows::process::CommandExt;
+    let mut c = std::process::Command::new("cmd.exe");
+    c.arg("/C").raw_arg(command);
+    c
+}
+
 pub fn service_name(service: AgentService) -> &'static str {
     match service {
         AgentService::Himds => "himds",

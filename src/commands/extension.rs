@@ -1,0 +1,236 @@
+//! `azcm extension list|remove`: the extensions installed on this machine, and their local
+//! removal when the extension service is stopped.
+
+use super::{Context, Human, Outcome};
+use crate::cli::{ExtensionAction, ExtensionRemoveArgs};
+use crate::error::{AzcmError, ErrorCode, Result};
+use crate::extensions::{self, Extension};
+use crate::platform::{self, AgentService, ServiceState};
+use serde_json::json;
+use std::time::Duration;
+
+pub fn run(action: &ExtensionAction, ctx: &Context<'_>) -> Result<Outcome> {
+    match action {
+        ExtensionAction::List => list(ctx),
+        ExtensionAction::Remove(args) => remove(args, ctx),
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn table(rows: Vec<[String; 4]>) -> String {
+    let header = ["Name", "Version", "State", "Size"];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = line(header.to_vec());
+    out.push('\n');
+    out.push_str(&line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+    ));
+    out.push('\n');
+    for row in &rows {
+        out.push_str(&line(row.iter().map(|s| s.as_str()).collect()));
+        out.push('\n');
+    }
+    out
+}
+
+fn list(ctx: &Context<'_>) -> Result<Outcome> {
+    let dir = ctx.paths()?.layout.extensions_dir.clone();
+    let installed = extensions::list(&dir)?;
+    let view = if installed.is_empty() {
+        format!("No extensions are installed (looked in {}).", dir.display())
+    } else {
+        table(
+            installed
+                .iter()
+                .map(|e| {
+                    [
+                        e.name.clone(),
+                        e.version.clone(),
+                        if e.state.is_empty() {
+                            "-".into()
+                        } else {
+                            e.state.clone()
+                        },
+                        human_size(e.size_bytes),
+                    ]
+                })
+                .collect(),
+        )
+    };
+    Ok(Outcome::new(
+        json!({"extensionsPath": dir.display().to_string(), "extensions": installed}),
+        Human::Text(view),
+    ))
+}
+
+/// The extension service must be stopped: it would reinstall or hold what is removed.
+fn require_service_stopped() -> Result<()> {
+    let name = AgentService::ExtensionManager.service_name();
+    match platform::query_service(name) {
+        Ok(Some(status)) if status.state != ServiceState::Stopped => Err(AzcmError::new(
+            ErrorCode::CONFIG_CONFLICT,
+            format!(
+                "the extension service {name} is {:?}: stop it before removing extensions",
+                status.state
+            ),
+        )
+        .with_detail("service", name)
+        .with_detail("state", format!("{:?}", status.state))
+        .with_remediation(format!(
+            "Stop it with `{}`, remove the extensions, then start it again.",
+            platform::stop_service_hint(name)
+        ))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(AzcmError::new(
+            ErrorCode::CONFIG_CONFLICT,
+            format!("cannot ask the service manager about {name}: {e}"),
+        )
+        .with_detail("service", name)),
+    }
+}
+
+fn confirm(ctx: &Context<'_>, what: &str) -> Result<()> {
+    if ctx.json {
+        return Ok(());
+    }
+    if !ctx.interactive() {
+        return Err(AzcmError::new(
+            ErrorCode::MISSING_PARAMETER,
+            format!("removing {what} needs a confirmation: pass --yes (or --json) when nobody can answer"),
+        )
+        .with_detail("flag", "yes"));
+    }
+    ctx.report
+        .info(&format!("Remove {what}? Type 'yes' to continue:"));
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(AzcmError::new(
+            ErrorCode::CANCELLED,
+            "nothing was removed: the removal was not confirmed",
+        ))
+    }
+}
+
+fn remove(args: &ExtensionRemoveArgs, ctx: &Context<'_>) -> Result<Outcome> {
+    let dir = ctx.paths()?.layout.extensions_dir.clone();
+    let installed = extensions::list(&dir)?;
+    let chosen: Vec<&Extension> = match &args.name {
+        Some(name) => {
+            let matching: Vec<&Extension> = installed
+                .iter()
+                .filter(|e| e.name.eq_ignore_ascii_case(name.trim()))
+                .collect();
+            if matching.is_empty() {
+                let names: Vec<&str> = installed.iter().map(|e| e.name.as_str()).collect();
+                return Err(AzcmError::invalid_argument(format!(
+                    "no extension '{name}' is installed{}",
+                    if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; installed: {}", names.join(", "))
+                    }
+                ))
+                .with_detail("name", name.as_str())
+                .with_detail("installed", names));
+            }
+            matching
+        }
+        None => installed.iter().collect(),
+    };
+    ctx.require_admin_to_change_state("extension remove")?;
+    require_service_stopped()?;
+    if chosen.is_empty() {
+        return Ok(Outcome::new(
+            json!({"extensionsPath": dir.display().to_string(), "removed": []}),
+            Human::Text("No extensions are installed.".into()),
+        ));
+    }
+    let what = chosen
+        .iter()
+        .map(|e| format!("{} {}", e.name, e.version))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !args.yes {
+        confirm(ctx, &what)?;
+    }
+    let timeout = Duration::from_secs(args.timeout);
+    let mut outcomes = Vec::new();
+    for (i, ext) in chosen.iter().enumerate() {
+        ctx.report.progress(
+            "Removing extensions",
+            &format!(
+                "{} {}: running its uninstall command",
+                ext.name, ext.version
+            ),
+            Some((i * 100 / chosen.len()) as u8),
+        );
+        let removal = extensions::remove(ext, timeout);
+        if let Some(why) = &removal.uninstall_error {
+            ctx.report.warning(&format!(
+                "{} {}: {why}; its folder is removed anyway",
+                ext.name, ext.version
+            ));
+        }
+        outcomes.push(removal);
+    }
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|r| !r.removed)
+        .map(|r| format!("{} ({})", r.name, r.error.clone().unwrap_or_default()))
+        .collect();
+    let mut view = String::new();
+    for r in &outcomes {
+        view.push_str(&format!(
+            "{} {}: {}{}\n",
+            r.name,
+            r.version,
+            if r.removed { "removed" } else { "NOT removed" },
+            r.uninstall_error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ));
+    }
+    let result = json!({"extensionsPath": dir.display().to_string(), "removed": outcomes});
+    if !failed.is_empty() {
+        return Err(AzcmError::new(
+            ErrorCode::LOCAL_CONFIG_UPDATE,
+            format!("could not remove {}", failed.join(", ")),
+        )
+        .with_detail("extension", result)
+        .with_view(view));
+    }
+    Ok(Outcome::new(result, Human::Text(view)))
+}

@@ -1,0 +1,265 @@
+//! `extension list` and `extension remove` over handler folders laid out as the binary's
+//! platform has them (under the state root): state from status files, size, and removal with
+//! an uninstall command that succeeds, fails and hangs.
+
+mod common;
+use common::{windows_binary, Azcm};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn extensions_dir(azcm: &Azcm) -> PathBuf {
+    if windows_binary() {
+        azcm.root().join("Packages/Plugins")
+    } else {
+        azcm.root().join("var/lib/waagent")
+    }
+}
+
+/// A handler folder with its manifest, a status file sequence and some payload.
+fn install(
+    azcm: &Azcm,
+    name: &str,
+    version: &str,
+    uninstall: &str,
+    state: Option<&str>,
+) -> PathBuf {
+    let dir = if windows_binary() {
+        extensions_dir(azcm).join(name).join(version)
+    } else {
+        extensions_dir(azcm).join(format!("{name}-{version}"))
+    };
+    std::fs::create_dir_all(dir.join("status")).unwrap();
+    let manifest = json!([{"version": 1.0, "handlerManifest": {
+        "installCommand": "install", "enableCommand": "enable", "disableCommand": "disable",
+        "uninstallCommand": uninstall, "updateCommand": "update", "rebootAfterInstall": false}}]);
+    std::fs::write(
+        dir.join("HandlerManifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("payload.bin"), vec![7u8; 4096]).unwrap();
+    if let Some(state) = state {
+        let old = json!([{"status": {"status": "transitioning", "operation": "Install"}, "timestampUTC": "2026-11-01T10:00:00Z"}]);
+        let new = json!([{"status": {"status": state, "operation": "Enable", "formattedMessage": {"lang": "en-US", "message": format!("{name} is {state}")}}, "timestampUTC": "2026-11-20T10:00:00Z"}]);
+        std::fs::write(
+            dir.join("status/1.status"),
+            serde_json::to_vec(&old).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("status/10.status"),
+            serde_json::to_vec(&new).unwrap(),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn succeed() -> &'static str {
+    "echo uninstalled"
+}
+
+fn fail() -> &'static str {
+    "exit 3"
+}
+
+fn list(azcm: &Azcm) -> Vec<Value> {
+    let run = azcm.json(&["extension", "list"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    run.doc()["result"]["extensions"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn installed_extensions_are_listed_with_state_and_size() {
+    let azcm = Azcm::new();
+    assert!(list(&azcm).is_empty());
+    install(
+        &azcm,
+        "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent",
+        "1.33.2",
+        succeed(),
+        Some("success"),
+    );
+    install(
+        &azcm,
+        "Microsoft.CPlat.Core.RunCommandHandlerLinux",
+        "1.3.9",
+        succeed(),
+        Some("error"),
+    );
+    install(&azcm, "Contoso.Custom.NoStatusYet", "2.0", succeed(), None);
+    // Not handler folders: a package archive and a folder without a manifest.
+    std::fs::write(extensions_dir(&azcm).join("Some.Package-1.0.zip"), b"zip").unwrap();
+    std::fs::create_dir_all(extensions_dir(&azcm).join("junk")).unwrap();
+    let listed = list(&azcm);
+    assert_eq!(listed.len(), 3, "{listed:#?}");
+    let ama = &listed[1];
+    assert_eq!(
+        ama["name"],
+        "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent"
+    );
+    assert_eq!(ama["publisher"], "Microsoft.Azure.Monitor");
+    assert_eq!(ama["type"], "AzureMonitorLinuxAgent");
+    assert_eq!(ama["version"], "1.33.2");
+    assert_eq!(
+        ama["state"], "success",
+        "the newest status file (10, not 1)"
+    );
+    assert_eq!(ama["operation"], "Enable");
+    assert!(ama["sizeBytes"].as_u64().unwrap() >= 4096);
+    assert_eq!(listed[2]["state"], "error");
+    assert_eq!(
+        listed[0]["state"], "",
+        "no status file yet: empty, not invented"
+    );
+    let human = azcm.run(["extension", "list"]);
+    assert!(
+        human.stdout.lines().next().unwrap().starts_with("Name"),
+        "{}",
+        human.stdout
+    );
+    let row = human
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Microsoft.CPlat.Core.RunCommandHandlerLinux"))
+        .expect("a row");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        &cells[..3],
+        [
+            "Microsoft.CPlat.Core.RunCommandHandlerLinux",
+            "1.3.9",
+            "error"
+        ],
+        "{row}"
+    );
+}
+
+#[test]
+fn remove_runs_the_uninstall_command_and_deletes_the_folder() {
+    let azcm = Azcm::new();
+    let good = install(
+        &azcm,
+        "Contoso.Ops.Good",
+        "1.0.0",
+        succeed(),
+        Some("success"),
+    );
+    let bad = install(&azcm, "Contoso.Ops.Bad", "1.0.0", fail(), Some("error"));
+    let keep = install(
+        &azcm,
+        "Contoso.Ops.Keep",
+        "1.0.0",
+        succeed(),
+        Some("success"),
+    );
+
+    let run = azcm.json(&["extension", "remove", "--name", "contoso.ops.good"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let removed = &run.doc()["result"]["removed"][0];
+    assert_eq!(removed["removed"], true);
+    assert_eq!(removed["uninstall"]["exitCode"], 0);
+    assert!(removed["uninstall"]["outputTail"]
+        .as_str()
+        .unwrap()
+        .contains("uninstalled"));
+    assert!(!good.exists());
+
+    // A failing uninstall is recorded and warned about; the folder still goes.
+    let run = azcm.json(&["extension", "remove", "-n", "Contoso.Ops.Bad"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let doc = run.doc();
+    assert_eq!(doc["result"]["removed"][0]["uninstall"]["exitCode"], 3);
+    assert!(doc["result"]["removed"][0]["uninstallError"]
+        .as_str()
+        .unwrap()
+        .contains("exit code 3"));
+    assert!(doc["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("Contoso.Ops.Bad"));
+    assert!(!bad.exists());
+    assert!(keep.exists(), "only what was named");
+
+    // Unknown names are refused, naming what is installed.
+    let run = azcm.json(&["extension", "remove", "--name", "Contoso.Ops.Nope"]);
+    assert_eq!(run.error_code(), "AZCM0023");
+    assert!(run.doc()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Contoso.Ops.Keep"));
+}
+
+#[test]
+fn a_hanging_uninstall_is_stopped_at_the_timeout() {
+    let azcm = Azcm::new();
+    let hang = if windows_binary() {
+        "ping -n 60 127.0.0.1"
+    } else {
+        "sleep 60"
+    };
+    let dir = install(&azcm, "Contoso.Ops.Hangs", "1.0.0", hang, None);
+    let started = std::time::Instant::now();
+    let run = azcm.json(&["extension", "remove", "--all", "--timeout", "1"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let r = &run.doc()["result"]["removed"][0];
+    assert_eq!(r["uninstall"]["timedOut"], true, "{r:#}");
+    assert!(r["uninstallError"]
+        .as_str()
+        .unwrap()
+        .contains("did not finish within 1 s"));
+    assert!(!dir.exists());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(50),
+        "not left waiting for the handler"
+    );
+}
+
+#[test]
+fn remove_needs_a_choice_and_a_confirmation() {
+    let azcm = Azcm::new();
+    let dir = install(&azcm, "Contoso.Ops.Ask", "1.0.0", succeed(), None);
+    assert_eq!(azcm.json(&["extension", "remove"]).error_code(), "AZCM0016");
+    assert_eq!(
+        azcm.json(&["extension", "remove", "--name", "x", "--all"])
+            .error_code(),
+        "AZCM0023"
+    );
+    // No terminal, no --yes, no --json: refused, nothing removed.
+    let run = azcm.run(["extension", "remove", "--all"]);
+    assert_eq!(run.code, 16, "{}", run.stdout);
+    assert!(run.stdout.contains("--yes"), "{}", run.stdout);
+    assert!(dir.exists());
+    let run = azcm.run(["extension", "remove", "--all", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Contoso.Ops.Ask 1.0.0: removed"),
+        "{}",
+        run.stdout
+    );
+    assert!(!dir.exists());
+    // Nothing left: --all is a no-op, not an error.
+    let run = azcm.json(&["extension", "remove", "--all"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.doc()["result"]["removed"], json!([]));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_does_not_trap_the_size() {
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    let dir = install(&azcm, "Contoso.Ops.Loop", "1.0.0", succeed(), None);
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    let listed = list(&azcm);
+    assert_eq!(
+        listed[0]["sizeBytes"].as_u64().unwrap() / 1000,
+        4,
+        "{listed:#?}"
+    );
+}
