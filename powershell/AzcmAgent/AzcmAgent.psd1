@@ -16,9 +16,11 @@
         'Get-AzcmAgent',
         'Get-AzcmConfig',
         'Get-AzcmConfigInfo',
+        'Get-AzcmExtension',
         'Get-AzcmLicense',
         'Get-AzcmVersion',
         'New-AzcmKeyPair',
+        'Remove-AzcmExtension',
         'Set-AzcmConfig',
         'Test-AzcmConnectivity'
     )

@@ -1,0 +1,55 @@
+BeforeAll {
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Common.ps1')
+
+    function New-TestExtension {
+        # A handler folder in this platform's layout under the test state root.
+        param(
+            [Parameter(Mandatory = $true)]
+            [string]$Name,
+
+            [Parameter(Mandatory = $true)]
+            [string]$Version
+        )
+
+        if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
+            $dir = Join-Path -Path $env:AZCM_ROOT -ChildPath ('Packages/Plugins/{0}/{1}' -f $Name, $Version)
+        } else {
+            $dir = Join-Path -Path $env:AZCM_ROOT -ChildPath ('var/lib/waagent/{0}-{1}' -f $Name, $Version)
+        }
+        New-Item -ItemType Directory -Path (Join-Path -Path $dir -ChildPath 'status') -Force | Out-Null
+        $manifest = '[{"version": 1.0, "handlerManifest": {"uninstallCommand": "echo uninstalled"}}]'
+        Set-Content -LiteralPath (Join-Path -Path $dir -ChildPath 'HandlerManifest.json') -Value $manifest
+        $status = '[{"status": {"status": "success", "operation": "Enable"}, "timestampUTC": "2026-11-20T10:00:00Z"}]'
+        Set-Content -LiteralPath (Join-Path -Path $dir -ChildPath 'status/3.status') -Value $status
+        $dir
+    }
+}
+
+Describe 'Get-AzcmExtension and Remove-AzcmExtension' {
+    BeforeEach {
+        $script:root = New-TestStateRoot -Name 'extension'
+    }
+
+    It 'lists installed extensions with their state' {
+        New-TestExtension -Name 'Contoso.Ops.Agent' -Version '1.2.3' | Out-Null
+        $extensions = @(Get-AzcmExtension)
+        $extensions.Count | Should -Be 1
+        $extensions[0].PSObject.TypeNames[0] | Should -Be 'AzcmAgent.Extension'
+        $extensions[0].Publisher | Should -Be 'Contoso.Ops'
+        $extensions[0].State | Should -Be 'success'
+    }
+
+    It 'removes what the pipeline names, and nothing with -WhatIf' {
+        $dir = New-TestExtension -Name 'Contoso.Ops.Agent' -Version '1.2.3'
+        Get-AzcmExtension | Remove-AzcmExtension -WhatIf
+        Test-Path -LiteralPath $dir | Should -BeTrue
+        $removed = Get-AzcmExtension | Remove-AzcmExtension -Confirm:$false
+        $removed.Removed | Should -BeTrue
+        $removed.UninstallExitCode | Should -Be 0
+        Test-Path -LiteralPath $dir | Should -BeFalse
+    }
+
+    It 'raises AZCM0023 for an extension that is not installed' {
+        { Remove-AzcmExtension -Name 'Contoso.Ops.Nope' -Confirm:$false } | Should -Throw -ErrorId 'AZCM0023,Remove-AzcmExtension'
+    }
+}
