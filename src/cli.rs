@@ -98,6 +98,15 @@ Resource Manager and names where the cloud and this machine disagree."
         #[command(subcommand)]
         action: ExtensionAction,
     },
+    /// Collect the agent's logs and state into a zip for support
+    #[command(
+        long_about = "Collect the agent's logs, its configuration, guest configuration and \
+extension logs and status files, the Azure VM agent's logs when present, the agent services' \
+journal (Linux) and azcm's own show and check results into one zip, with a manifest.json \
+(source, size, mtime, SHA-256 of every file; every file skipped and why). Secrets are redacted \
+while the files stream in, unless --no-redact. Prints the archive's path."
+    )]
+    Logs(LogsArgs),
     /// Show help for any command
     Help {
         /// The command to describe, e.g. `config set`
@@ -218,6 +227,22 @@ pub struct ExtensionRemoveArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// Take every log, rotated and archived ones included (default: the newest of each)
+    #[arg(short = 'f', long)]
+    pub full: bool,
+    /// The zip to write, or a folder for it (default: azcmagent-<TIMESTAMP>-<COMPUTERNAME>.zip here)
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Keep secrets in the archive (it then needs the protection the secrets do)
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Leave out files larger than this many bytes (they are listed in the manifest)
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_file_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ShowArgs {
     /// Show only these properties: display names ("Agent Status") or JSON keys (status)
     #[arg(value_name = "PROPERTY")]
@@ -329,6 +354,7 @@ impl Command {
             Command::Config { action } => format!("config {}", action.name()),
             Command::Check(_) => "check".into(),
             Command::Show(_) => "show".into(),
+            Command::Logs(_) => "logs".into(),
             Command::Extension { action } => match action {
                 ExtensionAction::List => "extension list".into(),
                 ExtensionAction::Remove(_) => "extension remove".into(),

@@ -81,6 +81,8 @@ codes! {
         "Pass --resource-name with letters, digits, hyphens and underscores (not ending in a hyphen or underscore).";
     RSA_KEYS = 103, "RsaKeysFailed", "An error occurred while generating or storing RSA keys.",
         "Check that the agent's Certs folder is writable; run elevated; then try again.";
+    LOGS_FAILED = 104, "LogCollectionFailed", "The log archive could not be written.",
+        "Check that the output folder exists, is writable and has free space; give another one with --output.";
 }
 
 impl ErrorCode {

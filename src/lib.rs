@@ -15,6 +15,7 @@ pub mod http;
 pub mod ids;
 pub mod imds;
 pub mod keys;
+pub mod logs;
 pub mod output;
 pub mod platform;
 pub mod report;

@@ -9,6 +9,7 @@ pub mod extension;
 pub mod genkey;
 pub mod help;
 pub mod license;
+pub mod logs;
 pub mod show;
 pub mod version;
 
@@ -147,6 +148,7 @@ pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
         Command::Help { command } => help::run(command),
         Command::License => Ok(license::run()),
         Command::Show(args) => show::run(args, ctx),
+        Command::Logs(args) => logs::run(args, ctx),
         Command::Version => Ok(version::run()),
     }
 }

@@ -30,6 +30,12 @@ pub struct SystemLayout {
     pub guest_config_dir: PathBuf,
     /// Where extension handlers are installed.
     pub extensions_dir: PathBuf,
+    /// Where extensions write their own logs.
+    pub extension_logs_dir: PathBuf,
+    /// The Azure VM agent's logs (an Arc machine that is really an Azure VM, or a migrated one).
+    pub vm_agent_logs_dir: PathBuf,
+    /// File-name prefix of the VM agent's logs in that folder (empty: every file).
+    pub vm_agent_log_prefix: &'static str,
 }
 
 /// The platform name as azcm reports it (`windows`, `linux`, ...).
@@ -373,6 +379,12 @@ pub fn run_handler_command(
         ms: started.elapsed().as_millis() as u64,
         output_tail: tail,
     })
+}
+
+/// The agent services' journal (Linux with systemd) written to `dest`, bounded by `timeout`;
+/// `Ok(false)` where there is none (Windows, no systemd, no journalctl).
+pub fn agent_journal(dest: &Path, timeout: Duration) -> io::Result<bool> {
+    imp::agent_journal(dest, timeout)
 }
 
 /// Known database servers by their service names (Windows and Linux spellings).

@@ -16,6 +16,9 @@ pub fn system_layout() -> io::Result<SystemLayout> {
         tokens_dir: agent.join("tokens"),
         guest_config_dir: PathBuf::from("/var/lib/GuestConfig"),
         extensions_dir: PathBuf::from("/var/lib/waagent"),
+        extension_logs_dir: PathBuf::from("/var/log/azure"),
+        vm_agent_logs_dir: PathBuf::from("/var/log"),
+        vm_agent_log_prefix: "waagent.log",
     })
 }
 
@@ -263,6 +266,40 @@ fn firmware_strings() -> Option<Vec<String>> {
     .map(|s| s.trim().to_string())
     .collect();
     (!strings.is_empty()).then_some(strings)
+}
+
+pub fn agent_journal(dest: &Path, timeout: std::time::Duration) -> io::Result<bool> {
+    if !systemd_running() {
+        return Ok(false);
+    }
+    let mut cmd = std::process::Command::new("journalctl");
+    for service in super::AgentService::ALL {
+        cmd.arg("-u").arg(service_name(service));
+    }
+    let out = std::fs::File::create(dest)?;
+    let mut child = match cmd
+        .args(["--no-pager", "-o", "short-iso"])
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(true);
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(true);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ pub fn system_layout() -> io::Result<SystemLayout> {
         tokens_dir: agent.join("Tokens"),
         guest_config_dir: program_data.join("GuestConfig"),
         extensions_dir: system_drive.join("Packages").join("Plugins"),
+        extension_logs_dir: program_data.join("GuestConfig").join("extension_logs"),
+        vm_agent_logs_dir: system_drive.join("WindowsAzure").join("Logs"),
+        vm_agent_log_prefix: "",
     })
 }
 
@@ -524,6 +527,11 @@ pub fn request_stop(name: &str) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The Windows event logs are not exported yet (the Windows issue's part of `logs`).
+pub fn agent_journal(_dest: &Path, _timeout: std::time::Duration) -> io::Result<bool> {
+    Ok(false)
 }
 
 #[cfg(test)]

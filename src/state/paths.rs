@@ -47,6 +47,9 @@ impl AgentPaths {
             tokens_dir: rebase(&layout.tokens_dir),
             guest_config_dir: rebase(&layout.guest_config_dir),
             extensions_dir: rebase(&layout.extensions_dir),
+            extension_logs_dir: rebase(&layout.extension_logs_dir),
+            vm_agent_logs_dir: rebase(&layout.vm_agent_logs_dir),
+            vm_agent_log_prefix: layout.vm_agent_log_prefix,
         };
         Ok(Self {
             root: Some(root),

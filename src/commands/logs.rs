@@ -1,0 +1,189 @@
+//! `azcm logs`: the support archive (src/logs), with azcm's own show and check results.
+
+use super::{Context, Human, Outcome};
+use crate::cli::{AuthArgs, LogsArgs, ShowArgs};
+use crate::error::{AzcmError, ErrorCode, Result};
+use crate::logs::{self, Generated, Source};
+use crate::platform;
+use crate::report::Silent;
+use crate::state::agentconfig::AgentConfig;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+fn default_name(computer: &str) -> String {
+    let stamp: String = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .trim_end_matches('Z')
+        .to_string();
+    let computer: String = computer
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("azcmagent-{stamp}-{computer}.zip")
+}
+
+/// `--output`: a folder (existing, or written with a trailing separator) gets the default name.
+fn target(output: Option<&Path>, computer: &str) -> Result<PathBuf> {
+    let name = default_name(computer);
+    let chosen = match output {
+        None => PathBuf::from(&name),
+        Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with(['/', '\\']) => {
+            p.join(&name)
+        }
+        Some(p) => p.to_path_buf(),
+    };
+    let absolute = std::path::absolute(&chosen)
+        .map_err(|e| AzcmError::invalid_argument(format!("--output {}: {e}", chosen.display())))?;
+    match absolute.parent() {
+        Some(dir) if dir.is_dir() => Ok(absolute),
+        _ => Err(AzcmError::new(
+            ErrorCode::LOGS_FAILED,
+            format!("the folder for {} does not exist", absolute.display()),
+        )
+        .with_detail("path", absolute.display().to_string())),
+    }
+}
+
+/// azcm's own view, each bounded in time: `show --os`, and `check` of the connected region.
+fn own_results(ctx: &Context<'_>) -> Vec<Generated> {
+    let mut out = Vec::new();
+    let quiet = Context::new(&Silent);
+    let show_args = ShowArgs {
+        properties: Vec::new(),
+        os: true,
+        arm: false,
+        auth: AuthArgs::default(),
+    };
+    let doc = match super::show::run(&show_args, &quiet) {
+        Ok(o) => json!({"ok": true, "result": o.result}),
+        Err(e) => json!({"ok": false, "error": e.to_json()}),
+    };
+    out.push(Generated {
+        name: "azcm/show.json".into(),
+        bytes: serde_json::to_vec_pretty(&doc).unwrap_or_default(),
+    });
+    let connected = ctx
+        .paths()
+        .ok()
+        .and_then(|p| AgentConfig::load(&p.agent_config()).ok().flatten());
+    let Some(config) = connected else {
+        return out;
+    };
+    let check = || -> Result<serde_json::Value> {
+        let cloud = crate::cloud::find(&config.cloud)?;
+        let region = cloud.region(&config.location)?;
+        let options = super::check::Options {
+            extensions: Vec::new(),
+            include_all: false,
+            private_link_mode: false,
+            resolver: crate::connectivity::dns::Resolver::System,
+            stage_timeout: Duration::from_secs(3),
+            detect_azure_vm: false,
+        };
+        let plan = super::check::plan(&quiet, cloud, region, options)?;
+        let rt = super::connect::runtime()?;
+        rt.block_on(async {
+            match tokio::time::timeout(
+                Duration::from_secs(20),
+                crate::connectivity::run(&plan, &Silent),
+            )
+            .await
+            {
+                Ok(r) => r.map(|report| serde_json::to_value(report).unwrap_or_default()),
+                Err(_) => Err(AzcmError::new(
+                    ErrorCode::NETWORK,
+                    "the check took longer than 20 s and was left out",
+                )),
+            }
+        })
+    };
+    let doc = match check() {
+        Ok(report) => json!({"ok": true, "result": report}),
+        Err(e) => json!({"ok": false, "error": e.to_json()}),
+    };
+    out.push(Generated {
+        name: "azcm/check.json".into(),
+        bytes: serde_json::to_vec_pretty(&doc).unwrap_or_default(),
+    });
+    out
+}
+
+pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
+    let paths = ctx.paths()?;
+    let computer = platform::hostname().unwrap_or_else(|_| "unknown".into());
+    let target = target(args.output.as_deref(), &computer)?;
+    if args.no_redact {
+        ctx.report.warning("--no-redact: secrets in the logs (tokens, SAS signatures, passwords) stay in the archive; store and send it as you would those secrets");
+    }
+    let (mut sources, skipped) = logs::collect(paths, args.full);
+    // The services' journal, only for the real agent (it is not under the state root).
+    let journal = target.with_file_name(format!(".azcm-journal-{}.log", std::process::id()));
+    if paths.is_system_root() {
+        match platform::agent_journal(&journal, Duration::from_secs(30)) {
+            Ok(true) => sources.push(Source {
+                name: "journal/agent-services.log".into(),
+                path: journal.clone(),
+                component: "journal",
+            }),
+            Ok(false) => {}
+            Err(e) => ctx
+                .report
+                .warning(&format!("could not read the agent services' journal: {e}")),
+        }
+    }
+    let generated = own_results(ctx);
+    let options = logs::Options {
+        full: args.full,
+        redact: !args.no_redact,
+        max_file_size: args.max_file_size,
+        workers: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8),
+    };
+    let progress = |n: usize, total: usize, name: &str| {
+        ctx.report.progress(
+            "Collecting logs",
+            name,
+            Some((n * 100 / total.max(1)) as u8),
+        );
+    };
+    let written = logs::write_archive(
+        &target, sources, skipped, generated, &options, &computer, &progress,
+    );
+    let _ = std::fs::remove_file(&journal);
+    let report = written?;
+    let m = &report.manifest;
+    let bytes: u64 = m.files.iter().map(|f| f.size).sum();
+    let redactions: usize = m.files.iter().map(|f| f.redactions).sum();
+    let result = json!({
+        "path": target.display().to_string(),
+        "archiveSize": report.archive_size,
+        "fileCount": m.files.len(),
+        "bytes": bytes,
+        "redacted": m.redacted,
+        "redactions": redactions,
+        "full": m.full,
+        "skipped": m.skipped,
+    });
+    let view = format!(
+        "{}\n{} files ({} bytes, {} secrets redacted) in {} bytes; {} skipped (see manifest.json)",
+        target.display(),
+        m.files.len(),
+        bytes,
+        redactions,
+        report.archive_size,
+        m.skipped.len()
+    );
+    Ok(Outcome::new(result, Human::Text(view)))
+}

@@ -1,0 +1,723 @@
+//! `logs`: everything a support engineer asks for, in one zip. Sources come from the platform's
+//! layout (re-rooted with AZCM_ROOT); text is redacted while it streams; entries are compressed
+//! on every core into single-entry temporary zips and stitched into the archive with zip's raw
+//! copy, so memory stays bounded; the archive appears at its path only when complete.
+
+pub mod redact;
+
+use crate::error::{AzcmError, ErrorCode, Result};
+use crate::state::AgentPaths;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+/// One file to archive: where it comes from and its name in the zip.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub path: PathBuf,
+    pub component: &'static str,
+}
+
+/// Something made for the archive (show/check results).
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    pub source: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestFile {
+    pub name: String,
+    pub source: String,
+    pub component: String,
+    /// Bytes stored (after redaction and decompression).
+    pub size: u64,
+    pub source_size: u64,
+    pub mtime: String,
+    pub sha256: String,
+    pub redactions: usize,
+    pub decompressed: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub created_at: String,
+    pub computer_name: String,
+    pub full: bool,
+    pub redacted: bool,
+    pub max_file_size: Option<u64>,
+    pub files: Vec<ManifestFile>,
+    pub skipped: Vec<Skipped>,
+}
+
+pub struct Options {
+    pub full: bool,
+    pub redact: bool,
+    pub max_file_size: Option<u64>,
+    pub workers: usize,
+}
+
+// ---------- collection ----------
+
+/// Files under `dir` (recursively if asked); symbolic links are not followed.
+fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                skipped.push(Skipped {
+                    source: d.display().to_string(),
+                    reason: format!("unreadable folder: {e}"),
+                });
+                continue;
+            }
+        };
+        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        names.sort();
+        for path in names {
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_symlink() => skipped.push(Skipped {
+                    source: path.display().to_string(),
+                    reason: "symbolic link (not followed)".into(),
+                }),
+                Ok(m) if m.is_dir() => {
+                    if recursive {
+                        stack.push(path);
+                    }
+                }
+                Ok(m) if m.is_file() => files.push(path),
+                Ok(_) => {}
+                Err(e) => skipped.push(Skipped {
+                    source: path.display().to_string(),
+                    reason: format!("unreadable: {e}"),
+                }),
+            }
+        }
+    }
+    files
+}
+
+/// The log a rotated file belongs to: `himds.log.2.gz` → `himds`, `gc_agent-3.log` → `gc_agent`.
+fn log_family(path: &Path) -> (PathBuf, String) {
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_ascii_lowercase();
+    let stem = name.split('.').next().unwrap_or("").to_string();
+    let stem = stem
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .trim_end_matches(['-', '_'])
+        .to_string();
+    (
+        path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        stem,
+    )
+}
+
+fn mtime(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// By default the newest file of each log family; everything with `full`.
+fn newest_of_each(files: Vec<PathBuf>, full: bool) -> Vec<PathBuf> {
+    if full {
+        return files;
+    }
+    let mut best: std::collections::BTreeMap<(PathBuf, String), (SystemTime, PathBuf)> =
+        Default::default();
+    for f in files {
+        let key = log_family(&f);
+        let t = mtime(&f);
+        match best.get(&key) {
+            Some((bt, _)) if *bt >= t => {}
+            _ => {
+                best.insert(key, (t, f));
+            }
+        }
+    }
+    best.into_values().map(|(_, f)| f).collect()
+}
+
+fn relative_name(prefix: &str, base: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(base).unwrap_or(file);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    format!("{prefix}/{}", parts.join("/"))
+}
+
+/// Every source of the platform's layout: agent logs and configuration, guest configuration
+/// and extension-manager logs, per-extension logs and status files, the VM agent's logs.
+pub fn collect(paths: &AgentPaths, full: bool) -> (Vec<Source>, Vec<Skipped>) {
+    let layout = &paths.layout;
+    let mut skipped = Vec::new();
+    let mut sources = Vec::new();
+    let mut add = |component: &'static str, prefix: &str, base: &Path, files: Vec<PathBuf>| {
+        for f in files {
+            sources.push(Source {
+                name: relative_name(prefix, base, &f),
+                path: f,
+                component,
+            });
+        }
+    };
+    let agent_logs = walk(&layout.log_dir, false, &mut skipped);
+    add(
+        "agent",
+        "agent/log",
+        &layout.log_dir,
+        newest_of_each(agent_logs, full),
+    );
+    let configs: Vec<PathBuf> = [paths.agent_config(), paths.local_config()]
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect();
+    add("config", "agent/config", &layout.config_dir, configs);
+    let gc = walk(&layout.guest_config_dir, true, &mut skipped)
+        .into_iter()
+        .filter(|f| {
+            let n = f.to_string_lossy().to_ascii_lowercase();
+            n.contains("log") || n.ends_with(".json") || n.ends_with(".txt")
+        })
+        .collect();
+    add(
+        "guestConfiguration",
+        "guestconfig",
+        &layout.guest_config_dir,
+        newest_of_each(gc, full),
+    );
+    let ext_logs = walk(&layout.extension_logs_dir, true, &mut skipped);
+    add(
+        "extensionLogs",
+        "extensions/logs",
+        &layout.extension_logs_dir,
+        newest_of_each(ext_logs, full),
+    );
+    let handler_files: Vec<PathBuf> = walk(&layout.extensions_dir, true, &mut skipped)
+        .into_iter()
+        .filter(|f| {
+            let n = f
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_ascii_lowercase();
+            let parent = f
+                .parent()
+                .and_then(|p| p.file_name())
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_ascii_lowercase();
+            n.ends_with(".status")
+                || n == "handlermanifest.json"
+                || n == "handlerenvironment.json"
+                || (parent == "runtimesettings" && n.ends_with(".settings"))
+        })
+        .collect();
+    add(
+        "extensionStatus",
+        "extensions/handlers",
+        &layout.extensions_dir,
+        newest_of_each(handler_files, full),
+    );
+    // Windows keeps the VM agent's logs in their own tree; Linux only waagent.log* in /var/log.
+    let vm_agent: Vec<PathBuf> = walk(
+        &layout.vm_agent_logs_dir,
+        layout.vm_agent_log_prefix.is_empty(),
+        &mut Vec::new(),
+    )
+    .into_iter()
+    .filter(|f| {
+        f.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .starts_with(layout.vm_agent_log_prefix)
+    })
+    .collect();
+    add(
+        "vmAgent",
+        "vmagent",
+        &layout.vm_agent_logs_dir,
+        newest_of_each(vm_agent, full),
+    );
+    sources.sort_by(|a, b| a.name.cmp(&b.name));
+    (sources, skipped)
+}
+
+// ---------- archiving ----------
+
+fn zip_time(t: SystemTime) -> zip::DateTime {
+    let text = humantime::format_rfc3339_seconds(t).to_string();
+    let n =
+        |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+    zip::DateTime::from_date_and_time(
+        n(0..4),
+        n(5..7) as u8,
+        n(8..10) as u8,
+        n(11..13) as u8,
+        n(14..16) as u8,
+        n(17..19) as u8,
+    )
+    .unwrap_or_default()
+}
+
+fn file_options(t: SystemTime, large: bool) -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(6))
+        .last_modified_time(zip_time(t))
+        .large_file(large)
+}
+
+/// Counts and hashes what goes into the archive.
+struct Tally<W: Write> {
+    inner: W,
+    hash: Sha256,
+    size: u64,
+}
+
+impl<W: Write> Write for Tally<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+const CHUNK: usize = 64 * 1024;
+/// Lines longer than this are passed on in pieces (a file without line breaks stays bounded).
+const MAX_LINE: usize = 1024 * 1024;
+
+/// Copies `reader` to `out`, redacting line by line unless the data is binary (a NUL in the
+/// first chunk) or redaction is off. Returns the number of redactions.
+fn copy_redacted(
+    mut reader: impl Read,
+    out: &mut impl Write,
+    redact: bool,
+) -> std::io::Result<usize> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut line: Vec<u8> = Vec::new();
+    let mut count = 0;
+    let mut first = true;
+    let mut text = redact;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        if first {
+            first = false;
+            if chunk[..chunk.len().min(8192)].contains(&0) {
+                text = false;
+            }
+        }
+        if !text {
+            out.write_all(chunk)?;
+            continue;
+        }
+        let mut rest = chunk;
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            line.extend_from_slice(&rest[..=i]);
+            let (clean, c) = redact::redact_line(&line);
+            count += c;
+            out.write_all(&clean)?;
+            line.clear();
+            rest = &rest[i + 1..];
+        }
+        line.extend_from_slice(rest);
+        if line.len() > MAX_LINE {
+            let (clean, c) = redact::redact_line(&line);
+            count += c;
+            out.write_all(&clean)?;
+            line.clear();
+        }
+    }
+    if !line.is_empty() {
+        let (clean, c) = redact::redact_line(&line);
+        count += c;
+        out.write_all(&clean)?;
+    }
+    Ok(count)
+}
+
+enum Prepared {
+    Entry { temp: PathBuf, file: ManifestFile },
+    Skipped(Skipped),
+}
+
+/// One source into a single-entry zip in `work`: read once (up to the size it had when opened,
+/// so a growing file is captured consistently), decompressed if gzipped, redacted, hashed.
+fn prepare(source: &Source, index: usize, work: &Path, options: &Options) -> Prepared {
+    let skip = |reason: String| {
+        Prepared::Skipped(Skipped {
+            source: source.path.display().to_string(),
+            reason,
+        })
+    };
+    let file = match std::fs::File::open(&source.path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return skip("vanished before it could be read".into())
+        }
+        Err(e) => return skip(format!("unreadable: {e}")),
+    };
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return skip(format!("unreadable: {e}")),
+    };
+    let source_size = meta.len();
+    if let Some(max) = options.max_file_size {
+        if source_size > max {
+            return skip(format!(
+                "too large: {source_size} bytes, over --max-file-size {max}"
+            ));
+        }
+    }
+    let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+    let gzipped = source.name.ends_with(".gz");
+    let name = if gzipped {
+        source.name.trim_end_matches(".gz").to_string()
+    } else {
+        source.name.clone()
+    };
+    let temp = work.join(format!("{index}.zip"));
+    let result = (|| -> std::io::Result<(u64, String, usize)> {
+        let out = std::fs::File::create(&temp)?;
+        let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, out));
+        // Decompressed data can be larger than its source: zip64 early rather than failing.
+        let large = source_size > (1 << 30) || (gzipped && source_size > (1 << 27));
+        zip.start_file(name.clone(), file_options(modified, large))
+            .map_err(std::io::Error::other)?;
+        let mut tally = Tally {
+            inner: &mut zip,
+            hash: Sha256::new(),
+            size: 0,
+        };
+        let limited = file.take(source_size);
+        let count = if gzipped {
+            copy_redacted(
+                flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(
+                    CHUNK, limited,
+                )),
+                &mut tally,
+                options.redact,
+            )?
+        } else {
+            copy_redacted(limited, &mut tally, options.redact)?
+        };
+        let (size, hash) = (tally.size, tally.hash.finalize());
+        let mut out = zip.finish().map_err(std::io::Error::other)?;
+        out.flush()?;
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        Ok((size, hex, count))
+    })();
+    match result {
+        Ok((size, sha256, redactions)) => Prepared::Entry {
+            temp,
+            file: ManifestFile {
+                name,
+                source: source.path.display().to_string(),
+                component: source.component.to_string(),
+                size,
+                source_size,
+                mtime: humantime::format_rfc3339_seconds(modified).to_string(),
+                sha256,
+                redactions,
+                decompressed: gzipped,
+            },
+        },
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            skip(format!("could not be read completely: {e}"))
+        }
+    }
+}
+
+/// Removes the work folder however the run ends.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct ArchiveReport {
+    pub manifest: Manifest,
+    pub archive_size: u64,
+}
+
+/// Writes the archive to `target` (atomically: a temporary name, then a rename).
+pub fn write_archive(
+    target: &Path,
+    sources: Vec<Source>,
+    mut skipped: Vec<Skipped>,
+    generated: Vec<Generated>,
+    options: &Options,
+    computer_name: &str,
+    progress: &dyn Fn(usize, usize, &str),
+) -> Result<ArchiveReport> {
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fail = |what: String| {
+        AzcmError::new(ErrorCode::LOGS_FAILED, what)
+            .with_detail("path", target.display().to_string())
+    };
+    let work = WorkDir(dir.join(format!(".azcm-logs-{}", std::process::id())));
+    std::fs::create_dir_all(&work.0)
+        .map_err(|e| fail(format!("cannot write into {}: {e}", dir.display())))?;
+
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Prepared>>> =
+        Mutex::new((0..sources.len()).map(|_| None).collect());
+    let total = sources.len();
+    let (tell, heard) = std::sync::mpsc::channel::<usize>();
+    std::thread::scope(|scope| {
+        for _ in 0..options.workers.max(1).min(total.max(1)) {
+            let tell = tell.clone();
+            let (next, done, results, sources, work) = (&next, &done, &results, &sources, &work);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    break;
+                }
+                // A bug reading one file must not lose the archive: it becomes a skipped entry.
+                let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    prepare(&sources[i], i, &work.0, options)
+                }))
+                .unwrap_or_else(|panic| {
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Prepared::Skipped(Skipped {
+                        source: sources[i].path.display().to_string(),
+                        reason: format!("internal error while reading: {why}"),
+                    })
+                });
+                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(prepared);
+                done.fetch_add(1, Ordering::SeqCst);
+                let _ = tell.send(i);
+            });
+        }
+        drop(tell);
+        // Progress is reported from this thread: the reporter is not shared across threads.
+        for (n, i) in heard.iter().enumerate() {
+            progress(n + 1, total, &sources[i].name);
+        }
+    });
+
+    let partial = dir.join(format!(
+        ".{}.partial-{}",
+        target.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let build = || -> std::result::Result<(Vec<ManifestFile>, Vec<Skipped>), String> {
+        let out = std::fs::File::create(&partial).map_err(|e| e.to_string())?;
+        let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, out));
+        let mut files = Vec::new();
+        let mut extra_skipped = Vec::new();
+        for prepared in results
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .flatten()
+        {
+            match prepared {
+                Prepared::Skipped(s) => extra_skipped.push(s),
+                Prepared::Entry { temp, file } => {
+                    let one = std::fs::File::open(&temp).map_err(|e| e.to_string())?;
+                    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(one))
+                        .map_err(|e| e.to_string())?;
+                    let entry = archive.by_index_raw(0).map_err(|e| e.to_string())?;
+                    zip.raw_copy_file(entry).map_err(|e| e.to_string())?;
+                    drop(archive);
+                    let _ = std::fs::remove_file(&temp);
+                    files.push(file);
+                }
+            }
+        }
+        let now = SystemTime::now();
+        for g in &generated {
+            zip.start_file(g.name.clone(), file_options(now, false))
+                .map_err(|e| e.to_string())?;
+            let mut tally = Tally {
+                inner: &mut zip,
+                hash: Sha256::new(),
+                size: 0,
+            };
+            let redactions = copy_redacted(&g.bytes[..], &mut tally, options.redact)
+                .map_err(|e| e.to_string())?;
+            let (size, hash) = (tally.size, tally.hash.finalize());
+            files.push(ManifestFile {
+                name: g.name.clone(),
+                source: "azcm".into(),
+                component: "azcm".into(),
+                size,
+                source_size: g.bytes.len() as u64,
+                mtime: humantime::format_rfc3339_seconds(now).to_string(),
+                sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
+                redactions,
+                decompressed: false,
+            });
+        }
+        Ok((files, extra_skipped))
+    };
+    let (files, extra_skipped) = match build() {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(fail(format!("cannot write the log archive: {e}")));
+        }
+    };
+    skipped.extend(extra_skipped);
+    let manifest = Manifest {
+        schema_version: 1,
+        created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        computer_name: computer_name.to_string(),
+        full: options.full,
+        redacted: options.redact,
+        max_file_size: options.max_file_size,
+        files,
+        skipped,
+    };
+    // The zip was opened above; append the manifest and finish (reopening keeps `build` simple).
+    let finish = || -> std::result::Result<u64, String> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&partial)
+            .map_err(|e| e.to_string())?;
+        let mut zip = zip::ZipWriter::new_append(file).map_err(|e| e.to_string())?;
+        zip.start_file("manifest.json", file_options(SystemTime::now(), false))
+            .map_err(|e| e.to_string())?;
+        zip.write_all(&serde_json::to_vec_pretty(&manifest).expect("manifests serialise"))
+            .map_err(|e| e.to_string())?;
+        let file = zip.finish().map_err(|e| e.to_string())?;
+        file.sync_all().map_err(|e| e.to_string())?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        drop(file);
+        std::fs::rename(&partial, target).map_err(|e| e.to_string())?;
+        let _ = crate::platform::sync_dir(dir);
+        Ok(size)
+    };
+    match finish() {
+        Ok(archive_size) => Ok(ArchiveReport {
+            manifest,
+            archive_size,
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(fail(format!("cannot write the log archive: {e}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod archive_tests {
+    use super::*;
+
+    #[test]
+    fn an_archive_is_written_with_its_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("himds.log");
+        std::fs::write(&log, "a line with client_secret=CANARY1\nanother\n").unwrap();
+        let sources = vec![Source {
+            name: "agent/log/himds.log".into(),
+            path: log,
+            component: "agent",
+        }];
+        let target = dir.path().join("out.zip");
+        let options = Options {
+            full: false,
+            redact: true,
+            max_file_size: None,
+            workers: 2,
+        };
+        let report = write_archive(
+            &target,
+            sources,
+            Vec::new(),
+            Vec::new(),
+            &options,
+            "box",
+            &|_, _, _| {},
+        )
+        .unwrap();
+        assert_eq!(report.manifest.files.len(), 1);
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&target).unwrap()).unwrap();
+        let mut text = String::new();
+        archive
+            .by_name("agent/log/himds.log")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert!(!text.contains("CANARY1"), "{text}");
+        assert!(archive.by_name("manifest.json").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_logs_belong_to_their_family() {
+        for (name, family) in [
+            ("himds.log", "himds"),
+            ("himds.log.1", "himds"),
+            ("himds.log.2.gz", "himds"),
+            ("gc_agent-3.log", "gc_agent"),
+            ("azcmagent.log", "azcmagent"),
+        ] {
+            assert_eq!(log_family(Path::new(name)).1, family, "{name}");
+        }
+    }
+
+    #[test]
+    fn redaction_streams_across_chunks_and_skips_binary() {
+        let secret = "client_secret=CANARYchunked";
+        let mut text = "x".repeat(CHUNK - 10).into_bytes();
+        text.extend_from_slice(format!(" {secret}\nnext line\n").as_bytes());
+        let mut out = Vec::new();
+        assert_eq!(copy_redacted(&text[..], &mut out, true).unwrap(), 1);
+        assert!(!String::from_utf8_lossy(&out).contains("CANARYchunked"));
+        let mut binary = vec![0u8, 1, 2];
+        binary.extend_from_slice(secret.as_bytes());
+        let mut out = Vec::new();
+        copy_redacted(&binary[..], &mut out, true).unwrap();
+        assert_eq!(out, binary);
+    }
+}
