@@ -29,7 +29,8 @@ fn rules() -> &'static [Rule] {
             // SAS signatures in storage URLs.
             rule(r"(?i)([?&]sig=)([^&\s\x22'<>]+)", 2),
             // "secret": "...", "password": "...", "protectedSettings": "...", also tokens by key.
-            rule(r#"(?i)("(?:client_?secret|secret|password|passwd|pwd|protected_?settings|access_?token|refresh_?token|id_?token|client_?assertion|sas_?token|account_?key|private_?key)"\s*:\s*")((?:[^"\\]|\\.)*)"#, 2),
+            // Python-style dicts (the VM agent's logs) use single quotes: both are covered.
+            rule(r#"(?i)(["'](?:client_?secret|secret|password|passwd|pwd|protected_?settings|access_?token|refresh_?token|id_?token|client_?assertion|sas_?token|account_?key|private_?key)["']\s*:\s*["'])((?:[^"'\\]|\\.)*)"#, 2),
             // key=value and key: value outside JSON (command lines, form bodies, INI).
             rule(r"(?i)\b((?:client_secret|client-secret|secret|password|passwd|pwd|access_token|refresh_token|client_assertion|accountkey|service-principal-secret)\s*[=:]\s*)([^\s&;,\x22']+)", 2),
             // --flag value on command lines.
