@@ -313,6 +313,35 @@ const CHUNK: usize = 64 * 1024;
 /// Lines longer than this are passed on in pieces (a file without line breaks stays bounded).
 const MAX_LINE: usize = 1024 * 1024;
 
+/// Writes the complete lines of `region` to `out`, redacting the lines the prefilter flags.
+fn redact_region(region: &[u8], out: &mut impl Write) -> std::io::Result<usize> {
+    let mut count = 0;
+    let mut cursor = 0;
+    for hit in redact::prefilter().find_iter(region) {
+        if hit.start() < cursor {
+            continue;
+        }
+        let line_start = region[..hit.start()]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map(|i| i + 1)
+            .unwrap_or(0)
+            .max(cursor);
+        let line_end = region[hit.start()..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map(|i| hit.start() + i + 1)
+            .unwrap_or(region.len());
+        out.write_all(&region[cursor..line_start])?;
+        let (clean, c) = redact::redact_line(&region[line_start..line_end]);
+        count += c;
+        out.write_all(&clean)?;
+        cursor = line_end;
+    }
+    out.write_all(&region[cursor..])?;
+    Ok(count)
+}
+
 /// Copies `reader` to `out`, redacting line by line unless the data is binary (a NUL in the
 /// first chunk) or redaction is off. Returns the number of redactions.
 fn copy_redacted(
@@ -321,7 +350,8 @@ fn copy_redacted(
     redact: bool,
 ) -> std::io::Result<usize> {
     let mut buf = vec![0u8; CHUNK];
-    let mut line: Vec<u8> = Vec::new();
+    // The unfinished last line of the previous chunk.
+    let mut pending: Vec<u8> = Vec::new();
     let mut count = 0;
     let mut first = true;
     let mut text = redact;
@@ -343,27 +373,26 @@ fn copy_redacted(
             out.write_all(chunk)?;
             continue;
         }
-        let mut rest = chunk;
-        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
-            line.extend_from_slice(&rest[..=i]);
-            let (clean, c) = redact::redact_line(&line);
-            count += c;
-            out.write_all(&clean)?;
-            line.clear();
-            rest = &rest[i + 1..];
+        match chunk.iter().rposition(|b| *b == b'\n') {
+            Some(last) => {
+                if pending.is_empty() {
+                    count += redact_region(&chunk[..=last], out)?;
+                } else {
+                    pending.extend_from_slice(&chunk[..=last]);
+                    count += redact_region(&pending, out)?;
+                    pending.clear();
+                }
+                pending.extend_from_slice(&chunk[last + 1..]);
+            }
+            None => pending.extend_from_slice(chunk),
         }
-        line.extend_from_slice(rest);
-        if line.len() > MAX_LINE {
-            let (clean, c) = redact::redact_line(&line);
-            count += c;
-            out.write_all(&clean)?;
-            line.clear();
+        if pending.len() > MAX_LINE {
+            count += redact_region(&pending, out)?;
+            pending.clear();
         }
     }
-    if !line.is_empty() {
-        let (clean, c) = redact::redact_line(&line);
-        count += c;
-        out.write_all(&clean)?;
+    if !pending.is_empty() {
+        count += redact_region(&pending, out)?;
     }
     Ok(count)
 }
