@@ -13,6 +13,7 @@
         'Clear-AzcmConfig',
         'Connect-AzcmAgent',
         'Disconnect-AzcmAgent',
+        'Export-AzcmLog',
         'Get-AzcmAgent',
         'Get-AzcmConfig',
         'Get-AzcmConfigInfo',

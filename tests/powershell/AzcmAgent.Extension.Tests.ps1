@@ -53,3 +53,36 @@ Describe 'Get-AzcmExtension and Remove-AzcmExtension' {
         { Remove-AzcmExtension -Name 'Contoso.Ops.Nope' -Confirm:$false } | Should -Throw -ErrorId 'AZCM0023,Remove-AzcmExtension'
     }
 }
+
+Describe 'Export-AzcmLog' {
+    BeforeEach {
+        $script:root = New-TestStateRoot -Name 'logs'
+    }
+
+    It 'writes the archive and returns its FileInfo with the manifest summary' {
+        $logDir = Join-Path -Path $env:AZCM_ROOT -ChildPath 'var/opt/azcmagent/log'
+        if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
+            $logDir = Join-Path -Path $env:AZCM_ROOT -ChildPath 'ProgramData/AzureConnectedMachineAgent/Log'
+        }
+        New-Item -ItemType Directory -Path $logDir -Force | Out-Null
+        Set-Content -LiteralPath (Join-Path -Path $logDir -ChildPath 'himds.log') -Value 'client_secret=PESTERCANARY'
+        $zip = Export-AzcmLog -Path $env:AZCM_ROOT
+        $zip | Should -BeOfType ([System.IO.FileInfo])
+        $zip.Name | Should -Match '^azcmagent-.*\.zip$'
+        $zip.AzcmRedacted | Should -BeTrue
+        $zip.AzcmRedactions | Should -BeGreaterThan 0
+        Add-Type -AssemblyName System.IO.Compression.FileSystem
+        $archive = [System.IO.Compression.ZipFile]::OpenRead($zip.FullName)
+        try {
+            ($archive.Entries | Where-Object FullName -EQ 'manifest.json') | Should -Not -BeNullOrEmpty
+        } finally {
+            $archive.Dispose()
+        }
+    }
+
+    It 'writes nothing with -WhatIf' {
+        $target = Join-Path -Path $env:AZCM_ROOT -ChildPath 'whatif.zip'
+        Export-AzcmLog -Path $target -WhatIf
+        Test-Path -LiteralPath $target | Should -BeFalse
+    }
+}

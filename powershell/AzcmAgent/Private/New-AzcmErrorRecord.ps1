@@ -35,6 +35,7 @@ function New-AzcmErrorRecord {
         'AZCM0101' { [System.Management.Automation.ErrorCategory]::ParserError }
         'AZCM0102' { [System.Management.Automation.ErrorCategory]::ObjectNotFound }
         'AZCM0103' { [System.Management.Automation.ErrorCategory]::SecurityError }
+        'AZCM0104' { [System.Management.Automation.ErrorCategory]::WriteError }
         default { [System.Management.Automation.ErrorCategory]::NotSpecified }
     }
 
