@@ -74,19 +74,27 @@ pub struct Options {
 
 // ---------- collection ----------
 
-/// Files under `dir` (recursively if asked); symbolic links are not followed.
+/// Folders deeper than this are not entered (a backstop where links look like folders).
+const MAX_DEPTH: usize = 16;
+
+/// Files under `dir` (recursively if asked); symbolic links are not followed, and no folder is
+/// entered twice.
 fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((d, depth)) = stack.pop() {
+        if let Ok(real) = std::fs::canonicalize(&d) {
+            if !seen.insert(real) {
+                skipped.push(Skipped { source: d.display().to_string(), reason: "a folder already collected (a link loop?)".into() });
+                continue;
+            }
+        }
         let entries = match std::fs::read_dir(&d) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
-                skipped.push(Skipped {
-                    source: d.display().to_string(),
-                    reason: format!("unreadable folder: {e}"),
-                });
+                skipped.push(Skipped { source: d.display().to_string(), reason: format!("unreadable folder: {e}") });
                 continue;
             }
         };
@@ -99,16 +107,15 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
                     reason: "symbolic link (not followed)".into(),
                 }),
                 Ok(m) if m.is_dir() => {
-                    if recursive {
-                        stack.push(path);
+                    if recursive && depth < MAX_DEPTH {
+                        stack.push((path, depth + 1));
+                    } else if recursive {
+                        skipped.push(Skipped { source: path.display().to_string(), reason: format!("deeper than {MAX_DEPTH} folders") });
                     }
                 }
                 Ok(m) if m.is_file() => files.push(path),
                 Ok(_) => {}
-                Err(e) => skipped.push(Skipped {
-                    source: path.display().to_string(),
-                    reason: format!("unreadable: {e}"),
-                }),
+                Err(e) => skipped.push(Skipped { source: path.display().to_string(), reason: format!("unreadable: {e}") }),
             }
         }
     }
