@@ -436,3 +436,59 @@ fn an_interrupted_run_leaves_no_archive_and_bad_targets_are_refused() {
         "AZCM0023"
     );
 }
+
+/// An unreadable file is listed in the manifest with the reason; the rest is archived.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unreadable_file_is_skipped_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    let l = populate(&azcm);
+    let secret_file = l.agent_logs.join("azcmagent.log");
+    // Everything readable by an unprivileged user but the one file; the output folder writable.
+    for entry in walk_all(azcm.root()) {
+        let mode = if entry.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    std::fs::set_permissions(azcm.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = azcm.root().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let target = out.join("unprivileged.zip");
+    let Some(run) = common::run_as_unprivileged(
+        &["--json", "logs", "-o", target.to_str().unwrap()],
+        Some(azcm.root()),
+    ) else {
+        return;
+    };
+    common::assert_contract(&run);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let skipped = run.doc()["result"]["skipped"].to_string();
+    assert!(
+        skipped.contains("azcmagent.log") && skipped.contains("unreadable"),
+        "{skipped}"
+    );
+    let names = python_check(&target);
+    assert!(names.iter().any(|n| n == "agent/log/himds.log"));
+    assert!(!names.iter().any(|n| n == "agent/log/azcmagent.log"));
+}
+
+#[cfg(target_os = "linux")]
+fn walk_all(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}

@@ -86,7 +86,10 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
     while let Some((d, depth)) = stack.pop() {
         if let Ok(real) = std::fs::canonicalize(&d) {
             if !seen.insert(real) {
-                skipped.push(Skipped { source: d.display().to_string(), reason: "a folder already collected (a link loop?)".into() });
+                skipped.push(Skipped {
+                    source: d.display().to_string(),
+                    reason: "a folder already collected (a link loop?)".into(),
+                });
                 continue;
             }
         }
@@ -94,7 +97,10 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
-                skipped.push(Skipped { source: d.display().to_string(), reason: format!("unreadable folder: {e}") });
+                skipped.push(Skipped {
+                    source: d.display().to_string(),
+                    reason: format!("unreadable folder: {e}"),
+                });
                 continue;
             }
         };
@@ -110,12 +116,18 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
                     if recursive && depth < MAX_DEPTH {
                         stack.push((path, depth + 1));
                     } else if recursive {
-                        skipped.push(Skipped { source: path.display().to_string(), reason: format!("deeper than {MAX_DEPTH} folders") });
+                        skipped.push(Skipped {
+                            source: path.display().to_string(),
+                            reason: format!("deeper than {MAX_DEPTH} folders"),
+                        });
                     }
                 }
                 Ok(m) if m.is_file() => files.push(path),
                 Ok(_) => {}
-                Err(e) => skipped.push(Skipped { source: path.display().to_string(), reason: format!("unreadable: {e}") }),
+                Err(e) => skipped.push(Skipped {
+                    source: path.display().to_string(),
+                    reason: format!("unreadable: {e}"),
+                }),
             }
         }
     }

@@ -14,6 +14,9 @@ function Export-AzcmLog {
 
     .EXAMPLE
     Export-AzcmLog -Full -Path C:\Temp\ | Select-Object FullName, Length, AzcmSkipped
+
+    .EXAMPLE
+    Export-AzcmLog -ComputerName srv01, srv02 -Path C:\Temp\ | Select-Object PSComputerName, FullName
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Low')]
     [OutputType([System.IO.FileInfo])]
@@ -31,10 +34,29 @@ function Export-AzcmLog {
 
         [Parameter(Mandatory = $false)]
         [ValidateRange(1, [long]::MaxValue)]
-        [long]$MaxFileSize
+        [long]$MaxFileSize,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$ComputerName,
+
+        [Parameter(Mandatory = $false)]
+        [System.Management.Automation.PSCredential]$Credential,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 1024)]
+        [int]$ThrottleLimit = 32
     )
 
     process {
+        if ($Session -or $ComputerName) {
+            # Each machine writes its archive locally (-Path as seen there); the FileInfo comes back.
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action 'Write the Azure Arc agent log archive' -ThrottleLimit $ThrottleLimit
+            return
+        }
         $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'
         if ($Full) {
             $arguments.Add('--full')
