@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end, on this machine and nowhere else: build azcm and the fake cloud,
-# start the fake on loopback, onboard this machine under a temporary state root, print the
-# result and the machine as ARM sees it, disconnect, and stop the fake.
+# start the fake on loopback, check the endpoints, onboard this machine under a temporary state
+# root, show it locally and as ARM sees it, pack its logs, disconnect, and stop the fake.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,6 +15,10 @@ for _ in $(seq 100); do grep -q FAKE_ADMIN_URL "$work/env" 2>/dev/null && break;
 # shellcheck disable=SC1091
 . "$work/env"
 
+echo "== azcm check (every Arc endpoint of the fake cloud, stage by stage)"
+"$azcm" check --location "$FAKE_LOCATION" --cloud "$FAKE_CLOUD"
+
+echo
 echo "== azcm connect (the secret goes in on stdin)"
 printf '%s\n' "$FAKE_CLIENT_SECRET" | "$azcm" connect \
     --service-principal-id "$FAKE_CLIENT_ID" --service-principal-secret - --tenant-id "$FAKE_TENANT_ID" \
@@ -29,6 +33,14 @@ context = ssl.create_default_context(cafile=sys.argv[2])
 with urllib.request.urlopen(sys.argv[1], context=context) as response:
     print(json.dumps(json.load(response)["value"], indent=2))
 PY
+
+echo
+echo "== azcm show (agentconfig.json, the fake HIMDS, this machine)"
+"$azcm" show
+
+echo
+echo "== azcm logs (redacted support archive, with its manifest)"
+(cd "$work" && "$azcm" logs)
 
 echo
 echo "== azcm disconnect"

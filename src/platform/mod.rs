@@ -334,6 +334,9 @@ pub fn run_handler_command(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()?;
+    // The handler and everything it starts, so a timeout stops all of it (a killed shell's
+    // children would otherwise keep running and hold the folder).
+    let tree = imp::ProcessTree::adopt(&child);
     // Drain the pipes on threads so a chatty handler never blocks on a full pipe.
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
@@ -355,6 +358,7 @@ pub fn run_handler_command(
         }
         if started.elapsed() >= timeout {
             timed_out = true;
+            tree.kill();
             let _ = child.kill();
             let _ = child.wait();
             break None;

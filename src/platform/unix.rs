@@ -82,9 +82,27 @@ pub fn stop_service_hint(name: &str) -> String {
 }
 
 pub fn shell_command(command: &str) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
     let mut c = std::process::Command::new("/bin/sh");
-    c.arg("-c").arg(command);
+    // Its own process group: a timeout kills the handler's children too.
+    c.arg("-c").arg(command).process_group(0);
     c
+}
+
+/// The process group a handler runs in.
+pub struct ProcessTree(libc::pid_t);
+
+impl ProcessTree {
+    pub fn adopt(child: &std::process::Child) -> Self {
+        Self(child.id() as libc::pid_t)
+    }
+
+    pub fn kill(&self) {
+        // SAFETY: signals the process group the child leads (created by process_group(0)).
+        unsafe {
+            libc::kill(-self.0, libc::SIGKILL);
+        }
+    }
 }
 
 pub fn service_name(service: AgentService) -> &'static str {

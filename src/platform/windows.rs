@@ -411,6 +411,59 @@ pub fn stop_service_hint(name: &str) -> String {
     format!("Stop-Service -Name {name} (or: sc.exe stop {name})")
 }
 
+/// A job object holding a handler and every process it starts; closing or terminating it
+/// ends them all.
+pub struct ProcessTree(HANDLE);
+
+impl ProcessTree {
+    pub fn adopt(child: &std::process::Child) -> Self {
+        use std::os::windows::io::AsRawHandle;
+        use windows_sys::Win32::System::JobObjects::{
+            AssignProcessToJobObject, CreateJobObjectW, JobObjectExtendedLimitInformation,
+            SetInformationJobObject, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
+            JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+        };
+        // SAFETY: a fresh unnamed job; the limit struct is fully initialised; the process
+        // handle belongs to the live child.
+        unsafe {
+            let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
+            if job.is_null() {
+                return Self(std::ptr::null_mut());
+            }
+            let mut limits: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = std::mem::zeroed();
+            limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+            SetInformationJobObject(
+                job,
+                JobObjectExtendedLimitInformation,
+                (&limits as *const JOBOBJECT_EXTENDED_LIMIT_INFORMATION).cast(),
+                std::mem::size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
+            );
+            AssignProcessToJobObject(job, child.as_raw_handle() as HANDLE);
+            Self(job)
+        }
+    }
+
+    pub fn kill(&self) {
+        if !self.0.is_null() {
+            // SAFETY: the job handle is owned by self.
+            unsafe {
+                windows_sys::Win32::System::JobObjects::TerminateJobObject(self.0, 1);
+            }
+        }
+    }
+}
+
+impl Drop for ProcessTree {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: closing the handle we own; KILL_ON_JOB_CLOSE ends what is left.
+            unsafe {
+                windows_sys::Win32::Foundation::CloseHandle(self.0);
+            }
+        }
+    }
+}
+
 /// Handler commands are command lines for cmd.exe, as the VM agent runs them.
 pub fn shell_command(command: &str) -> std::process::Command {
     use std::os::windows::process::CommandExt;
