@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cargo build --release --locked --bin azcm --bin azcm-fakecloud
-azcm=target/release/azcm
+azcm="$PWD/target/release/azcm"
 work=$(mktemp -d)
 target/release/azcm-fakecloud --print-env --dir "$work" > "$work/env" 2> "$work/fakecloud.log" &
 fake=$!
