@@ -492,3 +492,26 @@ fn walk_all(root: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A log over 4 GiB needs zip64: the archive must still read back whole. (A sparse file: no
+/// disk is used for it, and its zeros compress to almost nothing.)
+#[test]
+fn a_file_over_4_gib_is_stored_as_zip64() {
+    let azcm = Azcm::new();
+    let l = layout(azcm.root());
+    std::fs::create_dir_all(&l.agent_logs).unwrap();
+    let huge = l.agent_logs.join("himds.log");
+    let size = (4u64 << 30) + 12_345;
+    std::fs::File::create(&huge).unwrap().set_len(size).unwrap();
+    let target = azcm.root().join("zip64.zip");
+    logs(&azcm, &["-o", &native_path(&target)]);
+    let m = manifest(&target);
+    let entry = m["files"].as_array().unwrap().iter().find(|f| f["name"] == "agent/log/himds.log").unwrap().clone();
+    assert_eq!(entry["size"].as_u64(), Some(size));
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&target).unwrap()).unwrap();
+    let f = archive.by_name("agent/log/himds.log").unwrap();
+    assert_eq!(f.size(), size, "the zip64 size field");
+    drop(f);
+    python_check(&target);
+    unzip_test(&target);
+}

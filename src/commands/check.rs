@@ -210,39 +210,7 @@ pub fn render(report: &CheckReport) -> String {
             ]
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row.iter()) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| -> String {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}", w = *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = String::new();
-    out.push_str(&line(header.to_vec()));
-    out.push('\n');
-    out.push_str(&line(
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(|s| s.as_str())
-            .collect(),
-    ));
-    out.push('\n');
-    for row in &rows {
-        out.push_str(&line(row.iter().map(|s| s.as_str()).collect()));
-        out.push('\n');
-    }
+    let mut out = super::text_table(header, &rows);
     let s = &report.summary;
     out.push('\n');
     out.push_str(&format!(

@@ -25,51 +25,15 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-fn table(rows: Vec<[String; 4]>) -> String {
-    let header = ["Name", "Version", "State", "Size"];
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}", w = *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = line(header.to_vec());
-    out.push('\n');
-    out.push_str(&line(
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(|s| s.as_str())
-            .collect(),
-    ));
-    out.push('\n');
-    for row in &rows {
-        out.push_str(&line(row.iter().map(|s| s.as_str()).collect()));
-        out.push('\n');
-    }
-    out
-}
-
 fn list(ctx: &Context<'_>) -> Result<Outcome> {
     let dir = ctx.paths()?.layout.extensions_dir.clone();
     let installed = extensions::list(&dir)?;
     let view = if installed.is_empty() {
         format!("No extensions are installed (looked in {}).", dir.display())
     } else {
-        table(
-            installed
+        super::text_table(
+            ["Name", "Version", "State", "Size"],
+            &installed
                 .iter()
                 .map(|e| {
                     [
@@ -83,7 +47,7 @@ fn list(ctx: &Context<'_>) -> Result<Outcome> {
                         human_size(e.size_bytes),
                     ]
                 })
-                .collect(),
+                .collect::<Vec<_>>(),
         )
     };
     Ok(Outcome::new(

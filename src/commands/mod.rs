@@ -153,6 +153,34 @@ pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
     }
 }
 
+/// An aligned text table, azcmagent style: a header, a dashed rule, one line per row.
+pub fn text_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let mut text = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect::<Vec<_>>()
+            .join("  ");
+        text.truncate(text.trim_end().len());
+        text.push('\n');
+        text
+    };
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    let mut out = line(header.to_vec());
+    out.push_str(&line(rule.iter().map(String::as_str).collect()));
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
 /// Formats a stored/effective JSON value the way azcmagent's human output shows it.
 pub fn display_value(value: &Value) -> String {
     match value {
