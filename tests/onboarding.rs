@@ -149,14 +149,10 @@ fn re_running_the_same_connect_changes_nothing() {
     );
 
     // Another resource while connected: disconnect first.
-    let requests = o.fake.requests().len();
-    let run = json_run(&o, &o.connect_args("web-02"));
+    let run = o.without_requests("refused before any request", || {
+        json_run(&o, &o.connect_args("web-02"))
+    });
     assert_eq!(run.error_code(), "AZCM0067");
-    assert_eq!(
-        o.fake.requests().len(),
-        requests,
-        "refused before any request"
-    );
 }
 
 #[test]
@@ -484,14 +480,10 @@ fn disconnect_when_the_resource_is_already_gone_or_local_only() {
 
     // The old resource still holds the old key: connect anew under another name.
     assert_eq!(json_run(&o, &o.connect_args("web-02")).doc()["ok"], true);
-    let requests = o.fake.requests().len();
-    let local = json_run(&o, &["disconnect", "--force-local-only"]);
+    let local = o.without_requests("no request with --force-local-only", || {
+        json_run(&o, &["disconnect", "--force-local-only"])
+    });
     assert_eq!(local.doc()["result"]["localOnly"], true);
-    assert_eq!(
-        o.fake.requests().len(),
-        requests,
-        "no request with --force-local-only"
-    );
     assert!(agent_config(&o).is_none());
 }
 
@@ -1258,28 +1250,24 @@ fn an_unknown_gateway_stops_connect_before_the_machine_exists() {
     );
     assert!(o.fake.machines().is_empty());
 
-    let before = o.fake.requests().len();
-    for (flag, value) in [
-        ("--gateway-id", "/subscriptions/x/gateways/y"),
-        (
-            "--automanage-profile",
-            "/providers/Microsoft.Automanage/bestPractices/Whatever",
-        ),
-        ("--automanage-profile", "AzureBestPracticesProduction"),
-    ] {
-        let mut args = o.connect_args("gw-03");
-        args.extend([flag, value]);
-        assert_eq!(
-            json_run(&o, &args).error_code(),
-            "AZCM0023",
-            "{flag} {value}"
-        );
-    }
-    assert_eq!(
-        o.fake.requests().len(),
-        before,
-        "bad ids are refused before any request"
-    );
+    o.without_requests("bad ids are refused before any request", || {
+        for (flag, value) in [
+            ("--gateway-id", "/subscriptions/x/gateways/y"),
+            (
+                "--automanage-profile",
+                "/providers/Microsoft.Automanage/bestPractices/Whatever",
+            ),
+            ("--automanage-profile", "AzureBestPracticesProduction"),
+        ] {
+            let mut args = o.connect_args("gw-03");
+            args.extend([flag, value]);
+            assert_eq!(
+                json_run(&o, &args).error_code(),
+                "AZCM0023",
+                "{flag} {value}"
+            );
+        }
+    });
 }
 
 #[test]
@@ -1308,10 +1296,11 @@ fn the_hybridcompute_api_version_can_be_chosen() {
         "{}",
         run.stdout
     );
-    let requests = o.fake.requests().len();
     let bad = o
         .azcm
         .clone_with_env("AZCM_HYBRIDCOMPUTE_API_VERSION", "latest");
-    assert_eq!(bad.json(&o.connect_args("api-03")).error_code(), "AZCM0023");
-    assert_eq!(o.fake.requests().len(), requests);
+    let run = o.without_requests("a bad api-version is refused before any request", || {
+        bad.json(&o.connect_args("api-03"))
+    });
+    assert_eq!(run.error_code(), "AZCM0023");
 }

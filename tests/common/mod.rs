@@ -421,6 +421,15 @@ impl Onboarding {
         ]
     }
 
+    /// Runs `act` and asserts the fake saw no request meanwhile (`why` says what should have
+    /// stopped them).
+    pub fn without_requests<T>(&self, why: &str, act: impl FnOnce() -> T) -> T {
+        let before = self.fake.requests().len();
+        let result = act();
+        assert_eq!(self.fake.requests().len(), before, "{why}");
+        result
+    }
+
     /// Requests the fake saw for a step.
     pub fn count(&self, step: azcm_fakecloud::Step) -> usize {
         self.fake
