@@ -37,3 +37,22 @@ pub async fn azure_environment() -> Option<String> {
         .filter(|e| !e.is_empty())
         .map(str::to_string)
 }
+
+/// Why this machine looks like an Azure VM (empty: it does not): the Azure VM guest agent's
+/// service, and an answer from IMDS. Shared by connect's guard, `check` and `show`.
+pub async fn azure_vm_evidence() -> Vec<String> {
+    let mut evidence = Vec::new();
+    if let Ok(Some(agent)) = crate::platform::azure_guest_agent() {
+        evidence.push(format!(
+            "the Azure VM guest agent service {} is installed",
+            agent.name
+        ));
+    }
+    if let Some(environment) = azure_environment().await {
+        evidence.push(format!(
+            "the Azure Instance Metadata Service at {} answers ({environment})",
+            endpoint()
+        ));
+    }
+    evidence
+}

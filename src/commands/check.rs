@@ -5,7 +5,6 @@ use crate::cli::CheckArgs;
 use crate::cloud::{self, Cloud};
 use crate::connectivity::{self, dns::Resolver, CheckReport, Plan};
 use crate::error::{AzcmError, ErrorCode, Result};
-use crate::settings;
 use crate::state::agentconfig::AgentConfig;
 use crate::state::localconfig::LocalConfig;
 use std::net::{IpAddr, SocketAddr};
@@ -41,8 +40,7 @@ pub fn plan(ctx: &Context<'_>, cloud: Cloud, region: String, options: Options) -
     let paths = ctx.paths()?;
     let local = LocalConfig::load(&paths.local_config())?;
     let agent = AgentConfig::load(&paths.agent_config())?;
-    let value =
-        |name: &str| settings::effective(&local.settings, settings::find(name).expect("known")).0;
+    let value = |name: &str| local.effective(name);
     let proxy_url = value("proxy.url").as_str().unwrap_or("").to_string();
     let bypass: Vec<String> = serde_json::from_value(value("proxy.bypass")).unwrap_or_default();
     let gateway_mode = value("connection.type").as_str() == Some("gateway");

@@ -492,19 +492,7 @@ pub async fn azure_vm_guard(ctx: &Context<'_>) -> Result<()> {
             .verbose("MSFT_ARC_TEST is set: skipping the Azure VM check");
         return Ok(());
     }
-    let mut evidence = Vec::new();
-    if let Ok(Some(agent)) = platform::azure_guest_agent() {
-        evidence.push(format!(
-            "the Azure VM guest agent service {} is installed",
-            agent.name
-        ));
-    }
-    if let Some(environment) = imds::azure_environment().await {
-        evidence.push(format!(
-            "the Azure Instance Metadata Service at {} answers ({environment})",
-            imds::endpoint()
-        ));
-    }
+    let evidence = imds::azure_vm_evidence().await;
     if evidence.is_empty() {
         return Ok(());
     }
@@ -520,8 +508,7 @@ pub async fn azure_vm_guard(ctx: &Context<'_>) -> Result<()> {
 /// to a minute, and at most a third of the retry budget, so a hung request leaves time to retry.
 pub fn http_client(ctx: &Context<'_>, cloud: &Cloud, budget: Duration) -> Result<reqwest::Client> {
     let local = LocalConfig::load(&ctx.paths()?.local_config())?;
-    let value =
-        |name: &str| settings::effective(&local.settings, settings::find(name).expect("known")).0;
+    let value = |name: &str| local.effective(name);
     let host = |u: &str| {
         url::Url::parse(u)
             .ok()
@@ -550,6 +537,27 @@ pub fn http_client(ctx: &Context<'_>, cloud: &Cloud, budget: Duration) -> Result
         ));
     }
     http::client(&options, ctx.report)
+}
+
+/// Signs in to Entra ID for `cloud` and returns the ARM client on that token, with the retry
+/// budget and the correlation id every request carries.
+pub async fn sign_in<'a>(
+    ctx: &Context<'a>,
+    cloud: &Cloud,
+    method: AuthMethod,
+    budget: Duration,
+    correlation_id: String,
+) -> Result<Arm<'a>> {
+    let http = http_client(ctx, cloud, budget)?;
+    let tokens = Tokens::login(method, cloud, &http, ctx.report).await?;
+    Arm::new(
+        http,
+        &cloud.resource_manager,
+        tokens,
+        budget,
+        correlation_id,
+        ctx.report,
+    )
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -739,20 +747,14 @@ async fn onboard(
     };
     ctx.report
         .verbose(&format!("authenticating with {}", method.name()));
-    let http = http_client(
+    let arm = sign_in(
         ctx,
         &plan.cloud,
-        Duration::from_secs(args.auth.retry_timeout),
-    )?;
-    let tokens = Tokens::login(method, &plan.cloud, &http, ctx.report).await?;
-    let arm = Arm::new(
-        http,
-        &plan.cloud.resource_manager,
-        tokens,
+        method,
         Duration::from_secs(args.auth.retry_timeout),
         plan.correlation_id.clone(),
-        ctx.report,
-    )?;
+    )
+    .await?;
 
     steps.begin("subscription", "resolving the subscription");
     let subscription = resolve_subscription(&arm, &args.subscription_id).await?;

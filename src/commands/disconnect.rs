@@ -4,8 +4,6 @@
 
 use super::connect::{self, Action, Steps};
 use super::{Context, Human, Outcome, Section};
-use crate::arm::Arm;
-use crate::auth::Tokens;
 use crate::cli::DisconnectArgs;
 use crate::cloud;
 use crate::error::{AzcmError, ErrorCode, Result};
@@ -60,17 +58,14 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         if let Some(method) = method {
             steps.begin("token", "signing in to Entra ID");
             let cloud = cloud::find(&config.cloud)?;
-            let http =
-                connect::http_client(ctx, &cloud, Duration::from_secs(args.auth.retry_timeout))?;
-            let tokens = Tokens::login(method, &cloud, &http, ctx.report).await?;
-            let arm = Arm::new(
-                http,
-                &cloud.resource_manager,
-                tokens,
+            let arm = connect::sign_in(
+                ctx,
+                &cloud,
+                method,
                 Duration::from_secs(args.auth.retry_timeout),
                 config.correlation_id.clone(),
-                ctx.report,
-            )?;
+            )
+            .await?;
             let path = connect::machine_path(
                 &config.subscription_id,
                 &config.resource_group,

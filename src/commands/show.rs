@@ -3,13 +3,10 @@
 //! with `--arm`, the machine resource as Azure Resource Manager sees it.
 
 use super::{connect, Context, Human, Outcome, Section};
-use crate::arm::Arm;
-use crate::auth::Tokens;
 use crate::cli::{AuthArgs, ShowArgs};
 use crate::cloud;
 use crate::error::{AzcmError, ErrorCode, Result};
 use crate::platform::{self, AgentService};
-use crate::settings;
 use crate::state::agentconfig::AgentConfig;
 use crate::state::localconfig::LocalConfig;
 use serde_json::{json, Map, Value};
@@ -154,8 +151,8 @@ pub fn run(args: &ShowArgs, ctx: &Context<'_>) -> Result<Outcome> {
         }
     };
     let rt = connect::runtime()?;
-    let (himds, azure_vm) =
-        rt.block_on(async { tokio::join!(crate::himds::read(), crate::imds::azure_environment()) });
+    let (himds, vm_evidence) =
+        rt.block_on(async { tokio::join!(crate::himds::read(), crate::imds::azure_vm_evidence()) });
     let status = himds.agent_status.clone().unwrap_or(Value::Null);
     let compute = himds
         .instance
@@ -185,7 +182,7 @@ pub fn run(args: &ShowArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let value = |name: &str| -> Value {
         local
             .as_ref()
-            .map(|l| settings::effective(&l.settings, settings::find(name).expect("known")).0)
+            .map(|l| l.effective(name))
             .unwrap_or(Value::Null)
     };
     let proxy_url = value("proxy.url").as_str().unwrap_or("").to_string();
@@ -224,13 +221,6 @@ pub fn run(args: &ShowArgs, ctx: &Context<'_>) -> Result<Outcome> {
         Some(b) => Value::String(b.to_string()),
         None => Value::String(String::new()),
     };
-    let mut vm_evidence = Vec::new();
-    if let Some(env) = azure_vm {
-        vm_evidence.push(format!("IMDS answers ({env})"));
-    }
-    if let Ok(Some(agent)) = platform::azure_guest_agent() {
-        vm_evidence.push(format!("guest agent service {}", agent.name));
-    }
     let portal = match (
         resource_id.as_str(),
         cloud::find(if cloud_name.is_empty() {
@@ -457,16 +447,7 @@ async fn arm_view(
 ) -> Result<Value> {
     let cloud = cloud::find(&config.cloud)?;
     let budget = Duration::from_secs(auth.retry_timeout);
-    let http = connect::http_client(ctx, &cloud, budget)?;
-    let tokens = Tokens::login(method, &cloud, &http, ctx.report).await?;
-    let arm = Arm::new(
-        http,
-        &cloud.resource_manager,
-        tokens,
-        budget,
-        config.correlation_id.clone(),
-        ctx.report,
-    )?;
+    let arm = connect::sign_in(ctx, &cloud, method, budget, config.correlation_id.clone()).await?;
     let path = connect::machine_path(
         &config.subscription_id,
         &config.resource_group,

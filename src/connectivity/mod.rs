@@ -282,17 +282,11 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
     }
     let detect = plan.detect_azure_vm;
     let vm = tokio::spawn(async move {
-        let mut evidence = Vec::new();
-        if !detect {
-            return evidence;
+        if detect {
+            crate::imds::azure_vm_evidence().await
+        } else {
+            Vec::new()
         }
-        if let Some(environment) = crate::imds::azure_environment().await {
-            evidence.push(format!(
-                "the Azure Instance Metadata Service at {} answers ({environment})",
-                crate::imds::endpoint()
-            ));
-        }
-        evidence
     });
 
     let mut his = HisRegion {
@@ -383,21 +377,7 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
             })
         })
         .collect();
-    let evidence = {
-        let mut e = vm.await.unwrap_or_default();
-        let agent = if plan.detect_azure_vm {
-            crate::platform::azure_guest_agent().ok().flatten()
-        } else {
-            None
-        };
-        if let Some(agent) = agent {
-            e.push(format!(
-                "the Azure VM guest agent service {} is installed",
-                agent.name
-            ));
-        }
-        e
-    };
+    let evidence = vm.await.unwrap_or_default();
     let clock_skew = endpoints
         .iter()
         .filter(|e| matches!(e.category.as_str(), "AAD" | "ARM"))

@@ -75,6 +75,15 @@ impl LocalConfig {
         })
     }
 
+    /// The value in effect for a known property (stored, imposed by monitor mode, or default).
+    pub fn effective(&self, name: &str) -> Value {
+        settings::effective(
+            &self.settings,
+            settings::find(name).expect("a known property"),
+        )
+        .0
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut doc = self.other.clone();
         doc.insert(
