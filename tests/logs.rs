@@ -195,6 +195,17 @@ fn manifest(zip_path: &Path) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// The manifest's entry for one file of the archive.
+fn manifest_file(zip_path: &Path, name: &str) -> Value {
+    manifest(zip_path)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in the manifest"))
+        .clone()
+}
+
 #[test]
 fn every_source_is_collected_and_no_secret_reaches_the_zip() {
     let azcm = Azcm::new();
@@ -258,16 +269,10 @@ fn every_source_is_collected_and_no_secret_reaches_the_zip() {
     let python_names = python_check(&path);
     assert_eq!(python_names.len(), names.len());
     unzip_test(&path);
-    let m = manifest(&path);
-    let himds = m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "agent/log/himds.log")
-        .unwrap();
+    let himds = manifest_file(&path, "agent/log/himds.log");
     assert!(himds["source"].as_str().unwrap().ends_with("himds.log"));
     assert!(himds["mtime"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(m["redacted"], true);
+    assert_eq!(manifest(&path)["redacted"], true);
 }
 
 #[test]
@@ -287,13 +292,7 @@ fn full_takes_rotated_and_archived_logs_decompressed() {
     assert!(text.starts_with("archived himds"), "{text}");
     assert!(!text.contains(CANARIES[3]), "redacted after decompression");
     assert!(all.iter().any(|(n, _)| n == "agent/log/himds.log.1"));
-    let m = manifest(&target);
-    let entry = m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "agent/log/himds.log.2")
-        .unwrap();
+    let entry = manifest_file(&target, "agent/log/himds.log.2");
     assert_eq!(entry["decompressed"], true);
     python_check(&target);
 }
@@ -387,14 +386,7 @@ fn large_growing_linked_and_oversized_files() {
     // Without the limit the 200 MB log goes in whole.
     let target = azcm.root().join("big2.zip");
     logs(&azcm, &["-o", &native_path(&target)]);
-    let m = manifest(&target);
-    let entry = m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "agent/log/azcmagent.log")
-        .unwrap()
-        .clone();
+    let entry = manifest_file(&target, "agent/log/azcmagent.log");
     assert!(entry["size"].as_u64().unwrap() >= 200 * 1024 * 1024);
     python_check(&target);
     unzip_test(&target);
@@ -505,14 +497,7 @@ fn a_file_over_4_gib_is_stored_as_zip64() {
     std::fs::File::create(&huge).unwrap().set_len(size).unwrap();
     let target = azcm.root().join("zip64.zip");
     logs(&azcm, &["-o", &native_path(&target)]);
-    let m = manifest(&target);
-    let entry = m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "agent/log/himds.log")
-        .unwrap()
-        .clone();
+    let entry = manifest_file(&target, "agent/log/himds.log");
     assert_eq!(entry["size"].as_u64(), Some(size));
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&target).unwrap()).unwrap();
     let f = archive.by_name("agent/log/himds.log").unwrap();

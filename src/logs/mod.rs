@@ -592,11 +592,11 @@ pub fn write_archive(
         target.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    let build = || -> std::result::Result<(Vec<ManifestFile>, Vec<Skipped>), String> {
+    // One pass: the prepared entries, azcm's own results, then the manifest describing them all.
+    let build = || -> std::result::Result<(Manifest, u64), String> {
         let out = std::fs::File::create(&partial).map_err(|e| e.to_string())?;
         let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, out));
         let mut files = Vec::new();
-        let mut extra_skipped = Vec::new();
         for prepared in results
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
@@ -604,7 +604,7 @@ pub fn write_archive(
             .flatten()
         {
             match prepared {
-                Prepared::Skipped(s) => extra_skipped.push(s),
+                Prepared::Skipped(s) => skipped.push(s),
                 Prepared::Entry { temp, file } => {
                     let one = std::fs::File::open(&temp).map_err(|e| e.to_string())?;
                     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(one))
@@ -641,48 +641,34 @@ pub fn write_archive(
                 decompressed: false,
             });
         }
-        Ok((files, extra_skipped))
-    };
-    let (files, extra_skipped) = match build() {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(fail(format!("cannot write the log archive: {e}")));
-        }
-    };
-    skipped.extend(extra_skipped);
-    let manifest = Manifest {
-        schema_version: 1,
-        created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        computer_name: computer_name.to_string(),
-        full: options.full,
-        redacted: options.redact,
-        max_file_size: options.max_file_size,
-        files,
-        skipped,
-    };
-    // The zip was opened above; append the manifest and finish (reopening keeps `build` simple).
-    let finish = || -> std::result::Result<u64, String> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&partial)
-            .map_err(|e| e.to_string())?;
-        let mut zip = zip::ZipWriter::new_append(file).map_err(|e| e.to_string())?;
+        let manifest = Manifest {
+            schema_version: 1,
+            created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            computer_name: computer_name.to_string(),
+            full: options.full,
+            redacted: options.redact,
+            max_file_size: options.max_file_size,
+            files,
+            skipped,
+        };
         zip.start_file("manifest.json", file_options(SystemTime::now(), false))
             .map_err(|e| e.to_string())?;
         zip.write_all(&serde_json::to_vec_pretty(&manifest).expect("manifests serialise"))
             .map_err(|e| e.to_string())?;
-        let file = zip.finish().map_err(|e| e.to_string())?;
+        let file = zip
+            .finish()
+            .map_err(|e| e.to_string())?
+            .into_inner()
+            .map_err(|e| e.to_string())?;
         file.sync_all().map_err(|e| e.to_string())?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         drop(file);
         std::fs::rename(&partial, target).map_err(|e| e.to_string())?;
         let _ = crate::platform::sync_dir(dir);
-        Ok(size)
+        Ok((manifest, size))
     };
-    match finish() {
-        Ok(archive_size) => Ok(ArchiveReport {
+    match build() {
+        Ok((manifest, archive_size)) => Ok(ArchiveReport {
             manifest,
             archive_size,
         }),
