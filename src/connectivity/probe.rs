@@ -460,6 +460,17 @@ async fn connect_tcp(
     ))
 }
 
+/// The proxy stage of a hop that failed before the forwarder answered the CONNECT.
+fn hop_failed(at: Instant, url: &str, error: String) -> ProxyStage {
+    ProxyStage {
+        ok: false,
+        ms: ms(at),
+        url: url.to_string(),
+        status: None,
+        error: Some(error),
+    }
+}
+
 /// TCP to the forwarder, TLS to it when it is https (the Arc gateway), then CONNECT.
 async fn via_forwarder(
     target: &Target,
@@ -486,13 +497,7 @@ async fn via_forwarder(
     let addresses = match settings.resolver.resolve(&host, limit).await {
         Ok(r) => r.addresses,
         Err(e) => {
-            result.stages.proxy = Some(ProxyStage {
-                ok: false,
-                ms: ms(at),
-                url: shown.clone(),
-                status: None,
-                error: Some(e.to_string()),
-            });
+            result.stages.proxy = Some(hop_failed(at, &shown, e.to_string()));
             return Err(fail(
                 "proxy",
                 "proxyUnreachable",
@@ -513,13 +518,7 @@ async fn via_forwarder(
         }
     }
     let Some((tcp, addr)) = tcp else {
-        result.stages.proxy = Some(ProxyStage {
-            ok: false,
-            ms: ms(at),
-            url: shown.clone(),
-            status: None,
-            error: Some(last.clone()),
-        });
+        result.stages.proxy = Some(hop_failed(at, &shown, last.clone()));
         return Err(fail(
             "proxy",
             "proxyUnreachable",
@@ -543,13 +542,7 @@ async fn via_forwarder(
         match bounded(limit, connector.connect(name, stream)).await {
             Ok(s) => stream = Box::new(s),
             Err(e) => {
-                result.stages.proxy = Some(ProxyStage {
-                    ok: false,
-                    ms: ms(at),
-                    url: shown.clone(),
-                    status: None,
-                    error: Some(e.clone()),
-                });
+                result.stages.proxy = Some(hop_failed(at, &shown, e.clone()));
                 return Err(fail(
                     "proxy",
                     "proxyTls",
@@ -581,13 +574,7 @@ async fn via_forwarder(
     let (head, stream) = match bounded(limit, exchange).await {
         Ok(v) => v,
         Err(e) => {
-            result.stages.proxy = Some(ProxyStage {
-                ok: false,
-                ms: ms(at),
-                url: shown.clone(),
-                status: None,
-                error: Some(e.clone()),
-            });
+            result.stages.proxy = Some(hop_failed(at, &shown, e.clone()));
             return Err(fail(
                 "proxy",
                 "proxyFailure",
