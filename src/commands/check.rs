@@ -36,23 +36,27 @@ pub struct Options {
     pub detect_azure_vm: bool,
 }
 
-pub fn plan(ctx: &Context<'_>, cloud: Cloud, region: String, options: Options) -> Result<Plan> {
+/// `agent` is the machine's agent configuration, as the caller has already read it.
+pub fn plan(
+    ctx: &Context<'_>,
+    cloud: Cloud,
+    region: String,
+    agent: Option<&AgentConfig>,
+    options: Options,
+) -> Result<Plan> {
     let paths = ctx.paths()?;
     let local = LocalConfig::load(&paths.local_config())?;
-    let agent = AgentConfig::load(&paths.agent_config())?;
     let value = |name: &str| local.effective(name);
     let proxy_url = value("proxy.url").as_str().unwrap_or("").to_string();
     let bypass: Vec<String> = serde_json::from_value(value("proxy.bypass")).unwrap_or_default();
     let gateway_mode = value("connection.type").as_str() == Some("gateway");
     let gateway_url = agent
-        .as_ref()
         .map(|a| a.gateway_url.clone())
         .filter(|u| !u.is_empty());
     if gateway_mode && gateway_url.is_none() {
         ctx.report.warning("connection.type is gateway but no Arc gateway is known for this machine (connect with --gateway-id): checking without the gateway");
     }
     let scope = agent
-        .as_ref()
         .map(|a| a.private_link_scope.clone())
         .unwrap_or_default();
     if !scope.is_empty() && !options.private_link_mode {
@@ -116,7 +120,7 @@ pub fn run(args: &CheckArgs, ctx: &Context<'_>) -> Result<Outcome> {
         stage_timeout: Duration::from_secs(args.timeout),
         detect_azure_vm: true,
     };
-    let plan = plan(ctx, cloud, region, options)?;
+    let plan = plan(ctx, cloud, region, connected.as_ref(), options)?;
     let report = super::connect::runtime()?.block_on(connectivity::run(&plan, ctx.report))?;
     let view = render(&report);
     verdict(&report, view.clone())?;

@@ -439,7 +439,12 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
 /// The tenant of an access token, read from its (unverified) claims.
 /// The connectivity check of `azcm check`, before anything is changed: AZCM0026 when a
 /// required endpoint fails, unless --ignore-network-check (then a warning).
-async fn network_check(args: &ConnectArgs, ctx: &Context<'_>, plan: &Plan) -> Result<()> {
+async fn network_check(
+    args: &ConnectArgs,
+    ctx: &Context<'_>,
+    plan: &Plan,
+    existing: Option<&AgentConfig>,
+) -> Result<()> {
     let options = super::check::Options {
         extensions: Vec::new(),
         include_all: false,
@@ -449,7 +454,13 @@ async fn network_check(args: &ConnectArgs, ctx: &Context<'_>, plan: &Plan) -> Re
         // The Azure VM guard has just asked.
         detect_azure_vm: false,
     };
-    let check_plan = super::check::plan(ctx, plan.cloud.clone(), plan.location.clone(), options)?;
+    let check_plan = super::check::plan(
+        ctx,
+        plan.cloud.clone(),
+        plan.location.clone(),
+        existing,
+        options,
+    )?;
     let report = crate::connectivity::run(&check_plan, ctx.report).await?;
     let s = &report.summary;
     ctx.report.verbose(&format!(
@@ -730,7 +741,7 @@ async fn onboard(
         "networkCheck",
         "checking this machine reaches Azure Arc's endpoints",
     );
-    network_check(args, ctx, &plan).await?;
+    network_check(args, ctx, &plan, existing.as_ref()).await?;
 
     steps.begin("token", "signing in to Entra ID");
     let method_tenant = match &method {

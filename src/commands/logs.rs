@@ -90,7 +90,7 @@ fn own_results(ctx: &Context<'_>) -> Vec<Generated> {
             stage_timeout: Duration::from_secs(3),
             detect_azure_vm: false,
         };
-        let plan = super::check::plan(&quiet, cloud, region, options)?;
+        let plan = super::check::plan(&quiet, cloud, region, Some(&config), options)?;
         let rt = super::connect::runtime()?;
         rt.block_on(async {
             match tokio::time::timeout(

@@ -236,7 +236,6 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
     };
     // Endpoints are started at once; those naming the regional HIS host start with the table's
     // guess and are checked again if discovery names another host.
-    let mut started_with: Option<String> = None;
     let start_specs = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>,
                        his: Option<&str>,
                        only_his: bool|
@@ -256,9 +255,7 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
         Ok(())
     };
     start_specs(&mut tasks, table_code.as_deref(), false)?;
-    if table_code.is_some() {
-        started_with = table_code.clone();
-    }
+    let mut started_with = table_code.clone();
     // Discovery: a separate request to the global HIS; its index is past the endpoints.
     let discovery_index = specs.len();
     if needs_his {
