@@ -3,7 +3,7 @@
 use super::{Context, Human, Outcome};
 use crate::cli::{AuthArgs, LogsArgs, ShowArgs};
 use crate::error::{AzcmError, ErrorCode, Result};
-use crate::logs::{self, Generated, Source};
+use crate::logs::{self, Generated, Skipped, Source};
 use crate::platform;
 use crate::report::Silent;
 use crate::state::agentconfig::AgentConfig;
@@ -125,20 +125,36 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
     if args.no_redact {
         ctx.report.warning("--no-redact: secrets in the logs (tokens, SAS signatures, passwords) stay in the archive; store and send it as you would those secrets");
     }
-    let (mut sources, skipped) = logs::collect(paths, args.full);
-    // The services' journal, only for the real agent (it is not under the state root).
-    let journal = target.with_file_name(format!(".azcm-journal-{}.log", std::process::id()));
+    let (mut sources, mut skipped) = logs::collect(paths, args.full);
+    // The system's logs (journal, event logs), only for the real agent: they are not under
+    // the state root.
+    let work = target.with_file_name(format!(".azcm-system-logs-{}", std::process::id()));
     if paths.is_system_root() {
-        match platform::agent_journal(&journal, Duration::from_secs(30)) {
-            Ok(true) => sources.push(Source {
-                name: "journal/agent-services.log".into(),
-                path: journal.clone(),
-                component: "journal",
-            }),
-            Ok(false) => {}
-            Err(e) => ctx
-                .report
-                .warning(&format!("could not read the agent services' journal: {e}")),
+        let exported = platform::create_private_dir_all(&work)
+            .map(|()| platform::system_logs(&work, args.full, Duration::from_secs(60)));
+        match exported {
+            Ok(system) => {
+                for (name, path) in system.files {
+                    sources.push(Source {
+                        component: if name.starts_with("journal/") {
+                            "journal"
+                        } else {
+                            "eventlog"
+                        },
+                        name,
+                        path,
+                    });
+                }
+                for (source, reason) in system.failed {
+                    ctx.report
+                        .warning(&format!("could not export {source}: {reason}"));
+                    skipped.push(Skipped { source, reason });
+                }
+            }
+            Err(e) => ctx.report.warning(&format!(
+                "could not export the system's logs: cannot create {}: {e}",
+                work.display()
+            )),
         }
     }
     let generated = own_results(ctx);
@@ -161,7 +177,7 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let written = logs::write_archive(
         &target, sources, skipped, generated, &options, &computer, &progress,
     );
-    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_dir_all(&work);
     let report = written?;
     let m = &report.manifest;
     let bytes: u64 = m.files.iter().map(|f| f.size).sum();

@@ -385,10 +385,95 @@ pub fn run_handler_command(
     })
 }
 
-/// The agent services' journal (Linux with systemd) written to `dest`, bounded by `timeout`;
-/// `Ok(false)` where there is none (Windows, no systemd, no journalctl).
-pub fn agent_journal(dest: &Path, timeout: Duration) -> io::Result<bool> {
-    imp::agent_journal(dest, timeout)
+/// What the operating system's own logs gave `logs`: files written under the work folder with
+/// their names in the archive, and what could not be exported, with why.
+#[derive(Debug, Default)]
+pub struct SystemLogs {
+    pub files: Vec<(String, PathBuf)>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// The agent's entries in the system's logs, written into `work` (an existing private folder):
+/// the agent services' journal on Linux with systemd; on Windows the event-log entries of
+/// [`event_log_queries`] rendered as XML. Bounded by `timeout` overall.
+pub fn system_logs(work: &Path, full: bool, timeout: Duration) -> SystemLogs {
+    imp::system_logs(work, full, timeout)
+}
+
+/// One event-log export: the archive name, the channel, and the XPath filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLogQuery {
+    pub name: &'static str,
+    pub channel: &'static str,
+    pub xpath: String,
+}
+
+/// Event sources of the agent and of the Azure VM agent (present only on Azure VMs).
+const AGENT_EVENT_SOURCES: &[&str] = &[
+    "himds",
+    "GCArcService",
+    "ExtensionService",
+    "arcproxy",
+    "AzureConnectedMachineAgent",
+    "WindowsAzureGuestAgent",
+    "RdAgent",
+];
+
+/// The Windows VM agent's services as the Service Control Manager names them in its events.
+const AZURE_GUEST_AGENT_DISPLAY_NAMES: &[&str] = &["Windows Azure Guest Agent", "RdAgent"];
+
+/// Windows Installer results (install, remove, repair, failure) of any product: the agent's
+/// own installs and upgrades are among them.
+const INSTALLER_EVENT_IDS: &[u32] = &[1033, 1034, 1035, 11707, 11708, 11724, 11728];
+
+/// Newest entries kept per journal or event-log query: weeks of agent activity, bounded for a
+/// busy server.
+pub fn system_log_limit(full: bool) -> usize {
+    if full {
+        20_000
+    } else {
+        2_000
+    }
+}
+
+/// What `logs` exports from the Windows event logs: the agent's and the VM agent's entries in
+/// the Application log, the Service Control Manager's entries about their services in the
+/// System log, and Windows Installer results.
+pub fn event_log_queries() -> Vec<EventLogQuery> {
+    let or = |parts: Vec<String>| parts.join(" or ");
+    let providers = or(AGENT_EVENT_SOURCES
+        .iter()
+        .map(|p| format!("@Name='{p}'"))
+        .collect());
+    let services = or(AgentService::ALL
+        .iter()
+        .map(|s| s.display_name())
+        .chain(AZURE_GUEST_AGENT_DISPLAY_NAMES.iter().copied())
+        .map(|d| format!("Data[@Name='param1']='{d}'"))
+        .collect());
+    let installer = or(INSTALLER_EVENT_IDS
+        .iter()
+        .map(|id| format!("EventID={id}"))
+        .collect());
+    vec![
+        EventLogQuery {
+            name: "eventlog/Application-agent.xml",
+            channel: "Application",
+            xpath: format!("*[System[Provider[{providers}]]]"),
+        },
+        EventLogQuery {
+            name: "eventlog/System-services.xml",
+            channel: "System",
+            xpath: format!(
+                "*[System[Provider[@Name='Service Control Manager']] and EventData[{services}]]"
+            ),
+        },
+        EventLogQuery {
+            name: "eventlog/Application-installer.xml",
+            channel: "Application",
+            xpath: format!("*[System[Provider[@Name='MsiInstaller'] and ({installer})]]"),
+        },
+    ]
 }
 
 /// Known database servers by their service names (Windows and Linux spellings).
@@ -457,6 +542,38 @@ mod tests {
 
     fn provider(strings: &[&str]) -> String {
         cloud_provider_from_firmware(&strings.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn event_log_queries_name_every_agent_service() {
+        let queries = super::event_log_queries();
+        assert_eq!(queries.len(), 3);
+        let names: Vec<_> = queries.iter().map(|q| q.name).collect();
+        assert_eq!(
+            names.iter().collect::<std::collections::HashSet<_>>().len(),
+            3
+        );
+        let services = &queries[1].xpath;
+        for s in super::AgentService::ALL {
+            assert!(
+                services.contains(&format!("='{}'", s.display_name())),
+                "{services}"
+            );
+        }
+        for q in &queries {
+            assert!(q.name.starts_with("eventlog/") && q.name.ends_with(".xml"));
+            // Balanced brackets and quotes: the event log rejects a malformed XPath outright.
+            let depth = q.xpath.chars().try_fold(0i32, |d, c| match c {
+                '[' | '(' => Some(d + 1),
+                ']' | ')' => (d > 0).then(|| d - 1),
+                _ => Some(d),
+            });
+            assert_eq!(depth, Some(0), "{}", q.xpath);
+            assert_eq!(q.xpath.matches('\'').count() % 2, 0, "{}", q.xpath);
+        }
+        assert!(queries[0].xpath.contains("@Name='himds'"));
+        assert!(queries[2].xpath.contains("EventID=11708"));
+        assert!(super::system_log_limit(true) > super::system_log_limit(false));
     }
 
     #[test]

@@ -286,7 +286,23 @@ fn firmware_strings() -> Option<Vec<String>> {
     (!strings.is_empty()).then_some(strings)
 }
 
-pub fn agent_journal(dest: &Path, timeout: std::time::Duration) -> io::Result<bool> {
+const JOURNAL_NAME: &str = "journal/agent-services.log";
+
+pub fn system_logs(work: &Path, full: bool, timeout: std::time::Duration) -> super::SystemLogs {
+    let mut logs = super::SystemLogs::default();
+    let dest = work.join("agent-services.log");
+    match agent_journal(&dest, full, timeout) {
+        Ok(true) => logs.files.push((JOURNAL_NAME.into(), dest)),
+        Ok(false) => {}
+        Err(e) => logs
+            .failed
+            .push((JOURNAL_NAME.into(), format!("journalctl failed: {e}"))),
+    }
+    logs
+}
+
+/// `Ok(false)` where there is no journal (no systemd, no journalctl).
+fn agent_journal(dest: &Path, full: bool, timeout: std::time::Duration) -> io::Result<bool> {
     if !systemd_running() {
         return Ok(false);
     }
@@ -294,7 +310,10 @@ pub fn agent_journal(dest: &Path, timeout: std::time::Duration) -> io::Result<bo
     for service in super::AgentService::ALL {
         cmd.arg("-u").arg(service_name(service));
     }
-    let out = std::fs::File::create(dest)?;
+    if !full {
+        cmd.args(["-n", &super::system_log_limit(false).to_string()]);
+    }
+    let out = super::create_private_file(dest)?;
     let mut child = match cmd
         .args(["--no-pager", "-o", "short-iso"])
         .stdin(std::process::Stdio::null())

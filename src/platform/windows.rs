@@ -36,6 +36,9 @@ use windows_sys::Win32::System::SystemServices::ACCESS_ALLOWED_ACE_TYPE;
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, FOLDERID_Windows, SHGetKnownFolderPath};
 
+mod eventlog;
+pub use eventlog::system_logs;
+
 /// SYSTEM and Administrators full control, nothing inherited: the agent's own state files.
 const SDDL_ADMIN_ONLY: &str = "D:P(A;;FA;;;SY)(A;;FA;;;BA)";
 /// The same plus the file's owner: a non-elevated trial under AZCM_ROOT must read its own files.
@@ -583,9 +586,6 @@ pub fn request_stop(name: &str) -> io::Result<()> {
 }
 
 /// The Windows event logs are not exported yet (the Windows issue's part of `logs`).
-pub fn agent_journal(_dest: &Path, _timeout: std::time::Duration) -> io::Result<bool> {
-    Ok(false)
-}
 
 #[cfg(test)]
 mod tests {
