@@ -476,6 +476,42 @@ pub fn event_log_queries() -> Vec<EventLogQuery> {
     ]
 }
 
+/// A certificate from the Windows certificate store with a handle on its private key, which
+/// signs where it lives (CNG, or the CAPI provider it was imported into): a non-exportable key
+/// works, and the key never enters azcm's memory.
+pub struct StoreCertificate {
+    /// The certificate (DER).
+    pub der: Vec<u8>,
+    /// Where it was found, e.g. `LocalMachine\My`.
+    pub store: &'static str,
+    key: imp::StoreKey,
+}
+
+impl StoreCertificate {
+    /// An RSA PKCS #1 v1.5 signature of a SHA-256 digest.
+    pub fn sign_sha256(&self, digest: &[u8; 32]) -> io::Result<Vec<u8>> {
+        self.key.sign_sha256(digest)
+    }
+}
+
+/// The certificate stores searched by thumbprint, in order (Windows: the machine's personal
+/// store, then the user's; elsewhere none).
+pub fn certificate_stores() -> &'static [&'static str] {
+    imp::CERTIFICATE_STORES
+}
+
+/// The certificate with this SHA-1 thumbprint in the first of [`certificate_stores`] that has
+/// it; `Unsupported` where there is no certificate store.
+pub fn find_store_certificate(thumbprint: &[u8; 20]) -> io::Result<Option<StoreCertificate>> {
+    Ok(
+        imp::find_store_certificate(thumbprint)?.map(|(der, store, key)| StoreCertificate {
+            der,
+            store,
+            key,
+        }),
+    )
+}
+
 /// Known database servers by their service names (Windows and Linux spellings).
 const DATABASE_SERVICES: &[(&str, &[&str])] = &[
     ("mssql", &["MSSQLSERVER", "mssql-server"]),

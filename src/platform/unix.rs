@@ -286,6 +286,26 @@ fn firmware_strings() -> Option<Vec<String>> {
     (!strings.is_empty()).then_some(strings)
 }
 
+/// Linux has no certificate store: certificates come from files (`--service-principal-cert`).
+pub const CERTIFICATE_STORES: &[&str] = &[];
+
+pub enum StoreKey {}
+
+impl StoreKey {
+    pub fn sign_sha256(&self, _digest: &[u8; 32]) -> io::Result<Vec<u8>> {
+        match *self {}
+    }
+}
+
+pub fn find_store_certificate(
+    _thumbprint: &[u8; 20],
+) -> io::Result<Option<(Vec<u8>, &'static str, StoreKey)>> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "there is no certificate store on this platform",
+    ))
+}
+
 const JOURNAL_NAME: &str = "journal/agent-services.log";
 
 pub fn system_logs(work: &Path, full: bool, timeout: std::time::Duration) -> super::SystemLogs {

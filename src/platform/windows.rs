@@ -36,7 +36,9 @@ use windows_sys::Win32::System::SystemServices::ACCESS_ALLOWED_ACE_TYPE;
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, FOLDERID_Windows, SHGetKnownFolderPath};
 
+mod certstore;
 mod eventlog;
+pub use certstore::{find_store_certificate, StoreKey, CERTIFICATE_STORES};
 pub use eventlog::system_logs;
 
 /// SYSTEM and Administrators full control, nothing inherited: the agent's own state files.
