@@ -255,11 +255,17 @@ impl Tokens {
     }
 }
 
-/// A service principal's certificate with its private key (RSA), from a PEM file holding both
-/// or an unencrypted PKCS #12 (.pfx) file, as azcmagent accepts them.
+/// A service principal's certificate with its private key (RSA): from a PEM file holding both
+/// or an unencrypted PKCS #12 (.pfx) file, as azcmagent accepts them, or from the Windows
+/// certificate store by thumbprint, where the key stays and signs.
 pub struct ClientCertificate {
-    key: RsaPrivateKey,
+    key: PrivateKey,
     der: Vec<u8>,
+}
+
+enum PrivateKey {
+    File(Box<RsaPrivateKey>),
+    Store(crate::platform::StoreCertificate),
 }
 
 fn cert_error(path: &Path, why: impl std::fmt::Display) -> AzcmError {
@@ -270,7 +276,113 @@ fn cert_error(path: &Path, why: impl std::fmt::Display) -> AzcmError {
     .with_detail("path", path.display().to_string())
 }
 
+fn store_error(thumbprint: &str, why: impl std::fmt::Display) -> AzcmError {
+    AzcmError::invalid_argument(format!(
+        "cannot use the certificate with thumbprint {thumbprint}: {why}"
+    ))
+    .with_detail("thumbprint", thumbprint)
+}
+
+/// A SHA-1 thumbprint as admins paste it: hex in any case, with spaces or colons, and the
+/// invisible marks a copy from the certificate dialog carries.
+pub fn parse_thumbprint(text: &str) -> Result<[u8; 20]> {
+    let hex: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, ':' | '\u{200e}' | '\u{200f}' | '\u{feff}'))
+        .collect();
+    let invalid = || {
+        AzcmError::invalid_argument(format!(
+            "--service-principal-cert-thumbprint: {text:?} is not a certificate thumbprint (40 hexadecimal digits, the certificate's SHA-1 hash)"
+        ))
+    };
+    if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    let mut bytes = [0u8; 20];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| invalid())?;
+    }
+    Ok(bytes)
+}
+
+/// The RSA public key of a certificate. Read from the key's own bits (PKCS #1), so a
+/// certificate whose algorithm identifier leaves out the NULL parameters still works.
+fn certificate_public_key(der: &[u8]) -> std::result::Result<rsa::RsaPublicKey, String> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use x509_cert::der::Decode;
+    let cert =
+        x509_cert::Certificate::from_der(der).map_err(|e| format!("invalid certificate: {e}"))?;
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    if spki.algorithm.oid
+        != x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1")
+    {
+        return Err("the certificate's key is not RSA".into());
+    }
+    rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes())
+        .map_err(|_| "the certificate's key is not RSA".into())
+}
+
 impl ClientCertificate {
+    /// The certificate with this thumbprint from the Windows certificate store. Its key must
+    /// sign (a probe signature is checked against the certificate) before anything is sent.
+    pub fn from_store(thumbprint: &str) -> Result<Self> {
+        let bytes = parse_thumbprint(thumbprint)?;
+        let shown: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        let stores = crate::platform::certificate_stores();
+        let found = crate::platform::find_store_certificate(&bytes).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Unsupported {
+                AzcmError::invalid_argument(
+                    "--service-principal-cert-thumbprint reads the Windows certificate store, which this platform does not have; pass the certificate and its key in a file with --service-principal-cert",
+                )
+            } else {
+                store_error(&shown, e)
+            }
+        })?;
+        let Some(found) = found else {
+            return Err(store_error(
+                &shown,
+                format!("no certificate with this thumbprint in {}", stores.join(" or ")),
+            )
+            .with_remediation("Import the certificate with its private key into the machine's personal store (Import-PfxCertificate -CertStoreLocation Cert:\\LocalMachine\\My), or check the thumbprint with Get-ChildItem Cert:\\LocalMachine\\My."));
+        };
+        let public = certificate_public_key(&found.der).map_err(|e| store_error(&shown, e))?;
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(crate::ids::new_guid().as_bytes()).into();
+        let signature = found.sign_sha256(&digest).map_err(|e| {
+            store_error(
+                &shown,
+                format!("its private key in {} cannot sign: {e}", found.store),
+            )
+        })?;
+        public
+            .verify(
+                rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                &digest,
+                &signature,
+            )
+            .map_err(|_| {
+                store_error(
+                    &shown,
+                    format!(
+                        "the private key in {} does not belong to the certificate",
+                        found.store
+                    ),
+                )
+            })?;
+        Ok(Self {
+            der: found.der.clone(),
+            key: PrivateKey::Store(found),
+        })
+    }
+
+    /// The store the certificate came from, if it came from one.
+    pub fn store(&self) -> Option<&'static str> {
+        match &self.key {
+            PrivateKey::Store(found) => Some(found.store),
+            PrivateKey::File(_) => None,
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         use rsa::pkcs1::DecodeRsaPrivateKey;
         use rsa::pkcs8::DecodePrivateKey;
@@ -320,23 +432,16 @@ impl ClientCertificate {
             (key, cert.as_der().to_vec())
         };
         Self::check_pair(path, &key, &der)?;
-        Ok(Self { key, der })
+        Ok(Self {
+            key: PrivateKey::File(Box::new(key)),
+            der,
+        })
     }
 
     /// The certificate must be the one of this key: Entra would reject the signature anyway,
     /// but a local error names the file.
     fn check_pair(path: &Path, key: &RsaPrivateKey, der: &[u8]) -> Result<()> {
-        use rsa::pkcs8::DecodePublicKey;
-        use x509_cert::der::{Decode, Encode};
-        let cert = x509_cert::Certificate::from_der(der)
-            .map_err(|e| cert_error(path, format!("invalid certificate: {e}")))?;
-        let spki = cert
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| cert_error(path, e))?;
-        let public = rsa::RsaPublicKey::from_public_key_der(&spki)
-            .map_err(|_| cert_error(path, "the certificate's key is not RSA"))?;
+        let public = certificate_public_key(der).map_err(|e| cert_error(path, e))?;
         if public != key.to_public_key() {
             return Err(cert_error(
                 path,
@@ -356,7 +461,7 @@ impl ClientCertificate {
     }
 
     /// A signed client assertion (RS256 JWT) for a token endpoint, valid for ten minutes.
-    pub fn assertion(&self, client_id: &str, audience: &str) -> String {
+    pub fn assertion(&self, client_id: &str, audience: &str) -> std::io::Result<String> {
         use rsa::signature::{SignatureEncoding, Signer};
         use sha1::Digest as _;
         let now = std::time::SystemTime::now()
@@ -383,11 +488,17 @@ impl ClientCertificate {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(self.key.clone());
-        format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(signer.sign(input.as_bytes()).to_bytes())
-        )
+        let signature = match &self.key {
+            PrivateKey::File(key) => {
+                rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**key).clone())
+                    .sign(input.as_bytes())
+                    .to_vec()
+            }
+            PrivateKey::Store(found) => {
+                found.sign_sha256(&sha2::Sha256::digest(input.as_bytes()).into())?
+            }
+        };
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 }
 
@@ -411,7 +522,16 @@ impl ClientAssertion for CertificateAssertion {
         &self,
         _: Option<azure_core::http::ClientMethodOptions<'_>>,
     ) -> azure_core::Result<String> {
-        Ok(self.certificate.assertion(&self.client_id, &self.audience))
+        self.certificate
+            .assertion(&self.client_id, &self.audience)
+            .map_err(|e| {
+                azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Credential,
+                    format!(
+                        "the certificate's private key could not sign the client assertion: {e}"
+                    ),
+                )
+            })
     }
 }
 
@@ -544,6 +664,40 @@ async fn device_code_login(
                 ));
             }
             _ => return Err(entra_failure(&body, "the device code sign-in failed")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_thumbprint;
+
+    #[test]
+    fn thumbprints_are_read_as_admins_paste_them() {
+        let expected: [u8; 20] = [
+            0x3b, 0x1e, 0xfd, 0x3a, 0x66, 0xea, 0x28, 0xb1, 0x66, 0x97, 0x39, 0x47, 0x03, 0xa7,
+            0x2c, 0xa3, 0x40, 0xa0, 0x5b, 0xd5,
+        ];
+        for text in [
+            "3B1EFD3A66EA28B16697394703A72CA340A05BD5",
+            "3b1efd3a66ea28b16697394703a72ca340a05bd5",
+            "\u{200e}3b 1e fd 3a 66 ea 28 b1 66 97 39 47 03 a7 2c a3 40 a0 5b d5",
+            "3B:1E:FD:3A:66:EA:28:B1:66:97:39:47:03:A7:2C:A3:40:A0:5B:D5\n",
+        ] {
+            assert_eq!(parse_thumbprint(text).unwrap(), expected, "{text:?}");
+        }
+        for bad in [
+            "",
+            "3B1EFD3A66EA28B16697394703A72CA340A05BD",
+            "3B1EFD3A66EA28B16697394703A72CA340A05BD5AA",
+            "3B1EFD3A66EA28B16697394703A72CA340A05BDZ",
+            "é3B1EFD3A66EA28B16697394703A72CA340A05B",
+        ] {
+            assert_eq!(
+                parse_thumbprint(bad).unwrap_err().code.number(),
+                23,
+                "{bad:?}"
+            );
         }
     }
 }

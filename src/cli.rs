@@ -131,6 +131,9 @@ pub struct AuthArgs {
     /// Certificate of the service principal: PEM with its private key, or unencrypted PFX
     #[arg(long, value_name = "FILE")]
     pub service_principal_cert: Option<std::path::PathBuf>,
+    /// Thumbprint of the service principal's certificate in the Windows certificate store (LocalMachine\My, then CurrentUser\My); the key may be non-exportable
+    #[arg(long, value_name = "THUMBPRINT")]
+    pub service_principal_cert_thumbprint: Option<String>,
     /// Entra ID access token for ARM; `-` reads it from stdin (also AZCM_ACCESS_TOKEN)
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub access_token: Option<String>,
@@ -149,6 +152,13 @@ pub struct AuthArgs {
     /// Seconds to keep retrying throttled or failing Azure calls before giving up
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub retry_timeout: u64,
+}
+
+impl AuthArgs {
+    /// Whether a service principal certificate is named (a file or a store thumbprint).
+    pub fn has_certificate(&self) -> bool {
+        self.service_principal_cert.is_some() || self.service_principal_cert_thumbprint.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Args)]

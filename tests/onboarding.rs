@@ -294,7 +294,7 @@ fn an_access_token_works_and_an_expired_one_is_azcm0012() {
     let expired = o.fake.issue_token();
     let azcm = o.azcm.clone_with_env("AZCM_ACCESS_TOKEN", &expired);
     let run = azcm.json(&["disconnect", "--retry-timeout", "5"]);
-    assert_eq!(run.error_code(), "AZCM0012", "{}", run.stdout);
+    assert_eq!(run.error_code(), "AZCM0016", "{}", run.stdout);
 }
 
 #[test]
@@ -838,6 +838,67 @@ fn unusable_certificates_are_refused_before_any_request() {
         "AZCM0023"
     );
     assert!(o.fake.requests().is_empty());
+}
+
+#[test]
+fn a_store_thumbprint_is_checked_before_any_request() {
+    let o = Onboarding::new();
+    let with = |extra: &[&str]| {
+        let mut args = o.connect_args("cert-store");
+        args.extend(extra);
+        json_run(&o, &args)
+    };
+    o.without_requests("bad thumbprints are refused locally", || {
+        let run = with(&["--service-principal-cert-thumbprint", "not-a-thumbprint"]);
+        assert_eq!(run.error_code(), "AZCM0023", "{}", run.stdout);
+        assert!(
+            run.stdout.contains("40 hexadecimal digits"),
+            "{}",
+            run.stdout
+        );
+        let run = with(&["--service-principal-cert-thumbprint", &"AB".repeat(19)]);
+        assert_eq!(run.error_code(), "AZCM0023", "{}", run.stdout);
+
+        let pem = o.azcm.root().join("unused.pem");
+        let native = common::native_path(&pem);
+        let both = with(&[
+            "--service-principal-cert",
+            &native,
+            "--service-principal-cert-thumbprint",
+            &"AB".repeat(20),
+        ]);
+        assert_eq!(both.error_code(), "AZCM0023", "{}", both.stdout);
+        assert!(both.stdout.contains("not both"), "{}", both.stdout);
+
+        // As copied from the certificate dialog: spaces, lower case, a leading mark.
+        let pasted = format!("\u{200e}{}", ["5a"; 20].join(" "));
+        let run = with(&["--service-principal-cert-thumbprint", &pasted]);
+        assert_eq!(run.error_code(), "AZCM0023", "{}", run.stdout);
+        let message = run.doc()["error"]["message"].as_str().unwrap().to_string();
+        if common::windows_binary() {
+            assert!(
+                message.contains(&"5A".repeat(20))
+                    && message.contains("LocalMachine\\My or CurrentUser\\My"),
+                "{message}"
+            );
+            assert_eq!(run.doc()["error"]["details"]["thumbprint"], "5A".repeat(20));
+        } else {
+            assert!(
+                message.contains("Windows certificate store")
+                    && message.contains("--service-principal-cert"),
+                "{message}"
+            );
+        }
+    });
+    let mut args: Vec<&str> = o
+        .connect_args("cert-store")
+        .into_iter()
+        .filter(|a| *a != "--service-principal-id" && *a != o.fake.client_id.as_str())
+        .collect();
+    let thumbprint = "AB".repeat(20);
+    args.extend(["--service-principal-cert-thumbprint", thumbprint.as_str()]);
+    let run = json_run(&o, &args);
+    assert_eq!(run.error_code(), "AZCM0016", "{}", run.stdout);
 }
 
 #[test]

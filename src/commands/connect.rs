@@ -367,9 +367,8 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
             )
         })
     };
-    let service_principal = args.service_principal_id.is_some()
-        || sp_secret.is_some()
-        || args.service_principal_cert.is_some();
+    let service_principal =
+        args.service_principal_id.is_some() || sp_secret.is_some() || args.has_certificate();
     if args.use_azcli {
         if service_principal || token.is_some() || args.use_device_code {
             return Err(AzcmError::invalid_argument(
@@ -403,35 +402,57 @@ pub fn auth_method(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
             "--user-tenant-id is for a person signing in (--use-device-code, --use-azcli); a service principal or token names its tenant with --tenant-id",
         ));
     }
-    match (&args.service_principal_id, sp_secret, &args.service_principal_cert, token) {
+    if args.service_principal_cert.is_some() && args.service_principal_cert_thumbprint.is_some() {
+        return Err(AzcmError::invalid_argument(
+            "use either --service-principal-cert or --service-principal-cert-thumbprint, not both",
+        ));
+    }
+    let certificate = || -> Result<Box<ClientCertificate>> {
+        let certificate = match &args.service_principal_cert {
+            Some(path) => ClientCertificate::load(path)?,
+            None => ClientCertificate::from_store(
+                args.service_principal_cert_thumbprint
+                    .as_deref()
+                    .unwrap_or_default(),
+            )?,
+        };
+        ctx.report.verbose(&format!(
+            "using the certificate with thumbprint {}{}",
+            certificate.thumbprint(),
+            certificate
+                .store()
+                .map(|s| format!(" from {s}"))
+                .unwrap_or_default()
+        ));
+        Ok(Box::new(certificate))
+    };
+    match (&args.service_principal_id, sp_secret, args.has_certificate(), token) {
         (Some(_), _, _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),
-        (Some(_), Some(_), Some(_), None) => Err(AzcmError::invalid_argument(
-            "use either --service-principal-secret or --service-principal-cert, not both",
+        (Some(_), Some(_), true, None) => Err(AzcmError::invalid_argument(
+            "use either --service-principal-secret or a certificate (--service-principal-cert, --service-principal-cert-thumbprint), not both",
         )),
-        (Some(id), Some(secret), None, None) => {
+        (Some(id), Some(secret), false, None) => {
             if id.trim().is_empty() {
                 return Err(AzcmError::invalid_argument("--service-principal-id is empty"));
             }
             Ok(AuthMethod::ServicePrincipalSecret { tenant_id: tenant()?, client_id: id.clone(), secret })
         }
-        (Some(id), None, Some(path), None) => {
+        (Some(id), None, true, None) => {
             let tenant_id = tenant()?;
-            let certificate = Box::new(ClientCertificate::load(path)?);
-            ctx.report.verbose(&format!("using the certificate with thumbprint {}", certificate.thumbprint()));
-            Ok(AuthMethod::ServicePrincipalCertificate { tenant_id, client_id: id.clone(), certificate })
+            Ok(AuthMethod::ServicePrincipalCertificate { tenant_id, client_id: id.clone(), certificate: certificate()? })
         }
-        (Some(_), None, None, None) => Err(AzcmError::new(
+        (Some(_), None, false, None) => Err(AzcmError::new(
             ErrorCode::MISSING_PARAMETER,
-            format!("--service-principal-id needs --service-principal-secret (or {SECRET_ENV}) or --service-principal-cert"),
+            format!("--service-principal-id needs --service-principal-secret (or {SECRET_ENV}), --service-principal-cert or --service-principal-cert-thumbprint"),
         )),
-        (None, Some(_), _, _) | (None, None, Some(_), _) => Err(AzcmError::new(
+        (None, Some(_), _, _) | (None, None, true, _) => Err(AzcmError::new(
             ErrorCode::MISSING_PARAMETER,
-            "--service-principal-secret and --service-principal-cert need --service-principal-id",
+            "--service-principal-secret, --service-principal-cert and --service-principal-cert-thumbprint need --service-principal-id",
         )),
-        (None, None, None, Some(token)) => Ok(AuthMethod::AccessToken(token)),
-        (None, None, None, None) => Err(AzcmError::new(
+        (None, None, false, Some(token)) => Ok(AuthMethod::AccessToken(token)),
+        (None, None, false, None) => Err(AzcmError::new(
             ErrorCode::MISSING_PARAMETER,
-            "no credentials: pass --service-principal-id with --service-principal-secret or --service-principal-cert and --tenant-id, --access-token, or --use-device-code",
+            "no credentials: pass --service-principal-id with --service-principal-secret, --service-principal-cert or --service-principal-cert-thumbprint and --tenant-id, --access-token, or --use-device-code",
         )),
     }
 }

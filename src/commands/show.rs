@@ -73,7 +73,7 @@ fn text(v: &Value) -> String {
 fn auth_given(auth: &AuthArgs) -> bool {
     auth.service_principal_id.is_some()
         || auth.service_principal_secret.is_some()
-        || auth.service_principal_cert.is_some()
+        || auth.has_certificate()
         || auth.access_token.is_some()
         || auth.use_device_code
         || auth.use_azcli

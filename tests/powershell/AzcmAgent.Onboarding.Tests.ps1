@@ -69,6 +69,17 @@ Describe 'Connect-AzcmAgent and Disconnect-AzcmAgent' {
         Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false | Out-Null
     }
 
+    It 'looks a certificate up by thumbprint in the Windows certificate store' -Skip:([System.Environment]::OSVersion.Platform -ne 'Win32NT') {
+        $caught = $null
+        try {
+            Connect-AzcmAgent -ServicePrincipalId $env:FAKE_CLIENT_ID -ServicePrincipalCertificateThumbprint ('5A' * 20) @script:target -Name 'pester-06'
+        } catch {
+            $caught = $_
+        }
+        $caught.FullyQualifiedErrorId | Should -Be 'AZCM0023,Connect-AzcmAgent'
+        $caught.Exception.Message | Should -Match 'LocalMachine\\My or CurrentUser\\My'
+    }
+
     It 'refuses an invalid resource name as AZCM0023 before signing in' {
         { Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'bad name!' } | Should -Throw -ErrorId 'AZCM0023,Connect-AzcmAgent'
     }

@@ -6,7 +6,9 @@ function Connect-AzcmAgent {
     .DESCRIPTION
     Runs 'azcm connect'. Authenticate with a service principal (-ServicePrincipalCredential:
     user name = application id, password = secret; or -ServicePrincipalId with
-    -ServicePrincipalCertificatePath, a PEM with its key or an unencrypted PFX), an access token
+    -ServicePrincipalCertificatePath, a PEM with its key or an unencrypted PFX, or with
+    -ServicePrincipalCertificateThumbprint, a certificate in Cert:\LocalMachine\My or
+    Cert:\CurrentUser\My whose key may be non-exportable), an access token
     (-AccessToken), -UseDeviceCode (the sign-in prompt is shown as information), or -UseAzureCli
     (the account of the Azure CLI session on the machine). Secrets go
     to azcm on its standard input, never on its command line. -WhatIf runs every check and lookup
@@ -18,6 +20,9 @@ function Connect-AzcmAgent {
     .EXAMPLE
     $credential = Get-Credential -UserName $appId -Message 'Service principal secret'
     Connect-AzcmAgent -ServicePrincipalCredential $credential -TenantId $tenantId -SubscriptionId Production -ResourceGroupName HybridServers -Location westeurope
+
+    .EXAMPLE
+    Connect-AzcmAgent -ServicePrincipalId $appId -ServicePrincipalCertificateThumbprint $thumbprint -TenantId $tenantId -SubscriptionId $sub -ResourceGroupName Servers -Location westeurope
 
     .EXAMPLE
     Connect-AzcmAgent -AccessToken (Get-AzAccessToken -AsSecureString).Token -SubscriptionId $sub -ResourceGroupName Servers -Location eastus -Tag @{ Owner = 'Ops Team' } -WhatIf
@@ -33,6 +38,7 @@ function Connect-AzcmAgent {
         [System.Management.Automation.PSCredential]$ServicePrincipalCredential,
 
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificateThumbprint')]
         [ValidateNotNullOrEmpty()]
         [string]$ServicePrincipalId,
 
@@ -40,6 +46,11 @@ function Connect-AzcmAgent {
         [Alias('ServicePrincipalCert')]
         [ValidateNotNullOrEmpty()]
         [string]$ServicePrincipalCertificatePath,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificateThumbprint')]
+        [Alias('ServicePrincipalCertThumbprint', 'CertificateThumbprint')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ServicePrincipalCertificateThumbprint,
 
         [Parameter(Mandatory = $true, ParameterSetName = 'AccessToken')]
         [System.Security.SecureString]$AccessToken,
@@ -53,6 +64,7 @@ function Connect-AzcmAgent {
 
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificateThumbprint')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
         [Parameter(Mandatory = $false, ParameterSetName = 'DeviceCode')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AzureCli')]
@@ -195,6 +207,8 @@ function Connect-AzcmAgent {
         } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
             $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
             $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath)
+        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificateThumbprint') {
+            $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert-thumbprint', $ServicePrincipalCertificateThumbprint)
         } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode') {
             $arguments += '--use-device-code'
         } elseif ($PSCmdlet.ParameterSetName -eq 'AzureCli') {

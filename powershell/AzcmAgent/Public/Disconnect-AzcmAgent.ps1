@@ -22,6 +22,7 @@ function Disconnect-AzcmAgent {
         [System.Management.Automation.PSCredential]$ServicePrincipalCredential,
 
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificateThumbprint')]
         [ValidateNotNullOrEmpty()]
         [string]$ServicePrincipalId,
 
@@ -29,6 +30,11 @@ function Disconnect-AzcmAgent {
         [Alias('ServicePrincipalCert')]
         [ValidateNotNullOrEmpty()]
         [string]$ServicePrincipalCertificatePath,
+
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificateThumbprint')]
+        [Alias('ServicePrincipalCertThumbprint', 'CertificateThumbprint')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ServicePrincipalCertificateThumbprint,
 
         [Parameter(Mandatory = $true, ParameterSetName = 'AccessToken')]
         [System.Security.SecureString]$AccessToken,
@@ -42,6 +48,7 @@ function Disconnect-AzcmAgent {
 
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipal')]
         [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificate')]
+        [Parameter(Mandatory = $true, ParameterSetName = 'ServicePrincipalCertificateThumbprint')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AccessToken')]
         [Parameter(Mandatory = $false, ParameterSetName = 'DeviceCode')]
         [Parameter(Mandatory = $false, ParameterSetName = 'AzureCli')]
@@ -98,6 +105,8 @@ function Disconnect-AzcmAgent {
         } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
             $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
             $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath, '--tenant-id', $TenantId)
+        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificateThumbprint') {
+            $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert-thumbprint', $ServicePrincipalCertificateThumbprint, '--tenant-id', $TenantId)
         } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode' -or $PSCmdlet.ParameterSetName -eq 'AzureCli') {
             if ($UseAzureCli) {
                 $arguments += '--use-azcli'
