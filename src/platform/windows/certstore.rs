@@ -487,6 +487,69 @@ mod tests {
     }
 
     #[test]
+    fn a_store_certificate_signs_the_client_assertion() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let container = wide(&format!("azcm-assertion-test-{}", std::process::id()));
+        let (added, der) = issue_into_user_store(&container);
+        let thumbprint: String = sha1::Sha1::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02x} "))
+            .collect();
+        let outcome = crate::auth::ClientCertificate::from_store(&thumbprint).map(|c| {
+            (
+                c.thumbprint(),
+                c.store(),
+                c.assertion(
+                    "client-id",
+                    "https://login.example/tenant/oauth2/v2.0/token",
+                ),
+            )
+        });
+        // SAFETY: the context added above, deleted (and freed) once; then the key container.
+        unsafe {
+            let store = user_store();
+            CertDeleteCertificateFromStore(added);
+            CertControlStore(store, 0, CERT_STORE_CTRL_COMMIT, ptr::null());
+            CertCloseStore(store, 0);
+            let mut gone = 0usize;
+            CryptAcquireContextW(
+                &mut gone,
+                container.as_ptr(),
+                MS_ENHANCED_PROV_W,
+                PROV_RSA_FULL,
+                CRYPT_DELETEKEYSET,
+            );
+        }
+        let (shown, store, assertion) = outcome.unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(shown, thumbprint.replace(' ', "").to_uppercase());
+        assert_eq!(store, Some("CurrentUser\\My"));
+        let jwt = assertion.unwrap();
+        let (input, signature) = jwt.rsplit_once('.').unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(input.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(header["x5t"].as_str().unwrap())
+                .unwrap(),
+            sha1::Sha1::digest(&der).to_vec()
+        );
+        let digest = sha2::Sha256::digest(input.as_bytes());
+        rsa_public_key(&der)
+            .verify(
+                rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                &digest,
+                &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+            )
+            .expect("the assertion is signed by the certificate's key");
+    }
+
+    #[test]
     fn an_unknown_thumbprint_is_not_found() {
         assert!(find_store_certificate(&[0x5a; 20]).unwrap().is_none());
     }
