@@ -2,8 +2,10 @@
 # Builds azcm.exe for x86_64-pc-windows-gnu on these Linux machines, and (with --wine) prepares
 # a Wine prefix and the test-only ProcessPrng shim so the Windows test tier can run it.
 #
-#   scripts/cross-windows.sh [--profile release|dev] [--wine]
+#   scripts/cross-windows.sh [--profile release|dev] [--wine] [--clippy]
 #
+# --clippy also lints the Windows build (library, binary, tests) with Debian's clippy, warnings
+# as errors: the cfg(windows) code is not seen by the Linux clippy run.
 # Prints the path of azcm.exe (and of the Wine test folder with --wine) as KEY=value lines.
 # Route: Debian's rustc-web (its std sources allow -Zbuild-std) + mingw-w64 as the linker.
 set -euo pipefail
@@ -11,11 +13,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 profile=release
 wine=false
+clippy=false
 while [ $# -gt 0 ]; do
     case "$1" in
         --profile) profile="$2"; shift 2 ;;
         --wine) wine=true; shift ;;
-        *) echo "usage: $0 [--profile release|dev] [--wine]" >&2; exit 2 ;;
+        --clippy) clippy=true; shift ;;
+        *) echo "usage: $0 [--profile release|dev] [--wine] [--clippy]" >&2; exit 2 ;;
     esac
 done
 
@@ -26,6 +30,9 @@ need=()
 command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64)
 if $wine; then
     command -v wine >/dev/null || need+=(wine64 wine)
+fi
+if $clippy; then
+    [ -x /usr/bin/cargo-clippy ] || need+=(rust-web-clippy)
 fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}" >&2
@@ -50,6 +57,14 @@ RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target_dir" \
 
 exe="$target_dir/$target/$profile_dir/azcm.exe"
 echo "AZCM_EXE=$exe"
+
+if $clippy; then
+    # Debian's cargo-clippy first on PATH: rustup's proxy would pick rustup's toolchain.
+    PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target_dir" \
+        /usr/bin/cargo clippy --locked --lib --bins --tests \
+        -Zbuild-std=std,panic_abort,test --target "$target" -- -D warnings >&2
+    echo "Windows clippy: no warnings" >&2
+fi
 
 if $wine; then
     test_dir="$target_dir/wine-test"

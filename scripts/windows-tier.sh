@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 profile=release
 [ "${1:-}" = "--profile" ] && profile="$2"
 
-env_lines=$(scripts/cross-windows.sh --profile "$profile" --wine)
+env_lines=$(scripts/cross-windows.sh --profile "$profile" --wine --clippy)
 test_dir=$(sed -n 's/^AZCM_WINE_TEST_DIR=//p' <<<"$env_lines")
 export WINEPREFIX=$(sed -n 's/^WINEPREFIX=//p' <<<"$env_lines")
 export WINEDEBUG=-all WINEDLLOVERRIDES="bcryptprimitives=n,b;mscoree,mshtml="

@@ -587,8 +587,6 @@ pub fn request_stop(name: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// The Windows event logs are not exported yet (the Windows issue's part of `logs`).
-
 #[cfg(test)]
 mod tests {
     use super::*;
