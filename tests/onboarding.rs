@@ -294,7 +294,7 @@ fn an_access_token_works_and_an_expired_one_is_azcm0012() {
     let expired = o.fake.issue_token();
     let azcm = o.azcm.clone_with_env("AZCM_ACCESS_TOKEN", &expired);
     let run = azcm.json(&["disconnect", "--retry-timeout", "5"]);
-    assert_eq!(run.error_code(), "AZCM0016", "{}", run.stdout);
+    assert_eq!(run.error_code(), "AZCM0012", "{}", run.stdout);
 }
 
 #[test]
