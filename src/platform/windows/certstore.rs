@@ -91,35 +91,26 @@ fn sign_ncrypt(key: usize, digest: &[u8; 32]) -> io::Result<Vec<u8>> {
     let padding = BCRYPT_PKCS1_PADDING_INFO {
         pszAlgId: BCRYPT_SHA256_ALGORITHM,
     };
-    let flags = NCRYPT_PAD_PKCS1_FLAG | NCRYPT_SILENT_FLAG;
+    let sign = |out: *mut u8, capacity: u32, len: &mut u32| {
+        // SAFETY: `out` is null (a size query) or holds `capacity` bytes; the padding info
+        // outlives the call.
+        hresult(unsafe {
+            NCryptSignHash(
+                key,
+                (&padding as *const BCRYPT_PKCS1_PADDING_INFO).cast(),
+                digest.as_ptr(),
+                32,
+                out,
+                capacity,
+                len,
+                NCRYPT_PAD_PKCS1_FLAG | NCRYPT_SILENT_FLAG,
+            )
+        })
+    };
     let mut len = 0u32;
-    // SAFETY: first call asks for the signature's size; the padding info outlives both calls.
-    hresult(unsafe {
-        NCryptSignHash(
-            key,
-            (&padding as *const BCRYPT_PKCS1_PADDING_INFO).cast(),
-            digest.as_ptr(),
-            32,
-            ptr::null_mut(),
-            0,
-            &mut len,
-            flags,
-        )
-    })?;
+    sign(ptr::null_mut(), 0, &mut len)?;
     let mut signature = vec![0u8; len as usize];
-    // SAFETY: the buffer holds `len` bytes, as the first call asked for.
-    hresult(unsafe {
-        NCryptSignHash(
-            key,
-            (&padding as *const BCRYPT_PKCS1_PADDING_INFO).cast(),
-            digest.as_ptr(),
-            32,
-            signature.as_mut_ptr(),
-            len,
-            &mut len,
-            flags,
-        )
-    })?;
+    sign(signature.as_mut_ptr(), len, &mut len)?;
     signature.truncate(len as usize);
     Ok(signature)
 }
@@ -197,27 +188,18 @@ fn sign_with_provider(provider: usize, key_spec: u32, digest: &[u8; 32]) -> io::
         if unsafe { CryptSetHashParam(hash, HP_HASHVAL, digest.as_ptr(), 0) } == 0 {
             return Err(last_error());
         }
+        let sign = |out: *mut u8, len: &mut u32| {
+            // SAFETY: `out` is null (a size query) or holds `*len` bytes.
+            if unsafe { CryptSignHashW(hash, key_spec, ptr::null(), 0, out, len) } == 0 {
+                Err(last_error())
+            } else {
+                Ok(())
+            }
+        };
         let mut len = 0u32;
-        // SAFETY: first call asks for the signature's size.
-        if unsafe { CryptSignHashW(hash, key_spec, ptr::null(), 0, ptr::null_mut(), &mut len) } == 0
-        {
-            return Err(last_error());
-        }
+        sign(ptr::null_mut(), &mut len)?;
         let mut signature = vec![0u8; len as usize];
-        // SAFETY: the buffer holds `len` bytes.
-        if unsafe {
-            CryptSignHashW(
-                hash,
-                key_spec,
-                ptr::null(),
-                0,
-                signature.as_mut_ptr(),
-                &mut len,
-            )
-        } == 0
-        {
-            return Err(last_error());
-        }
+        sign(signature.as_mut_ptr(), &mut len)?;
         signature.truncate(len as usize);
         // CryptoAPI writes the signature little-endian; PKCS #1 is big-endian.
         signature.reverse();
@@ -439,6 +421,26 @@ mod tests {
         }
     }
 
+    /// Undoes [`issue_into_user_store`]: the certificate, then its key container.
+    fn remove_from_user_store(added: *const CERT_CONTEXT, container: &[u16]) {
+        // SAFETY: the context added by issue_into_user_store, deleted (and freed) once; then
+        // its key container.
+        unsafe {
+            let store = user_store();
+            CertDeleteCertificateFromStore(added);
+            CertControlStore(store, 0, CERT_STORE_CTRL_COMMIT, ptr::null());
+            CertCloseStore(store, 0);
+            let mut gone = 0usize;
+            CryptAcquireContextW(
+                &mut gone,
+                container.as_ptr(),
+                MS_ENHANCED_PROV_W,
+                PROV_RSA_FULL,
+                CRYPT_DELETEKEYSET,
+            );
+        }
+    }
+
     fn rsa_public_key(der: &[u8]) -> rsa::RsaPublicKey {
         use rsa::pkcs1::DecodeRsaPublicKey;
         use x509_cert::der::Decode;
@@ -458,21 +460,7 @@ mod tests {
         // Sign and let go of the key before the cleanup, which must run whatever happened.
         let outcome =
             found.map(|f| f.map(|(der, store, key)| (der, store, key.sign_sha256(&digest))));
-        // SAFETY: the context added above, deleted (and freed) once; then the key container.
-        unsafe {
-            let store = user_store();
-            CertDeleteCertificateFromStore(added);
-            CertControlStore(store, 0, CERT_STORE_CTRL_COMMIT, ptr::null());
-            CertCloseStore(store, 0);
-            let mut gone = 0usize;
-            CryptAcquireContextW(
-                &mut gone,
-                container.as_ptr(),
-                MS_ENHANCED_PROV_W,
-                PROV_RSA_FULL,
-                CRYPT_DELETEKEYSET,
-            );
-        }
+        remove_from_user_store(added, &container);
         let (found_der, store, signed) = outcome.unwrap().expect("found by thumbprint");
         assert_eq!(found_der, der);
         assert_eq!(store, "CurrentUser\\My");
@@ -506,21 +494,7 @@ mod tests {
                 ),
             )
         });
-        // SAFETY: the context added above, deleted (and freed) once; then the key container.
-        unsafe {
-            let store = user_store();
-            CertDeleteCertificateFromStore(added);
-            CertControlStore(store, 0, CERT_STORE_CTRL_COMMIT, ptr::null());
-            CertCloseStore(store, 0);
-            let mut gone = 0usize;
-            CryptAcquireContextW(
-                &mut gone,
-                container.as_ptr(),
-                MS_ENHANCED_PROV_W,
-                PROV_RSA_FULL,
-                CRYPT_DELETEKEYSET,
-            );
-        }
+        remove_from_user_store(added, &container);
         let (shown, store, assertion) = outcome.unwrap_or_else(|e| panic!("{}", e.message));
         assert_eq!(shown, thumbprint.replace(' ', "").to_uppercase());
         assert_eq!(store, Some("CurrentUser\\My"));
