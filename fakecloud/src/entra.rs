@@ -276,7 +276,7 @@ fn verify_assertion(
 }
 
 /// The DER of the first CERTIFICATE block of a PEM text.
-fn pem_block(text: &str) -> Result<Vec<u8>, ()> {
+pub(crate) fn pem_block(text: &str) -> Result<Vec<u8>, ()> {
     use base64::Engine;
     let body: String = text
         .lines()

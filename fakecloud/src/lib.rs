@@ -398,10 +398,20 @@ impl FakeCloud {
             .distinguished_name
             .push(rcgen::DnType::CommonName, "azcm onboarding test principal");
         let cert_pem = params.self_signed(&key_pair)?.pem();
+        self.register_client_certificate(&cert_pem)?;
+        Ok((cert_pem, key_pem))
+    }
+
+    /// Registers a certificate (PEM) on the default service principal: its key may then sign
+    /// client assertions, e.g. a key that never leaves a Windows certificate store.
+    pub fn register_client_certificate(&self, cert_pem: &str) -> Result<(), BoxError> {
+        use x509_cert::der::Decode;
+        let der = entra::pem_block(cert_pem).map_err(|()| "expected a PEM CERTIFICATE block")?;
+        x509_cert::Certificate::from_der(&der)?;
         self.shared.world().principals[0]
             .certificates
-            .push(cert_pem.clone());
-        Ok((cert_pem, key_pem))
+            .push(cert_pem.to_string());
+        Ok(())
     }
 
     pub fn add_fault(&self, fault: Fault) {

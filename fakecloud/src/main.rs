@@ -6,12 +6,14 @@ use azcm_fakecloud::{FakeCloud, Fault, Settings};
 use serde::Deserialize;
 use std::path::PathBuf;
 
-/// A scenario file: settings to change and faults to arm at start.
+/// A scenario file: settings to change, faults to arm and client certificates (PEM) to register
+/// on the default service principal, at start.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct Scenario {
     settings: Option<serde_json::Value>,
     faults: Vec<Fault>,
+    client_certificates: Vec<String>,
 }
 
 fn usage() -> ! {
@@ -66,6 +68,12 @@ fn main() {
         }
         for fault in scenario.faults {
             fake.add_fault(fault);
+        }
+        for pem in &scenario.client_certificates {
+            if let Err(e) = fake.register_client_certificate(pem) {
+                eprintln!("azcm-fakecloud: invalid client certificate in scenario: {e}");
+                std::process::exit(1);
+            }
         }
     }
     let (cloud_file, ca_file) = fake.write_files(&dir).unwrap_or_else(|e| {

@@ -90,3 +90,24 @@ Describe 'Connect-AzcmAgent and Disconnect-AzcmAgent' {
         }
     }
 }
+
+Describe 'Connect-AzcmAgent with a certificate in the Windows certificate store' -Skip:([System.Environment]::OSVersion.Platform -ne 'Win32NT') {
+    It 'signs in with a non-exportable key found by thumbprint' {
+        $certificate = New-SelfSignedCertificate -Subject 'CN=azcm pester principal' -CertStoreLocation 'Cert:\CurrentUser\My' -KeyExportPolicy NonExportable -KeyAlgorithm RSA -KeyLength 2048 -Provider 'Microsoft Software Key Storage Provider' -NotAfter ((Get-Date).AddDays(1))
+        $storeFake = $null
+        try {
+            $body = [System.Convert]::ToBase64String($certificate.RawData, [System.Base64FormattingOptions]::InsertLineBreaks)
+            $pem = "-----BEGIN CERTIFICATE-----`r`n" + $body + "`r`n-----END CERTIFICATE-----`r`n"
+            $scenario = Join-Path -Path $TestDrive -ChildPath 'store-scenario.json'
+            ConvertTo-Json -InputObject @{ clientCertificates = @($pem) } | Set-Content -LiteralPath $scenario -Encoding Ascii
+            $storeFake = Start-TestFakeCloud -Scenario $scenario
+            New-TestStateRoot -Name 'store' | Out-Null
+            $result = Connect-AzcmAgent -ServicePrincipalId $env:FAKE_CLIENT_ID -ServicePrincipalCertificateThumbprint $certificate.Thumbprint -TenantId $env:FAKE_TENANT_ID -SubscriptionId $env:FAKE_SUBSCRIPTION_ID -ResourceGroupName $env:FAKE_RESOURCE_GROUP -Location $env:FAKE_LOCATION -Cloud $env:FAKE_CLOUD -Name 'pester-store'
+            $result.Status | Should -Be 'Connected'
+            Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false | Out-Null
+        } finally {
+            Stop-TestFakeCloud -Fake $storeFake
+            Remove-Item -LiteralPath ('Cert:\CurrentUser\My\' + $certificate.Thumbprint) -DeleteKey
+        }
+    }
+}

@@ -35,8 +35,12 @@ function New-TestStateRoot {
 
 function Start-TestFakeCloud {
     # The fake Azure cloud on loopback: starts it and takes the environment it prints
-    # (AZCM_CLOUD_FILE, AZCM_EXTRA_CA_CERTS, AZCM_IMDS_ENDPOINT, FAKE_*).
-    param()
+    # (AZCM_CLOUD_FILE, AZCM_EXTRA_CA_CERTS, AZCM_IMDS_ENDPOINT, FAKE_*); Stop-TestFakeCloud puts
+    # back what those variables were, so a second fake can run inside one test.
+    param(
+        [Parameter(Mandatory = $false)]
+        [string]$Scenario
+    )
 
     $fakeName = 'azcm-fakecloud'
     if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
@@ -49,7 +53,11 @@ function Start-TestFakeCloud {
     $dir = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('azcm-fake-{0}' -f [guid]::NewGuid())
     New-Item -ItemType Directory -Path $dir -Force | Out-Null
     $envFile = Join-Path -Path $dir -ChildPath 'env.txt'
-    $process = Start-Process -FilePath $fakeBinary -ArgumentList @('--print-env', '--dir', $dir) -RedirectStandardOutput $envFile -PassThru -NoNewWindow
+    $fakeArguments = @('--print-env', '--dir', $dir)
+    if ($Scenario) {
+        $fakeArguments += @('--scenario', $Scenario)
+    }
+    $process = Start-Process -FilePath $fakeBinary -ArgumentList $fakeArguments -RedirectStandardOutput $envFile -PassThru -NoNewWindow
     $deadline = (Get-Date).AddSeconds(30)
     while (-not ((Test-Path -LiteralPath $envFile) -and (Select-String -LiteralPath $envFile -Pattern 'FAKE_DNS_SERVER' -Quiet))) {
         if ((Get-Date) -gt $deadline) {
@@ -57,14 +65,17 @@ function Start-TestFakeCloud {
         }
         Start-Sleep -Milliseconds 100
     }
+    $previous = @{}
     foreach ($line in Get-Content -LiteralPath $envFile) {
         if ($line -match "^export ([A-Z_]+)='(.*)'$") {
+            $previous[$Matches[1]] = [System.Environment]::GetEnvironmentVariable($Matches[1])
             [System.Environment]::SetEnvironmentVariable($Matches[1], $Matches[2].Replace("'\''", "'"))
         }
     }
     [pscustomobject]@{
-        Process   = $process
-        Directory = $dir
+        Process             = $process
+        Directory           = $dir
+        PreviousEnvironment = $previous
     }
 }
 
@@ -78,6 +89,9 @@ function Stop-TestFakeCloud {
         Stop-Process -Id $Fake.Process.Id -Force
     }
     if ($Fake) {
+        foreach ($name in $Fake.PreviousEnvironment.Keys) {
+            [System.Environment]::SetEnvironmentVariable($name, $Fake.PreviousEnvironment[$name])
+        }
         Remove-Item -LiteralPath $Fake.Directory -Recurse -Force -ErrorAction SilentlyContinue
     }
 }
