@@ -128,6 +128,9 @@ fn populate(azcm: &Azcm) -> Layout {
         l.vm_agent.join("waagent.log")
     };
     write(&vm_log, s.as_bytes());
+    if !windows_binary() {
+        write(&azcm.root().join("etc/waagent.conf"), s.as_bytes());
+    }
     l
 }
 
@@ -250,6 +253,12 @@ fn every_source_is_collected_and_no_secret_reaches_the_zip() {
         "{names:?}"
     );
     assert!(names.iter().any(|n| n.starts_with("vmagent/")), "{names:?}");
+    // The Linux VM agent's configuration; Windows has none at a known place.
+    assert_eq!(
+        names.iter().any(|n| n == "vmagent/waagent.conf"),
+        !windows_binary(),
+        "{names:?}"
+    );
     // Default: the newest log of each family only.
     assert!(
         !names

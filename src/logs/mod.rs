@@ -280,6 +280,10 @@ pub fn collect(paths: &AgentPaths, full: bool) -> (Vec<Source>, Vec<Skipped>) {
         &layout.vm_agent_logs_dir,
         newest_of_each(vm_agent, full),
     );
+    if let Some(config) = layout.vm_agent_config.as_ref().filter(|p| p.is_file()) {
+        let folder = config.parent().unwrap_or(config);
+        add("vmAgent", "vmagent", folder, vec![config.clone()]);
+    }
     sources.sort_by(|a, b| a.name.cmp(&b.name));
     (sources, skipped)
 }

@@ -36,6 +36,9 @@ pub struct SystemLayout {
     pub vm_agent_logs_dir: PathBuf,
     /// File-name prefix of the VM agent's logs in that folder (empty: every file).
     pub vm_agent_log_prefix: &'static str,
+    /// The VM agent's configuration file where the platform has one at a known place
+    /// (Linux: /etc/waagent.conf).
+    pub vm_agent_config: Option<PathBuf>,
 }
 
 /// The platform name as azcm reports it (`windows`, `linux`, ...).

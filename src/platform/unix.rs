@@ -19,6 +19,7 @@ pub fn system_layout() -> io::Result<SystemLayout> {
         extension_logs_dir: PathBuf::from("/var/log/azure"),
         vm_agent_logs_dir: PathBuf::from("/var/log"),
         vm_agent_log_prefix: "waagent.log",
+        vm_agent_config: Some(PathBuf::from("/etc/waagent.conf")),
     })
 }
 

@@ -84,6 +84,8 @@ pub fn system_layout() -> io::Result<SystemLayout> {
         extension_logs_dir: program_data.join("GuestConfig").join("extension_logs"),
         vm_agent_logs_dir: system_drive.join("WindowsAzure").join("Logs"),
         vm_agent_log_prefix: "",
+        // No documented place for the Windows VM agent's configuration; its logs are collected.
+        vm_agent_config: None,
     })
 }
 

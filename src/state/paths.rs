@@ -50,6 +50,7 @@ impl AgentPaths {
             extension_logs_dir: rebase(&layout.extension_logs_dir),
             vm_agent_logs_dir: rebase(&layout.vm_agent_logs_dir),
             vm_agent_log_prefix: layout.vm_agent_log_prefix,
+            vm_agent_config: layout.vm_agent_config.as_deref().map(rebase),
         };
         Ok(Self {
             root: Some(root),
