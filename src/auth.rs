@@ -305,6 +305,11 @@ pub fn parse_thumbprint(text: &str) -> Result<[u8; 20]> {
     Ok(bytes)
 }
 
+/// A thumbprint as Windows and the portal show it: upper-case hex.
+fn thumbprint_text(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
 /// The RSA public key of a certificate. Read from the key's own bits (PKCS #1), so a
 /// certificate whose algorithm identifier leaves out the NULL parameters still works.
 fn certificate_public_key(der: &[u8]) -> std::result::Result<rsa::RsaPublicKey, String> {
@@ -313,9 +318,7 @@ fn certificate_public_key(der: &[u8]) -> std::result::Result<rsa::RsaPublicKey, 
     let cert =
         x509_cert::Certificate::from_der(der).map_err(|e| format!("invalid certificate: {e}"))?;
     let spki = &cert.tbs_certificate.subject_public_key_info;
-    if spki.algorithm.oid
-        != x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1")
-    {
+    if spki.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
         return Err("the certificate's key is not RSA".into());
     }
     rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes())
@@ -327,7 +330,7 @@ impl ClientCertificate {
     /// sign (a probe signature is checked against the certificate) before anything is sent.
     pub fn from_store(thumbprint: &str) -> Result<Self> {
         let bytes = parse_thumbprint(thumbprint)?;
-        let shown: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        let shown = thumbprint_text(&bytes);
         let stores = crate::platform::certificate_stores();
         let found = crate::platform::find_store_certificate(&bytes).map_err(|e| {
             if e.kind() == std::io::ErrorKind::Unsupported {
@@ -454,10 +457,7 @@ impl ClientCertificate {
     /// SHA-1 thumbprint in hex, as Windows and the portal show it.
     pub fn thumbprint(&self) -> String {
         use sha1::Digest;
-        sha1::Sha1::digest(&self.der)
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect()
+        thumbprint_text(&sha1::Sha1::digest(&self.der))
     }
 
     /// A signed client assertion (RS256 JWT) for a token endpoint, valid for ten minutes.
