@@ -136,11 +136,7 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
             Ok(system) => {
                 for (name, path) in system.files {
                     sources.push(Source {
-                        component: if name.starts_with("journal/") {
-                            "journal"
-                        } else {
-                            "eventlog"
-                        },
+                        component: system.component,
                         name,
                         path,
                     });

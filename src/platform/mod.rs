@@ -388,10 +388,12 @@ pub fn run_handler_command(
     })
 }
 
-/// What the operating system's own logs gave `logs`: files written under the work folder with
-/// their names in the archive, and what could not be exported, with why.
-#[derive(Debug, Default)]
+/// What the operating system's own logs gave `logs`: what kind they are (`journal`,
+/// `eventlog`), files written under the work folder with their names in the archive, and what
+/// could not be exported, with why.
+#[derive(Debug)]
 pub struct SystemLogs {
+    pub component: &'static str,
     pub files: Vec<(String, PathBuf)>,
     pub failed: Vec<(String, String)>,
 }

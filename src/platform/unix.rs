@@ -310,7 +310,11 @@ pub fn find_store_certificate(
 const JOURNAL_NAME: &str = "journal/agent-services.log";
 
 pub fn system_logs(work: &Path, full: bool, timeout: std::time::Duration) -> super::SystemLogs {
-    let mut logs = super::SystemLogs::default();
+    let mut logs = super::SystemLogs {
+        component: "journal",
+        files: Vec::new(),
+        failed: Vec::new(),
+    };
     let dest = work.join("agent-services.log");
     match agent_journal(&dest, full, timeout) {
         Ok(true) => logs.files.push((JOURNAL_NAME.into(), dest)),

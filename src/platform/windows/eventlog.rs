@@ -31,7 +31,11 @@ impl Drop for Handle {
 pub fn system_logs(work: &Path, full: bool, timeout: Duration) -> SystemLogs {
     let deadline = Instant::now() + timeout;
     let limit = super::super::system_log_limit(full);
-    let mut logs = SystemLogs::default();
+    let mut logs = SystemLogs {
+        component: "eventlog",
+        files: Vec::new(),
+        failed: Vec::new(),
+    };
     for (i, query) in super::super::event_log_queries().into_iter().enumerate() {
         let dest = work.join(format!("eventlog-{i}.xml"));
         match export(&query, &dest, limit, deadline) {
