@@ -194,11 +194,20 @@ impl<'a> Arm<'a> {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let text = response.text().await.map_err(network)?;
-        let parsed: Option<Value> = if text.trim().is_empty() {
+        let text = crate::http::read_body(response, crate::http::MAX_ARM_BODY)
+            .await
+            .map_err(|message| TryFailure {
+                transient: false,
+                status: Some(status),
+                arm_code: None,
+                message,
+                retry_after,
+                request_id: request_id.clone(),
+            })?;
+        let parsed: Option<Value> = if text.trim_ascii().is_empty() {
             Some(Value::Null)
         } else {
-            serde_json::from_str(&text).ok()
+            serde_json::from_slice(&text).ok()
         };
         if (200..300).contains(&status) {
             return match parsed {

@@ -4,6 +4,7 @@
 
 use crate::cloud::Cloud;
 use crate::error::{AzcmError, ErrorCode, Result};
+use crate::keys::RsaKey;
 use crate::report::Reporter;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
@@ -14,7 +15,6 @@ use azure_identity::{
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rsa::RsaPrivateKey;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -108,7 +108,10 @@ fn client_options(cloud: &Cloud, http: &reqwest::Client) -> ClientOptions {
     let mut custom = CustomConfiguration::default();
     custom.authority_host = cloud.authority.clone();
     ClientOptions {
-        transport: Some(Transport::new(Arc::new(http.clone()))),
+        transport: Some(Transport::new(Arc::new(crate::http::BoundedTransport {
+            client: http.clone(),
+            max: crate::http::MAX_ENTRA_BODY,
+        }))),
         cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
         ..Default::default()
     }
@@ -264,7 +267,7 @@ pub struct ClientCertificate {
 }
 
 enum PrivateKey {
-    File(Box<RsaPrivateKey>),
+    File(Box<RsaKey>),
     Store(crate::platform::StoreCertificate),
 }
 
@@ -312,17 +315,18 @@ fn thumbprint_text(bytes: &[u8]) -> String {
 
 /// The RSA public key of a certificate. Read from the key's own bits (PKCS #1), so a
 /// certificate whose algorithm identifier leaves out the NULL parameters still works.
-fn certificate_public_key(der: &[u8]) -> std::result::Result<rsa::RsaPublicKey, String> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
+fn certificate_public_key(der: &[u8]) -> std::result::Result<Vec<u8>, String> {
     use x509_cert::der::Decode;
+    /// rsaEncryption (RFC 8017, appendix C).
+    const RSA_ENCRYPTION: x509_cert::der::asn1::ObjectIdentifier =
+        x509_cert::der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
     let cert =
         x509_cert::Certificate::from_der(der).map_err(|e| format!("invalid certificate: {e}"))?;
     let spki = &cert.tbs_certificate.subject_public_key_info;
-    if spki.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
+    if spki.algorithm.oid != RSA_ENCRYPTION {
         return Err("the certificate's key is not RSA".into());
     }
-    rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes())
-        .map_err(|_| "the certificate's key is not RSA".into())
+    Ok(spki.subject_public_key.raw_bytes().to_vec())
 }
 
 impl ClientCertificate {
@@ -350,28 +354,23 @@ impl ClientCertificate {
         };
         let public = certificate_public_key(&found.der).map_err(|e| store_error(&shown, e))?;
         use sha2::Digest as _;
-        let digest: [u8; 32] = sha2::Sha256::digest(crate::ids::new_guid().as_bytes()).into();
+        let probe = crate::ids::new_guid();
+        let digest: [u8; 32] = sha2::Sha256::digest(probe.as_bytes()).into();
         let signature = found.sign_sha256(&digest).map_err(|e| {
             store_error(
                 &shown,
                 format!("its private key in {} cannot sign: {e}", found.store),
             )
         })?;
-        public
-            .verify(
-                rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-                &digest,
-                &signature,
-            )
-            .map_err(|_| {
-                store_error(
-                    &shown,
-                    format!(
-                        "the private key in {} does not belong to the certificate",
-                        found.store
-                    ),
-                )
-            })?;
+        if !crate::keys::verify_sha256(&public, probe.as_bytes(), &signature) {
+            return Err(store_error(
+                &shown,
+                format!(
+                    "the private key in {} does not belong to the certificate",
+                    found.store
+                ),
+            ));
+        }
         Ok(Self {
             der: found.der.clone(),
             key: PrivateKey::Store(found),
@@ -387,9 +386,8 @@ impl ClientCertificate {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        use rsa::pkcs1::DecodeRsaPrivateKey;
-        use rsa::pkcs8::DecodePrivateKey;
-        let bytes = std::fs::read(path).map_err(|e| cert_error(path, e))?;
+        let bytes = crate::files::read_input(path, crate::files::MAX_CERTIFICATE)
+            .map_err(|e| cert_error(path, e))?;
         let (key, der) = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
             let blocks = pem::parse_many(&bytes).map_err(|e| cert_error(path, e))?;
             let cert = blocks
@@ -397,12 +395,9 @@ impl ClientCertificate {
                 .find(|b| b.tag() == "CERTIFICATE")
                 .ok_or_else(|| cert_error(path, "no CERTIFICATE block"))?;
             let key = if let Some(b) = blocks.iter().find(|b| b.tag() == "PRIVATE KEY") {
-                RsaPrivateKey::from_pkcs8_der(b.contents()).map_err(|e| {
-                    cert_error(path, format!("the private key is not RSA PKCS#8: {e}"))
-                })?
+                RsaKey::from_pkcs8_der(b.contents()).map_err(|e| cert_error(path, e))?
             } else if let Some(b) = blocks.iter().find(|b| b.tag() == "RSA PRIVATE KEY") {
-                RsaPrivateKey::from_pkcs1_der(b.contents())
-                    .map_err(|e| cert_error(path, format!("invalid RSA private key: {e}")))?
+                RsaKey::from_pkcs1_der(b.contents()).map_err(|e| cert_error(path, e))?
             } else if blocks.iter().any(|b| b.tag() == "ENCRYPTED PRIVATE KEY") {
                 return Err(cert_error(
                     path,
@@ -430,8 +425,8 @@ impl ClientCertificate {
                 .certs()
                 .first()
                 .ok_or_else(|| cert_error(path, "the PFX file holds no certificate"))?;
-            let key = RsaPrivateKey::from_pkcs8_der(chain.key().as_der())
-                .map_err(|e| cert_error(path, format!("the private key is not RSA: {e}")))?;
+            let key =
+                RsaKey::from_pkcs8_der(chain.key().as_der()).map_err(|e| cert_error(path, e))?;
             (key, cert.as_der().to_vec())
         };
         Self::check_pair(path, &key, &der)?;
@@ -443,9 +438,10 @@ impl ClientCertificate {
 
     /// The certificate must be the one of this key: Entra would reject the signature anyway,
     /// but a local error names the file.
-    fn check_pair(path: &Path, key: &RsaPrivateKey, der: &[u8]) -> Result<()> {
+    fn check_pair(path: &Path, key: &RsaKey, der: &[u8]) -> Result<()> {
         let public = certificate_public_key(der).map_err(|e| cert_error(path, e))?;
-        if public != key.to_public_key() {
+        // Both DER RSAPublicKey, whose encoding is canonical: equal keys, equal bytes.
+        if public != key.public_pkcs1_der() {
             return Err(cert_error(
                 path,
                 "the private key does not belong to the certificate",
@@ -462,7 +458,6 @@ impl ClientCertificate {
 
     /// A signed client assertion (RS256 JWT) for a token endpoint, valid for ten minutes.
     pub fn assertion(&self, client_id: &str, audience: &str) -> std::io::Result<String> {
-        use rsa::signature::{SignatureEncoding, Signer};
         use sha1::Digest as _;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -489,11 +484,7 @@ impl ClientCertificate {
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         let signature = match &self.key {
-            PrivateKey::File(key) => {
-                rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**key).clone())
-                    .sign(input.as_bytes())
-                    .to_vec()
-            }
+            PrivateKey::File(key) => key.sign_sha256(input.as_bytes())?,
             PrivateKey::Store(found) => {
                 found.sign_sha256(&sha2::Sha256::digest(input.as_bytes()).into())?
             }
@@ -589,7 +580,14 @@ async fn device_code_login(
         .await
         .map_err(network)?;
     let ok = start.status().is_success();
-    let body: serde_json::Value = start.json().await.map_err(network)?;
+    let body = crate::http::read_json(start, crate::http::MAX_ENTRA_BODY)
+        .await
+        .map_err(|e| {
+            AzcmError::new(
+                ErrorCode::NETWORK,
+                format!("Entra ID's device code answer: {e}"),
+            )
+        })?;
     if !ok {
         return Err(entra_failure(
             &body,
@@ -634,7 +632,7 @@ async fn device_code_login(
             .await;
         let Ok(response) = poll else { continue };
         let status = response.status();
-        let Ok(body) = response.json::<serde_json::Value>().await else {
+        let Ok(body) = crate::http::read_json(response, crate::http::MAX_ENTRA_BODY).await else {
             continue;
         };
         if status.is_success() {

@@ -148,7 +148,8 @@ pub fn catalogue() -> Result<Vec<Cloud>> {
 
 /// Reads custom clouds from a cloud definition file.
 pub fn load_file(path: &Path) -> Result<Vec<Cloud>> {
-    let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+    let text = crate::files::read_input_text(path, crate::files::MAX_CLOUD_FILE)
+        .map_err(|e| file_error(path, e))?;
     let file: CloudFile = serde_json::from_str(&text).map_err(|e| file_error(path, e))?;
     if file.version.is_some_and(|v| v != 1) {
         return Err(file_error(path, "only version 1 is known"));

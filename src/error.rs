@@ -233,3 +233,17 @@ mod tests {
         assert_eq!(ErrorCode::RSA_KEYS.exit_code(), 103);
     }
 }
+
+/// A user's input as an error message quotes it: at most 200 characters, so a huge argument
+/// cannot make a huge message.
+pub fn excerpt(text: &str) -> String {
+    const MAX: usize = 200;
+    match text.char_indices().nth(MAX) {
+        None => text.to_string(),
+        Some((end, _)) => format!(
+            "{}… ({} more characters)",
+            &text[..end],
+            text[end..].chars().count()
+        ),
+    }
+}

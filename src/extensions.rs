@@ -142,7 +142,8 @@ fn newest_status(dir: &Path) -> Option<Value> {
             Some((n, e.path()))
         })
         .max_by_key(|(n, _)| *n)?;
-    let value: Value = serde_json::from_slice(&std::fs::read(newest.1).ok()?).ok()?;
+    let bytes = crate::files::read_state_file(&newest.1, crate::files::MAX_EXTENSION_FILE).ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
     match value {
         Value::Array(mut items) if !items.is_empty() => Some(items.swap_remove(0)),
         Value::Object(_) => Some(value),
@@ -175,7 +176,8 @@ fn size_of(dir: &Path) -> u64 {
 /// The handler's uninstall command from HandlerManifest.json.
 pub fn uninstall_command(ext: &Extension) -> std::result::Result<String, String> {
     let path = ext.dir.join("HandlerManifest.json");
-    let text = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = crate::files::read_state_file(&path, crate::files::MAX_EXTENSION_FILE)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let manifest: Value = serde_json::from_slice(&text)
         .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
     let entry = match &manifest {

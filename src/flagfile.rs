@@ -25,24 +25,39 @@ fn file_error(path: &Path, why: impl std::fmt::Display) -> AzcmError {
 
 /// Reads the file as a map of flag name → value.
 pub fn read(path: &Path) -> Result<serde_json::Map<String, Value>> {
-    let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+    let text = crate::files::read_input_text(path, crate::files::MAX_FLAG_FILE)
+        .map_err(|e| file_error(path, e))?;
     let is_json = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    parse(&text, is_json).map_err(|why| file_error(path, why))
+}
+
+/// The most flow collections (`[`, `{`) a YAML flag file may open: YAML's scanner slows down
+/// with the square of their nesting (32,000 levels took 9 s), and a flag file needs a handful.
+pub const MAX_YAML_FLOW_COLLECTIONS: usize = 256;
+
+/// The map a flag file's text holds (JSON, else YAML); the reason when it holds none.
+pub fn parse(
+    text: &str,
+    is_json: bool,
+) -> std::result::Result<serde_json::Map<String, Value>, String> {
     let value: Value = if is_json {
-        serde_json::from_str(&text).map_err(|e| file_error(path, format!("invalid JSON: {e}")))?
+        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?
     } else {
-        serde_norway::from_str(&text)
-            .map_err(|e| file_error(path, format!("invalid YAML or JSON: {e}")))?
+        let opened = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+        if opened > MAX_YAML_FLOW_COLLECTIONS {
+            return Err(format!(
+                "invalid YAML or JSON: it opens {opened} [ or {{ collections, more than the {MAX_YAML_FLOW_COLLECTIONS} azcm reads"
+            ));
+        }
+        serde_norway::from_str(text).map_err(|e| format!("invalid YAML or JSON: {e}"))?
     };
     match value {
         Value::Object(map) => Ok(map),
         Value::Null => Ok(Default::default()),
-        _ => Err(file_error(
-            path,
-            "the file must hold a map of flag names to values",
-        )),
+        _ => Err("the file must hold a map of flag names to values".into()),
     }
 }
 

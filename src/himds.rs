@@ -38,10 +38,9 @@ async fn get(client: &reqwest::Client, url: String) -> Result<Value, String> {
     if !status.is_success() {
         return Err(format!("{url} answered {status}"));
     }
-    response
-        .json::<Value>()
+    crate::http::read_json(response, crate::http::MAX_METADATA_BODY)
         .await
-        .map_err(|e| format!("{url} answered something that is not JSON: {e}"))
+        .map_err(|e| format!("{url}: {e}"))
 }
 
 pub async fn read() -> HimdsView {

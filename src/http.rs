@@ -115,3 +115,75 @@ pub fn local_client(timeout: Duration) -> Option<reqwest::Client> {
         .build()
         .ok()
 }
+
+/// The most azcm reads of one answer, per kind of service: ARM's largest (a subscription list)
+/// is far below its cap, Entra ID and the machine's metadata services answer a few KiB.
+pub const MAX_ARM_BODY: usize = 16 << 20;
+pub const MAX_ENTRA_BODY: usize = 1 << 20;
+pub const MAX_METADATA_BODY: usize = 1 << 20;
+
+fn too_large(max: usize) -> String {
+    format!(
+        "the answer is larger than {}, more than azcm reads from this service",
+        crate::files::size_text(max as u64)
+    )
+}
+
+/// An answer's body, at most `max` bytes: a larger one is an error, never a growing buffer.
+pub async fn read_body(
+    mut response: reqwest::Response,
+    max: usize,
+) -> std::result::Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large(max));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| error_chain(&e))? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An answer's body as JSON, at most `max` bytes.
+pub async fn read_json(
+    response: reqwest::Response,
+    max: usize,
+) -> std::result::Result<serde_json::Value, String> {
+    let body = read_body(response, max).await?;
+    serde_json::from_slice(&body).map_err(|e| format!("the answer is not JSON: {e}"))
+}
+
+/// azcm's HTTP client as azure_identity's transport, with every answer's body capped.
+#[derive(Debug, Clone)]
+pub struct BoundedTransport {
+    pub client: reqwest::Client,
+    pub max: usize,
+}
+
+#[async_trait::async_trait]
+impl azure_core::http::HttpClient for BoundedTransport {
+    async fn execute_request(
+        &self,
+        request: &azure_core::http::Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        let (status, headers, body) = self.client.execute_request(request).await?.deconstruct();
+        let mut buffer = vec![0u8; self.max];
+        let n = body.collect_into(&mut buffer).await.map_err(|e| {
+            if e.to_string().contains("too small") {
+                azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Io,
+                    too_large(self.max),
+                )
+            } else {
+                e
+            }
+        })?;
+        buffer.truncate(n);
+        Ok(azure_core::http::AsyncRawResponse::from_bytes(
+            status, headers, buffer,
+        ))
+    }
+}

@@ -31,7 +31,9 @@ pub async fn azure_environment() -> Option<String> {
     if !response.status().is_success() {
         return None;
     }
-    let compute: serde_json::Value = response.json().await.ok()?;
+    let compute = crate::http::read_json(response, crate::http::MAX_METADATA_BODY)
+        .await
+        .ok()?;
     compute["azEnvironment"]
         .as_str()
         .filter(|e| !e.is_empty())

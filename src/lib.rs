@@ -9,6 +9,7 @@ pub mod commands;
 pub mod connectivity;
 pub mod error;
 pub mod extensions;
+pub mod files;
 pub mod flagfile;
 pub mod himds;
 pub mod http;
@@ -21,6 +22,7 @@ pub mod platform;
 pub mod report;
 pub mod settings;
 pub mod state;
+pub mod terminal;
 pub mod tls;
 
 use clap::error::ErrorKind;

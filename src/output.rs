@@ -152,18 +152,19 @@ impl Output {
             self.print_document(doc);
         } else {
             if let Some(view) = &err.view {
+                let view = crate::terminal::lines(view);
                 self.write(Stream::Out, &format!("{}\n", view.trim_end()));
             }
             let stream = self.message_stream();
             let mut text = format!(
                 "{} {}\n",
                 self.paint(stream, RED, &format!("Error ({}):", err.code.code())),
-                err.message
+                crate::terminal::lines(&err.message)
             );
             text.push_str(&format!(
                 "{} {}\n",
                 self.paint(stream, DIM, "Remediation:"),
-                err.remediation()
+                crate::terminal::lines(err.remediation())
             ));
             self.write(stream, &text);
         }
@@ -173,7 +174,7 @@ impl Output {
     fn render_human(&self, human: &Human) -> String {
         match human {
             Human::Text(text) => {
-                let mut t = text.clone();
+                let mut t = crate::terminal::lines(text).into_owned();
                 if !t.ends_with('\n') {
                     t.push('\n');
                 }
@@ -190,7 +191,7 @@ impl Output {
     fn render_section(&self, section: &Section) -> String {
         let mut out = String::new();
         let indent = if let Some(title) = &section.title {
-            out.push_str(&self.paint(Stream::Out, BOLD, title));
+            out.push_str(&self.paint(Stream::Out, BOLD, &crate::terminal::field(title)));
             out.push('\n');
             "  "
         } else {
@@ -199,11 +200,12 @@ impl Output {
         let width = section
             .rows
             .iter()
-            .map(|(label, _)| label.chars().count())
+            .map(|(label, _)| crate::terminal::field(label).chars().count())
             .max()
             .unwrap_or(0);
         for (label, value) in &section.rows {
-            let pad = width - label.chars().count();
+            let (label, value) = (crate::terminal::field(label), crate::terminal::field(value));
+            let pad = width.saturating_sub(label.chars().count());
             out.push_str(&format!("{indent}{label}{} : {value}\n", " ".repeat(pad)));
         }
         out
@@ -221,7 +223,11 @@ impl Reporter for Output {
             let stream = self.message_stream();
             self.write(
                 stream,
-                &format!("{} {message}\n", self.paint(stream, DIM, "VERBOSE:")),
+                &format!(
+                    "{} {}\n",
+                    self.paint(stream, DIM, "VERBOSE:"),
+                    crate::terminal::lines(message)
+                ),
             );
         }
     }
@@ -234,7 +240,11 @@ impl Reporter for Output {
             let stream = self.message_stream();
             self.write(
                 stream,
-                &format!("{} {message}\n", self.paint(stream, YELLOW, "WARNING:")),
+                &format!(
+                    "{} {}\n",
+                    self.paint(stream, YELLOW, "WARNING:"),
+                    crate::terminal::lines(message)
+                ),
             );
         }
     }
@@ -243,14 +253,17 @@ impl Reporter for Output {
         if self.events_as_json() {
             self.event(json!({"level": "information", "message": message}));
         } else if self.prefs.json {
-            self.write(Stream::Err, &format!("{message}\n"));
+            self.write(
+                Stream::Err,
+                &format!("{}\n", crate::terminal::lines(message)),
+            );
         } else {
             let stream = if self.prefs.log_stderr {
                 Stream::Err
             } else {
                 Stream::Out
             };
-            self.write(stream, &format!("{message}\n"));
+            self.write(stream, &format!("{}\n", crate::terminal::lines(message)));
         }
     }
 

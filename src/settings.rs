@@ -282,9 +282,10 @@ pub fn parse(prop: &Property, raw: &str) -> Result<Value> {
                 );
             }
             let mut out: Vec<String> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for entry in entries {
                 let canonical = parse_entry(prop, entry).map_err(|why| invalid(prop, raw, why))?;
-                if !contains(prop, &out, &canonical) {
+                if seen.insert(entry_key(prop, &canonical)) {
                     out.push(canonical);
                 }
             }
@@ -417,11 +418,12 @@ fn has_explicit_port(value: &str) -> bool {
         .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn contains(prop: &Property, list: &[String], entry: &str) -> bool {
+/// What entries of a list property are compared by, so that list edits take linear time:
+/// ports are canonical numbers; names compare case-insensitively like Azure does.
+fn entry_key(prop: &Property, entry: &str) -> String {
     match prop.kind {
-        // Ports are canonical numbers; names compare case-insensitively like Azure does.
-        Kind::PortList => list.iter().any(|e| e == entry),
-        _ => list.iter().any(|e| e.eq_ignore_ascii_case(entry)),
+        Kind::PortList => entry.to_string(),
+        _ => entry.to_ascii_lowercase(),
     }
 }
 
@@ -608,24 +610,31 @@ pub fn apply(current: &Stored, prop: &'static Property, change: Change<'_>) -> R
                         prop.name
                     )));
                 }
+                let mut present: std::collections::HashSet<String> =
+                    list.iter().map(|e| entry_key(prop, e)).collect();
                 for entry in entries {
-                    if contains(prop, &list, &entry) {
-                        warnings.push(format!("{entry} is already in {}", prop.name));
-                    } else {
+                    if present.insert(entry_key(prop, &entry)) {
                         list.push(entry);
+                    } else {
+                        warnings.push(format!("{entry} is already in {}", prop.name));
                     }
                 }
             } else {
+                let present: std::collections::HashSet<String> =
+                    list.iter().map(|e| entry_key(prop, e)).collect();
+                let mut removed = std::collections::HashSet::new();
                 for entry in entries {
-                    let before = list.len();
-                    list.retain(|e| !same_entry(prop, e, &entry));
-                    if list.len() == before {
+                    let key = entry_key(prop, &entry);
+                    if present.contains(&key) {
+                        removed.insert(key);
+                    } else {
                         warnings.push(format!(
                             "{entry} is not in {}; nothing to remove",
                             prop.name
                         ));
                     }
                 }
+                list.retain(|e| !removed.contains(&entry_key(prop, e)));
             }
             if list.is_empty() {
                 next.remove(prop.name);
@@ -640,10 +649,6 @@ pub fn apply(current: &Stored, prop: &'static Property, change: Change<'_>) -> R
         stored: next,
         warnings,
     })
-}
-
-fn same_entry(prop: &Property, a: &str, b: &str) -> bool {
-    contains(prop, &[a.to_string()], b)
 }
 
 fn list_of(stored: &Stored, name: &str) -> Vec<String> {

@@ -39,7 +39,8 @@ pub fn extra_roots() -> Result<Vec<CertificateDer<'static>>> {
         )
         .with_detail("path", path.display().to_string())
     };
-    let text = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+    let text = crate::files::read_input(&path, crate::files::MAX_CA_FILE)
+        .map_err(|e| bad(e.to_string()))?;
     let blocks = pem::parse_many(&text).map_err(|e| bad(e.to_string()))?;
     let certs: Vec<CertificateDer<'static>> = blocks
         .into_iter()

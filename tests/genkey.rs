@@ -4,9 +4,6 @@
 mod common;
 use base64::Engine;
 use common::Azcm;
-use rsa::pkcs1::DecodeRsaPublicKey;
-use rsa::traits::PublicKeyParts;
-use rsa::RsaPublicKey;
 
 #[test]
 fn public_key_decodes_to_rsa_2048_and_matches_the_stored_private_key() {
@@ -17,9 +14,13 @@ fn public_key_decodes_to_rsa_2048_and_matches_the_stored_private_key() {
     let der = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .expect("base64");
-    let public = RsaPublicKey::from_pkcs1_der(&der).expect("DER PKCS#1 RSAPublicKey");
-    assert_eq!(public.n().bits(), 2048);
-    assert_eq!(public.size() * 8, 2048);
+    // DER PKCS#1 RSAPublicKey: SEQUENCE { INTEGER n (257 bytes: 2048 bits and a zero), e }.
+    aws_lc_rs::rsa::PublicKey::from_der(&der).expect("DER PKCS#1 RSAPublicKey");
+    assert_eq!(&der[..8], &[0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01]);
+    assert_eq!(
+        der[8], 0,
+        "the modulus has its top bit set: 2048 bits exactly"
+    );
 
     let key_path = azcm.certs_dir().join("onboarding.key");
     assert_eq!(
@@ -27,7 +28,10 @@ fn public_key_decodes_to_rsa_2048_and_matches_the_stored_private_key() {
         key_path
     );
     let private = azcm::keys::load_private(&key_path).expect("stored private key");
-    assert_eq!(private.to_public_key(), public);
+    assert_eq!(private.public_pkcs1_der(), &der[..]);
+    let signature = private.sign_sha256(b"probe").unwrap();
+    assert_eq!(signature.len() * 8, 2048);
+    assert!(azcm::keys::verify_sha256(&der, b"probe", &signature));
 
     let pem = std::fs::read_to_string(&key_path).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));

@@ -192,13 +192,11 @@ fn verify_assertion(
     principal: &crate::world::ServicePrincipal,
     endpoint: &str,
 ) -> Result<(), (u32, &'static str)> {
+    use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
-    use rsa::pkcs1v15::{Signature, VerifyingKey};
-    use rsa::pkcs8::DecodePublicKey;
-    use rsa::signature::Verifier;
     use sha1::Digest as _;
-    use x509_cert::der::{Decode, Encode};
+    use x509_cert::der::Decode;
 
     let malformed = (50027, "JWT token is invalid or malformed.");
     let mut parts = jwt.split('.');
@@ -237,14 +235,13 @@ fn verify_assertion(
         return Err((700027, "The certificate with identifier used to sign the client assertion is not registered on application."));
     };
     let cert = x509_cert::Certificate::from_der(&der).map_err(|_| malformed)?;
-    let spki = cert
+    // The key's own bits (PKCS #1 RSAPublicKey), whatever the algorithm parameters say.
+    let key = cert
         .tbs_certificate
         .subject_public_key_info
-        .to_der()
-        .map_err(|_| malformed)?;
-    let key = rsa::RsaPublicKey::from_public_key_der(&spki).map_err(|_| malformed)?;
-    let signature = Signature::try_from(signature.as_slice()).map_err(|_| malformed)?;
-    VerifyingKey::<sha2::Sha256>::new(key)
+        .subject_public_key
+        .raw_bytes();
+    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key)
         .verify(format!("{h}.{c}").as_bytes(), &signature)
         .map_err(|_| (700027, "Client assertion failed signature validation."))?;
     if !claims["aud"]

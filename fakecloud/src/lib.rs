@@ -388,9 +388,12 @@ impl FakeCloud {
     /// A new RSA-2048 client certificate registered on the default service principal, as
     /// (certificate PEM, PKCS#8 private key PEM).
     pub fn issue_client_certificate(&self) -> Result<(String, String), BoxError> {
-        use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
-        let key_pem = key.to_pkcs8_pem(LineEnding::LF)?.to_string();
+        use aws_lc_rs::encoding::AsDer;
+        let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)?;
+        let key_pem = pem::encode_config(
+            &pem::Pem::new("PRIVATE KEY", key.as_der()?.as_ref().to_vec()),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        );
         let key_pair =
             rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(&key_pem, &rcgen::PKCS_RSA_SHA256)?;
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;

@@ -302,6 +302,12 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Resp,
                 *resp.status_mut() = StatusCode::OK;
                 *resp.body_mut() = Full::new(mangled);
             }
+            if let Some(FaultKind::OversizedBody { mib }) = other {
+                let size = usize::try_from(*mib).unwrap_or(usize::MAX).min(1024) << 20;
+                *resp.status_mut() = StatusCode::OK;
+                resp.headers_mut().remove(hyper::header::CONTENT_LENGTH);
+                *resp.body_mut() = Full::new(Bytes::from(vec![b' '; size]));
+            }
             Verdict::Answer(resp)
         }
     };

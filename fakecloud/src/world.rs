@@ -57,6 +57,8 @@ pub enum FaultKind {
     TruncatedJson,
     /// A 200 whose body is not JSON at all.
     InvalidJson,
+    /// A 200 whose body is `mib` MiB of JSON white space: a client must stop reading it.
+    OversizedBody { mib: u64 },
 }
 
 fn one() -> u64 {

@@ -65,8 +65,6 @@ fn start(name: &str, scenario: &Value) -> Result<Standalone, String> {
 
 /// A client assertion for `client_id` at `endpoint`, signed with the PKCS #8 key.
 fn assertion(cert_pem: &str, key_pem: &str, client_id: &str, endpoint: &str) -> String {
-    use rsa::pkcs8::DecodePrivateKey;
-    use rsa::signature::{SignatureEncoding, Signer};
     use sha1::Digest as _;
     let body: String = cert_pem
         .lines()
@@ -86,9 +84,16 @@ fn assertion(cert_pem: &str, key_pem: &str, client_id: &str, endpoint: &str) -> 
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(key_pem).unwrap();
-    let signature = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key).sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    let key = aws_lc_rs::rsa::KeyPair::from_pkcs8(pem::parse(key_pem).unwrap().contents()).unwrap();
+    let mut signature = vec![0; key.public_modulus_len()];
+    key.sign(
+        &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        input.as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 #[test]

@@ -108,10 +108,15 @@ impl<'c> Steps<'c> {
 /// quotes is a literal quote.
 pub fn parse_tags(text: &str) -> Result<BTreeMap<String, String>> {
     let bad = |why: &str| {
-        AzcmError::invalid_argument(format!("invalid --tags '{text}': {why}"))
-            .with_detail("tags", text)
+        AzcmError::invalid_argument(format!(
+            "invalid --tags '{}': {why}",
+            crate::error::excerpt(text)
+        ))
+        .with_detail("tags", crate::error::excerpt(text))
     };
     let mut tags = BTreeMap::new();
+    // Tag names compare case-insensitively, as Azure does; one set keeps the check linear.
+    let mut names = std::collections::HashSet::new();
     let mut chars = text.chars().peekable();
     let read =
         |stop: &[char], chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> Result<String> {
@@ -165,13 +170,13 @@ pub fn parse_tags(text: &str) -> Result<BTreeMap<String, String>> {
         if name.len() > 512 || value.len() > 256 || name.chars().any(|c| "<>%&\\?/".contains(c)) {
             return Err(bad(&format!("tag '{name}' breaks Azure's rules (name up to 512 characters without <>%&\\?/, value up to 256)")));
         }
-        if tags.keys().any(|k: &String| k.eq_ignore_ascii_case(&name)) {
+        if !names.insert(name.to_ascii_lowercase()) {
             return Err(bad(&format!("tag '{name}' is given twice")));
         }
         tags.insert(name, value);
-    }
-    if tags.len() > 50 {
-        return Err(bad("Azure allows at most 50 tags"));
+        if tags.len() > 50 {
+            return Err(bad("Azure allows at most 50 tags"));
+        }
     }
     Ok(tags)
 }
@@ -311,9 +316,18 @@ fn secret(ctx: &Context<'_>, flag: &str, value: Option<&str>, env: &str) -> Resu
     let text = match value {
         Some("-") => {
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-                AzcmError::invalid_argument(format!("cannot read --{flag} from stdin: {e}"))
-            })?;
+            let max = crate::files::MAX_SECRET;
+            std::io::Read::take(std::io::stdin().lock(), max + 1)
+                .read_line(&mut line)
+                .map_err(|e| {
+                    AzcmError::invalid_argument(format!("cannot read --{flag} from stdin: {e}"))
+                })?;
+            if line.len() as u64 > max {
+                return Err(AzcmError::invalid_argument(format!(
+                    "--{flag} -: the line on stdin is longer than {}, more than any secret or token",
+                    crate::files::size_text(max)
+                )));
+            }
             let line = line.trim_end_matches(['\r', '\n']).to_string();
             if line.is_empty() {
                 return Err(AzcmError::new(

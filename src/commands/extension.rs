@@ -96,7 +96,10 @@ fn confirm(ctx: &Context<'_>, what: &str) -> Result<()> {
     ctx.report
         .info(&format!("Remove {what}? Type 'yes' to continue:"));
     let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
+    let _ = std::io::BufRead::read_line(
+        &mut std::io::Read::take(std::io::stdin().lock(), 4096),
+        &mut answer,
+    );
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {

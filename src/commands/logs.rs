@@ -35,22 +35,34 @@ fn default_name(computer: &str) -> String {
 /// `--output`: a folder (existing, or written with a trailing separator) gets the default name.
 fn target(output: Option<&Path>, computer: &str) -> Result<PathBuf> {
     let name = default_name(computer);
+    // A folder (not a link to one) gets the default name inside it.
+    let is_folder = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
     let chosen = match output {
         None => PathBuf::from(&name),
-        Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with(['/', '\\']) => {
+        Some(p) if is_folder(p) || p.as_os_str().to_string_lossy().ends_with(['/', '\\']) => {
             p.join(&name)
         }
         Some(p) => p.to_path_buf(),
     };
     let absolute = std::path::absolute(&chosen)
         .map_err(|e| AzcmError::invalid_argument(format!("--output {}: {e}", chosen.display())))?;
+    let refused = |why: String| {
+        AzcmError::new(ErrorCode::LOGS_FAILED, why)
+            .with_detail("path", absolute.display().to_string())
+    };
     match absolute.parent() {
-        Some(dir) if dir.is_dir() => Ok(absolute),
-        _ => Err(AzcmError::new(
-            ErrorCode::LOGS_FAILED,
-            format!("the folder for {} does not exist", absolute.display()),
-        )
-        .with_detail("path", absolute.display().to_string())),
+        Some(dir) if dir.is_dir() => {
+            logs::check_target(&absolute).map_err(|why| {
+                refused(why).with_remediation(
+                    "Name a new file, or an existing regular file to replace, with --output.",
+                )
+            })?;
+            Ok(absolute)
+        }
+        _ => Err(refused(format!(
+            "the folder for {} does not exist",
+            absolute.display()
+        ))),
     }
 }
 
@@ -125,20 +137,34 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
     if args.no_redact {
         ctx.report.warning("--no-redact: secrets in the logs (tokens, SAS signatures, passwords) stay in the archive; store and send it as you would those secrets");
     }
+    let folder = target.parent().unwrap_or(Path::new("."));
+    let work = logs::WorkDir::create_in(folder).map_err(|e| {
+        AzcmError::new(
+            ErrorCode::LOGS_FAILED,
+            format!("cannot write into {}: {e}", folder.display()),
+        )
+        .with_detail("path", target.display().to_string())
+    })?;
     let (mut sources, mut skipped) = logs::collect(paths, args.full);
     // The system's logs (journal, event logs), only for the real agent: they are not under
-    // the state root.
-    let work = target.with_file_name(format!(".azcm-system-logs-{}", std::process::id()));
+    // the state root. Exported into the private work folder.
     if paths.is_system_root() {
-        let exported = platform::create_private_dir_all(&work)
-            .map(|()| platform::system_logs(&work, args.full, Duration::from_secs(60)));
+        let system_dir = work.path().join("system");
+        let exported = platform::create_private_dir_all(&system_dir).and_then(|()| {
+            let root = std::fs::canonicalize(&system_dir)?;
+            Ok((
+                platform::system_logs(&system_dir, args.full, Duration::from_secs(60)),
+                root,
+            ))
+        });
         match exported {
-            Ok(system) => {
+            Ok((system, root)) => {
                 for (name, path) in system.files {
                     sources.push(Source {
                         component: system.component,
                         name,
                         path,
+                        root: root.clone(),
                     });
                 }
                 for (source, reason) in system.failed {
@@ -149,7 +175,7 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
             }
             Err(e) => ctx.report.warning(&format!(
                 "could not export the system's logs: cannot create {}: {e}",
-                work.display()
+                system_dir.display()
             )),
         }
     }
@@ -171,9 +197,9 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
         );
     };
     let written = logs::write_archive(
-        &target, sources, skipped, generated, &options, &computer, &progress,
+        &work, &target, sources, skipped, generated, &options, &computer, &progress,
     );
-    let _ = std::fs::remove_dir_all(&work);
+    drop(work);
     let report = written?;
     let m = &report.manifest;
     let bytes: u64 = m.files.iter().map(|f| f.size).sum();

@@ -155,6 +155,14 @@ pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
 
 /// An aligned text table, azcmagent style: a header, a dashed rule, one line per row.
 pub fn text_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| {
+            row.clone()
+                .map(|cell| crate::terminal::field(&cell).into_owned())
+        })
+        .collect();
+    let rows = &rows[..];
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row.iter()) {

@@ -21,6 +21,9 @@ pub struct Source {
     pub name: String,
     pub path: PathBuf,
     pub component: &'static str,
+    /// The real path of the folder it was found in: the opened file must be inside it, so a
+    /// folder on its path swapped for a link cannot pull in an outside file.
+    pub root: PathBuf,
 }
 
 /// Something made for the archive (show/check results).
@@ -77,10 +80,43 @@ pub struct Options {
 /// Folders deeper than this are not entered (a backstop where links look like folders).
 const MAX_DEPTH: usize = 16;
 
+/// Whether a source folder may be walked: it exists and is a folder itself, not a link to one.
+fn source_folder(dir: &Path, skipped: &mut Vec<Skipped>) -> bool {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            skipped.push(Skipped {
+                source: dir.display().to_string(),
+                reason: "a symbolic link (not followed): the folder's files are not collected"
+                    .into(),
+            });
+            false
+        }
+        Ok(m) if !m.is_dir() => {
+            skipped.push(Skipped {
+                source: dir.display().to_string(),
+                reason: "not a folder".into(),
+            });
+            false
+        }
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
+            skipped.push(Skipped {
+                source: dir.display().to_string(),
+                reason: format!("unreadable folder: {e}"),
+            });
+            false
+        }
+    }
+}
+
 /// Files under `dir` (recursively if asked); symbolic links are not followed, and no folder is
-/// entered twice.
+/// entered twice. A `dir` that is itself a link is not walked.
 fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    if !source_folder(dir, skipped) {
+        return files;
+    }
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![(dir.to_path_buf(), 0usize)];
     while let Some((d, depth)) = stack.pop() {
@@ -123,7 +159,13 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
                     }
                 }
                 Ok(m) if m.is_file() => files.push(path),
-                Ok(_) => {}
+                Ok(m) => skipped.push(Skipped {
+                    source: path.display().to_string(),
+                    reason: format!(
+                        "{}, not a regular file",
+                        crate::platform::describe_file_type(m.file_type())
+                    ),
+                }),
                 Err(e) => skipped.push(Skipped {
                     source: path.display().to_string(),
                     reason: format!("unreadable: {e}"),
@@ -153,7 +195,7 @@ fn log_family(path: &Path) -> (PathBuf, String) {
 }
 
 fn mtime(path: &Path) -> SystemTime {
-    std::fs::metadata(path)
+    std::fs::symlink_metadata(path)
         .and_then(|m| m.modified())
         .unwrap_or(SystemTime::UNIX_EPOCH)
 }
@@ -194,11 +236,15 @@ pub fn collect(paths: &AgentPaths, full: bool) -> (Vec<Source>, Vec<Skipped>) {
     let mut skipped = Vec::new();
     let mut sources = Vec::new();
     let mut add = |component: &'static str, prefix: &str, base: &Path, files: Vec<PathBuf>| {
+        let Ok(root) = std::fs::canonicalize(base) else {
+            return;
+        };
         for f in files {
             sources.push(Source {
                 name: relative_name(prefix, base, &f),
                 path: f,
                 component,
+                root: root.clone(),
             });
         }
     };
@@ -209,9 +255,11 @@ pub fn collect(paths: &AgentPaths, full: bool) -> (Vec<Source>, Vec<Skipped>) {
         &layout.log_dir,
         newest_of_each(agent_logs, full),
     );
+    // Whatever is there (a planted link too) is a source: reading it decides, and says why not.
+    let present = |p: &Path| std::fs::symlink_metadata(p).is_ok();
     let configs: Vec<PathBuf> = [paths.agent_config(), paths.local_config()]
         .into_iter()
-        .filter(|p| p.is_file())
+        .filter(|p| present(p))
         .collect();
     add("config", "agent/config", &layout.config_dir, configs);
     let gc = walk(&layout.guest_config_dir, true, &mut skipped)
@@ -280,7 +328,7 @@ pub fn collect(paths: &AgentPaths, full: bool) -> (Vec<Source>, Vec<Skipped>) {
         &layout.vm_agent_logs_dir,
         newest_of_each(vm_agent, full),
     );
-    if let Some(config) = layout.vm_agent_config.as_ref().filter(|p| p.is_file()) {
+    if let Some(config) = layout.vm_agent_config.as_ref().filter(|p| present(p)) {
         let folder = config.parent().unwrap_or(config);
         add("vmAgent", "vmagent", folder, vec![config.clone()]);
     }
@@ -434,13 +482,26 @@ fn prepare(source: &Source, index: usize, work: &Path, options: &Options) -> Pre
             reason,
         })
     };
-    let file = match std::fs::File::open(&source.path) {
+    // Opened without following a link and without blocking; only a regular file is read.
+    let file = match crate::platform::open_regular(&source.path, crate::platform::Links::Refuse) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return skip("vanished before it could be read".into())
         }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return skip(e.to_string()),
         Err(e) => return skip(format!("unreadable: {e}")),
     };
+    match crate::platform::opened_path(&file) {
+        Ok(real) if real.starts_with(&source.root) => {}
+        Ok(real) => {
+            return skip(format!(
+                "it resolves to {}, outside {} (a link on its path): not collected",
+                real.display(),
+                source.root.display()
+            ))
+        }
+        Err(e) => return skip(format!("cannot tell where it really is: {e}")),
+    }
     let meta = match file.metadata() {
         Ok(m) => m,
         Err(e) => return skip(format!("unreadable: {e}")),
@@ -462,7 +523,7 @@ fn prepare(source: &Source, index: usize, work: &Path, options: &Options) -> Pre
     };
     let temp = work.join(format!("{index}.zip"));
     let result = (|| -> std::io::Result<(u64, String, usize)> {
-        let out = std::fs::File::create(&temp)?;
+        let out = crate::platform::create_private_file(&temp)?;
         let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, out));
         // Decompressed data can be larger than its source: zip64 early rather than failing.
         let large = source_size > (1 << 30) || (gzipped && source_size > (1 << 27));
@@ -513,12 +574,69 @@ fn prepare(source: &Source, index: usize, work: &Path, options: &Options) -> Pre
     }
 }
 
-/// Removes the work folder however the run ends.
-struct WorkDir(PathBuf);
+const WORK_PREFIX: &str = ".azcm-logs-";
+
+/// A private folder (0700 / SYSTEM, Administrators and owner) beside the archive, where every
+/// work file is created new: nobody else can see, plant or replace anything in it. It is
+/// removed however the run ends; a killed run's folder is removed by the next run.
+pub struct WorkDir(PathBuf);
+
+impl WorkDir {
+    /// A new work folder in `dir`, after removing those of azcm runs that no longer run.
+    pub fn create_in(dir: &Path) -> std::io::Result<Self> {
+        remove_abandoned(dir);
+        crate::platform::create_private_temp_dir(dir, WORK_PREFIX).map(Self)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Work folders of killed runs: `.azcm-logs-<pid>-<random>` of a process that no longer runs,
+/// owned by this user and private (so nothing in them was put there by anyone else).
+fn remove_abandoned(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(WORK_PREFIX))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        if pid != std::process::id()
+            && !crate::platform::process_alive(pid)
+            && crate::platform::is_own_private_dir(&path)
+        {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Where the archive may go: nothing there yet, or a regular file (replaced). A link, folder,
+/// FIFO, device or socket is refused: the archive never writes through or over one.
+pub fn check_target(target: &Path) -> std::result::Result<(), String> {
+    match std::fs::symlink_metadata(target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot check {}: {e}", target.display())),
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) => Err(format!(
+            "{} is {}, not a regular file: the archive replaces only a regular file",
+            target.display(),
+            crate::platform::describe_file_type(m.file_type())
+        )),
     }
 }
 
@@ -527,8 +645,11 @@ pub struct ArchiveReport {
     pub archive_size: u64,
 }
 
-/// Writes the archive to `target` (atomically: a temporary name, then a rename).
+/// Writes the archive to `target`: built in `work` (a [`WorkDir`] in the target's folder), then
+/// renamed into place.
+#[allow(clippy::too_many_arguments)]
 pub fn write_archive(
+    work: &WorkDir,
     target: &Path,
     sources: Vec<Source>,
     mut skipped: Vec<Skipped>,
@@ -545,9 +666,7 @@ pub fn write_archive(
         AzcmError::new(ErrorCode::LOGS_FAILED, what)
             .with_detail("path", target.display().to_string())
     };
-    let work = WorkDir(dir.join(format!(".azcm-logs-{}", std::process::id())));
-    std::fs::create_dir_all(&work.0)
-        .map_err(|e| fail(format!("cannot write into {}: {e}", dir.display())))?;
+    check_target(target).map_err(fail)?;
 
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -591,14 +710,10 @@ pub fn write_archive(
         }
     });
 
-    let partial = dir.join(format!(
-        ".{}.partial-{}",
-        target.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
+    let partial = work.0.join("archive.zip");
     // One pass: the prepared entries, azcm's own results, then the manifest describing them all.
     let build = || -> std::result::Result<(Manifest, u64), String> {
-        let out = std::fs::File::create(&partial).map_err(|e| e.to_string())?;
+        let out = crate::platform::create_private_file(&partial).map_err(|e| e.to_string())?;
         let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, out));
         let mut files = Vec::new();
         for prepared in results
@@ -667,6 +782,9 @@ pub fn write_archive(
         file.sync_all().map_err(|e| e.to_string())?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         drop(file);
+        // Checked again just before: a rename replaces whatever name is there, never writes
+        // through it, but a folder, FIFO or device at the target is still refused.
+        check_target(target)?;
         std::fs::rename(&partial, target).map_err(|e| e.to_string())?;
         let _ = crate::platform::sync_dir(dir);
         Ok((manifest, size))
@@ -696,8 +814,10 @@ mod archive_tests {
             name: "agent/log/himds.log".into(),
             path: log,
             component: "agent",
+            root: std::fs::canonicalize(dir.path()).unwrap(),
         }];
         let target = dir.path().join("out.zip");
+        let work = WorkDir::create_in(dir.path()).unwrap();
         let options = Options {
             full: false,
             redact: true,
@@ -705,6 +825,7 @@ mod archive_tests {
             workers: 2,
         };
         let report = write_archive(
+            &work,
             &target,
             sources,
             Vec::new(),
@@ -724,6 +845,12 @@ mod archive_tests {
             .unwrap();
         assert!(!text.contains("CANARY1"), "{text}");
         assert!(archive.by_name("manifest.json").is_ok());
+        drop(work);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "only the log and the archive: {left:?}");
     }
 }
 

@@ -71,6 +71,99 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     imp::sync_dir(dir)
 }
 
+/// Whether a path's last component may be a link that is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// A path the admin named (a --config file, a certificate): a link there is theirs.
+    Follow,
+    /// A path inside the agent's folders, where a link may have been planted.
+    Refuse,
+}
+
+/// What an opened path turned out to be when azcm wants a regular file.
+fn not_a_regular_file(kind: &str) -> io::Error {
+    let why = if kind == "a symbolic link" || kind.contains("reparse point") {
+        format!("it is {kind}, which azcm does not follow here")
+    } else {
+        format!("it is {kind}, not a regular file")
+    };
+    io::Error::new(io::ErrorKind::InvalidInput, why)
+}
+
+fn not_a_regular_folder(kind: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {kind}, not a folder"),
+    )
+}
+
+/// What a directory entry is, for messages: "a FIFO (named pipe)", "a symbolic link", ...
+pub fn describe_file_type(file_type: std::fs::FileType) -> &'static str {
+    imp::file_kind(file_type)
+}
+
+/// Opens a regular file for reading, never a FIFO, device, socket or folder: the type is
+/// decided without blocking (no FIFO can hang the open) and checked again on the opened
+/// handle. With [`Links::Refuse`], a link or (Windows) reparse point at the last component is
+/// refused, not followed. Errors of kind `InvalidInput` say what the path was instead.
+pub fn open_regular(path: &Path, links: Links) -> io::Result<File> {
+    imp::open_regular(path, links)
+}
+
+/// Opens (creating when missing) the lock file of a state folder: owner-only, never through
+/// a link, a regular file owned by this user (one planted by another user is replaced).
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    imp::open_lock_file(path)
+}
+
+/// An existing state folder: refused when it is a link or not a folder; when this user owns
+/// it, others lose any write access (so nobody else can plant files or links in it).
+pub fn secure_existing_dir(path: &Path) -> io::Result<()> {
+    imp::secure_existing_dir(path)
+}
+
+/// Creates one new folder only this user (Windows: SYSTEM, Administrators and the owner) can
+/// enter; fails if anything exists at `path`.
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    imp::create_private_dir(path)
+}
+
+/// A new private folder in `parent` named `<prefix><pid>-<random>` (mkdtemp-style), for work
+/// files nobody else can see or plant anything in.
+pub fn create_private_temp_dir(parent: &Path, prefix: &str) -> io::Result<PathBuf> {
+    for _ in 0..16 {
+        let path = parent.join(format!(
+            "{prefix}{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        match create_private_dir(&path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            other => return other.map(|()| path),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "could not create a unique private folder",
+    ))
+}
+
+/// Whether `path` is a folder (not a link) this user owns and nobody else may enter: only
+/// such leftovers of a killed azcm are removed.
+pub fn is_own_private_dir(path: &Path) -> bool {
+    imp::is_own_private_dir(path)
+}
+
+/// Where an opened file really is (every link in its path resolved).
+pub fn opened_path(file: &File) -> io::Result<PathBuf> {
+    imp::opened_path(file)
+}
+
+/// Whether a process with this id is running.
+pub fn process_alive(pid: u32) -> bool {
+    imp::process_alive(pid)
+}
+
 /// Whether `path` is readable or writable by users other than its owner, administrators and
 /// the system: used to warn about state files whose protection was loosened outside azcm.
 pub fn is_exposed(path: &Path) -> io::Result<bool> {

@@ -43,26 +43,166 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
         .write(true)
         .create_new(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)?;
     // The umask can only remove bits; set the mode explicitly so it is exactly 0600.
     file.set_permissions(fs::Permissions::from_mode(0o600))?;
     Ok(file)
 }
 
+/// Every folder it creates is 0700: the agent's folders are created below ones that exist on
+/// any system (/var/opt, /var/lib), so what azcm creates is its own.
 pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
     if path.is_dir() {
         return Ok(());
     }
-    if let Some(parent) = path.parent() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(parent)?;
-    }
-    match fs::DirBuilder::new().mode(0o700).create(path) {
+    match fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+    {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
         other => other,
     }
+}
+
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    // mkdir never follows a link at its last component: a planted one is EEXIST.
+    fs::DirBuilder::new().mode(0o700).create(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+}
+
+pub fn file_kind(file_type: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else {
+        "a regular file"
+    }
+}
+
+fn check_regular(meta: &fs::Metadata) -> io::Result<()> {
+    if meta.file_type().is_file() {
+        Ok(())
+    } else {
+        Err(super::not_a_regular_file(file_kind(meta.file_type())))
+    }
+}
+
+fn refuse_link(e: io::Error) -> io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        super::not_a_regular_file("a symbolic link")
+    } else {
+        e
+    }
+}
+
+pub fn open_regular(path: &Path, follow: super::Links) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    let follow = follow == super::Links::Follow;
+    // Decided before opening, so a device is never opened (opening some has side effects),
+    // then again on the opened handle, so a swap in between is caught.
+    let before = if follow {
+        fs::metadata(path)?
+    } else {
+        fs::symlink_metadata(path)?
+    };
+    check_regular(&before)?;
+    // Non-blocking: a FIFO swapped in after the check opens at once instead of waiting for
+    // a writer, and is then refused by its fstat.
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(refuse_link)?;
+    let opened = file.metadata()?;
+    check_regular(&opened)?;
+    if (opened.dev(), opened.ino()) != (before.dev(), before.ino()) {
+        return Err(io::Error::other("it was replaced while being opened"));
+    }
+    Ok(file)
+}
+
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    for _ in 0..2 {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+            .open(path)
+            .map_err(refuse_link)?;
+        let meta = file.metadata()?;
+        check_regular(&meta)?;
+        // SAFETY: geteuid has no preconditions.
+        if meta.uid() != unsafe { libc::geteuid() } {
+            // Planted by another user while the folder was open to them: theirs to lose.
+            fs::remove_file(path)?;
+            continue;
+        }
+        if meta.mode() & 0o077 != 0 {
+            file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        }
+        return Ok(file);
+    }
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        "another user keeps creating it",
+    ))
+}
+
+pub fn secure_existing_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path)?;
+    if !meta.is_dir() {
+        return Err(super::not_a_regular_folder(file_kind(meta.file_type())));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if meta.uid() == unsafe { libc::geteuid() } && meta.mode() & 0o022 != 0 {
+        // Nobody else may plant files or links here; reading stays as the admin set it (the
+        // agent's own services may run as other users).
+        fs::set_permissions(path, fs::Permissions::from_mode(meta.mode() & 0o7755))?;
+    }
+    Ok(())
+}
+
+pub fn is_own_private_dir(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).is_ok_and(|m| {
+        // SAFETY: geteuid has no preconditions.
+        m.is_dir() && m.uid() == unsafe { libc::geteuid() } && m.mode() & 0o077 == 0
+    })
+}
+
+pub fn opened_path(file: &File) -> io::Result<PathBuf> {
+    use std::os::fd::AsRawFd;
+    fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    alive || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 pub fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -10,20 +10,27 @@ use std::ptr;
 
 use windows_sys::core::{GUID, PWSTR};
 use windows_sys::Win32::Foundation::{
-    CloseHandle, LocalFree, ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_DOES_NOT_EXIST,
-    ERROR_SERVICE_NOT_ACTIVE, GENERIC_READ, GENERIC_WRITE, HANDLE,
+    CloseHandle, LocalFree, ERROR_ACCESS_DENIED, ERROR_SERVICE_ALREADY_RUNNING,
+    ERROR_SERVICE_DOES_NOT_EXIST, ERROR_SERVICE_NOT_ACTIVE, GENERIC_READ, GENERIC_WRITE, HANDLE,
+    INVALID_HANDLE_VALUE,
 };
 use windows_sys::Win32::Security::Authorization::{
     ConvertStringSecurityDescriptorToSecurityDescriptorW, GetSecurityInfo, SetSecurityInfo,
     SDDL_REVISION_1, SE_FILE_OBJECT,
 };
+use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
 use windows_sys::Win32::Security::{
     EqualSid, GetAce, GetSecurityDescriptorDacl, GetTokenInformation, IsWellKnownSid,
     TokenElevation, WinBuiltinAdministratorsSid, WinCreatorOwnerRightsSid, WinLocalSystemSid,
     ACCESS_ALLOWED_ACE, ACL, DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
     PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID, TOKEN_ELEVATION, TOKEN_QUERY,
 };
-use windows_sys::Win32::Storage::FileSystem::{READ_CONTROL, WRITE_DAC};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateDirectoryW, CreateFileW, GetFileType, GetFinalPathNameByHandleW, CREATE_NEW,
+    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_REPARSE_POINT,
+    FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ,
+    FILE_SHARE_WRITE, FILE_TYPE_DISK, FILE_TYPE_PIPE, OPEN_ALWAYS, READ_CONTROL, WRITE_DAC,
+};
 use windows_sys::Win32::System::Com::CoTaskMemFree;
 use windows_sys::Win32::System::Services::{
     CloseServiceHandle, ControlService, OpenSCManagerW, OpenServiceW, QueryServiceStatusEx,
@@ -34,6 +41,9 @@ use windows_sys::Win32::System::Services::{
 };
 use windows_sys::Win32::System::SystemServices::ACCESS_ALLOWED_ACE_TYPE;
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+use windows_sys::Win32::System::Threading::{
+    GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+};
 use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, FOLDERID_Windows, SHGetKnownFolderPath};
 
 mod certstore;
@@ -312,15 +322,243 @@ fn state_sddl() -> &'static str {
     }
 }
 
+/// A security descriptor made from SDDL, freed when dropped.
+struct Descriptor(PSECURITY_DESCRIPTOR);
+
+impl Descriptor {
+    fn new(sddl: &str) -> io::Result<Self> {
+        let sddl = wide(sddl);
+        let mut sd: PSECURITY_DESCRIPTOR = ptr::null_mut();
+        // SAFETY: NUL-terminated SDDL; sd receives a LocalAlloc'd descriptor freed on drop.
+        let ok = unsafe {
+            ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                sddl.as_ptr(),
+                SDDL_REVISION_1,
+                &mut sd,
+                ptr::null_mut(),
+            )
+        };
+        if ok == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self(sd))
+    }
+
+    /// Attributes that give a new object this descriptor from the moment it exists.
+    fn attributes(&self) -> SECURITY_ATTRIBUTES {
+        SECURITY_ATTRIBUTES {
+            nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+            lpSecurityDescriptor: self.0,
+            bInheritHandle: 0,
+        }
+    }
+}
+
+impl Drop for Descriptor {
+    fn drop(&mut self) {
+        // SAFETY: allocated by ConvertStringSecurityDescriptorToSecurityDescriptorW.
+        unsafe { LocalFree(self.0 as _) };
+    }
+}
+
+fn wide_path(path: &Path) -> Vec<u16> {
+    path.as_os_str().encode_wide().chain(Some(0)).collect()
+}
+
+/// CreateFileW never following a reparse point at the last component, as a `File`.
+fn create_file(path: &Path, access: u32, disposition: u32, sddl: Option<&str>) -> io::Result<File> {
+    use std::os::windows::io::FromRawHandle;
+    let descriptor = sddl.map(Descriptor::new).transpose()?;
+    let attributes = descriptor.as_ref().map(Descriptor::attributes);
+    let name = wide_path(path);
+    // SAFETY: NUL-terminated path; the attributes (when given) outlive the call.
+    let handle = unsafe {
+        CreateFileW(
+            name.as_ptr(),
+            access,
+            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+            attributes
+                .as_ref()
+                .map_or(ptr::null(), |a| a as *const SECURITY_ATTRIBUTES),
+            disposition,
+            FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT,
+            ptr::null_mut(),
+        )
+    };
+    if handle == INVALID_HANDLE_VALUE {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a valid handle that nothing else owns.
+    Ok(unsafe { File::from_raw_handle(handle as _) })
+}
+
 pub fn create_private_file(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .access_mode(GENERIC_READ | GENERIC_WRITE | WRITE_DAC | READ_CONTROL)
-        .open(path)?;
-    // The file is still empty here: nothing is exposed before the DACL is in place.
-    apply_dacl(file.as_raw_handle() as HANDLE, state_sddl())?;
+    // Protected from the moment it exists: no other user can open it even while it is empty.
+    create_file(
+        path,
+        GENERIC_READ | GENERIC_WRITE,
+        CREATE_NEW,
+        Some(state_sddl()),
+    )
+}
+
+fn private_dir_sddl() -> &'static str {
+    if is_elevated() {
+        "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+    } else {
+        "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)"
+    }
+}
+
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    let descriptor = Descriptor::new(private_dir_sddl())?;
+    let attributes = descriptor.attributes();
+    let name = wide_path(path);
+    // SAFETY: NUL-terminated path; attributes valid for the call. CreateDirectoryW fails with
+    // ERROR_ALREADY_EXISTS on anything at the path, a planted junction included.
+    if unsafe { CreateDirectoryW(name.as_ptr(), &attributes) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// What a handle is, when it is not a regular file.
+fn handle_kind(file: &File) -> io::Result<Option<&'static str>> {
+    use std::os::windows::fs::MetadataExt;
+    // SAFETY: a valid handle.
+    let kind = unsafe { GetFileType(file.as_raw_handle() as HANDLE) };
+    if kind != FILE_TYPE_DISK {
+        return Ok(Some(if kind == FILE_TYPE_PIPE {
+            "a pipe"
+        } else {
+            "a device"
+        }));
+    }
+    let attributes = file.metadata()?.file_attributes();
+    Ok(if attributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+        Some("a link or junction (reparse point)")
+    } else if attributes & FILE_ATTRIBUTE_DIRECTORY != 0 {
+        Some("a folder")
+    } else {
+        None
+    })
+}
+
+fn path_kind(meta: &fs::Metadata) -> Option<&'static str> {
+    use std::os::windows::fs::MetadataExt;
+    if meta.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+        Some("a link or junction (reparse point)")
+    } else if meta.is_dir() {
+        Some("a folder")
+    } else {
+        None
+    }
+}
+
+pub fn file_kind(file_type: fs::FileType) -> &'static str {
+    if file_type.is_symlink() {
+        "a link or junction (reparse point)"
+    } else if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "a device or pipe"
+    }
+}
+
+pub fn open_regular(path: &Path, links: super::Links) -> io::Result<File> {
+    let before = match links {
+        super::Links::Follow => fs::metadata(path)?,
+        super::Links::Refuse => fs::symlink_metadata(path)?,
+    };
+    if let Some(kind) = path_kind(&before) {
+        return Err(super::not_a_regular_file(kind));
+    }
+    let mut options = OpenOptions::new();
+    options.read(true);
+    if links == super::Links::Refuse {
+        options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+    }
+    let file = options.open(path)?;
+    if let Some(kind) = handle_kind(&file)? {
+        return Err(super::not_a_regular_file(kind));
+    }
     Ok(file)
+}
+
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    let file = create_file(
+        path,
+        GENERIC_READ | GENERIC_WRITE | WRITE_DAC | READ_CONTROL,
+        OPEN_ALWAYS,
+        Some(state_sddl()),
+    )?;
+    if let Some(kind) = handle_kind(&file)? {
+        return Err(super::not_a_regular_file(kind));
+    }
+    if dacl_exposed(file.as_raw_handle() as HANDLE)? {
+        apply_dacl(file.as_raw_handle() as HANDLE, state_sddl())?;
+    }
+    Ok(file)
+}
+
+pub fn secure_existing_dir(path: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(path)?;
+    match path_kind(&meta) {
+        Some("a folder") => Ok(()),
+        Some(kind) => Err(super::not_a_regular_folder(kind)),
+        None => Err(super::not_a_regular_folder("a file")),
+    }
+}
+
+pub fn is_own_private_dir(path: &Path) -> bool {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return false;
+    };
+    if path_kind(&meta) != Some("a folder") {
+        return false;
+    }
+    OpenOptions::new()
+        .access_mode(READ_CONTROL)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
+        .open(path)
+        .and_then(|dir| dacl_exposed(dir.as_raw_handle() as HANDLE))
+        .is_ok_and(|exposed| !exposed)
+}
+
+pub fn opened_path(file: &File) -> io::Result<PathBuf> {
+    let handle = file.as_raw_handle() as HANDLE;
+    let mut buffer = vec![0u16; 512];
+    loop {
+        // SAFETY: the buffer holds `len` characters.
+        let n = unsafe {
+            GetFinalPathNameByHandleW(handle, buffer.as_mut_ptr(), buffer.len() as u32, 0)
+        } as usize;
+        if n == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n < buffer.len() {
+            return Ok(PathBuf::from(OsString::from_wide(&buffer[..n])));
+        }
+        buffer.resize(n + 1, 0);
+    }
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    // SAFETY: OpenProcess has no preconditions; the handle is closed below.
+    let process = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if process.is_null() {
+        // A process we may not query still runs.
+        return io::Error::last_os_error().raw_os_error() == Some(ERROR_ACCESS_DENIED as i32);
+    }
+    let mut code = 0u32;
+    // SAFETY: a valid process handle and out-pointer.
+    let ok = unsafe { GetExitCodeProcess(process, &mut code) };
+    // SAFETY: opened above.
+    unsafe { CloseHandle(process) };
+    const STILL_ACTIVE: u32 = 259;
+    ok != 0 && code == STILL_ACTIVE
 }
 
 pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
@@ -335,17 +573,11 @@ pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
         other => other?,
     }
     // FILE_FLAG_BACKUP_SEMANTICS is needed to open a directory handle.
-    const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
     let dir = OpenOptions::new()
         .access_mode(WRITE_DAC | READ_CONTROL)
         .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
         .open(path)?;
-    let sddl = if is_elevated() {
-        "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
-    } else {
-        "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;OW)"
-    };
-    apply_dacl(dir.as_raw_handle() as HANDLE, sddl)
+    apply_dacl(dir.as_raw_handle() as HANDLE, private_dir_sddl())
 }
 
 pub fn sync_dir(_dir: &Path) -> io::Result<()> {
@@ -356,13 +588,19 @@ pub fn sync_dir(_dir: &Path) -> io::Result<()> {
 
 pub fn is_exposed(path: &Path) -> io::Result<bool> {
     let file = OpenOptions::new().access_mode(READ_CONTROL).open(path)?;
+    dacl_exposed(file.as_raw_handle() as HANDLE)
+}
+
+/// Whether the DACL of an object opened with READ_CONTROL lets in anyone but its owner,
+/// administrators and SYSTEM.
+fn dacl_exposed(handle: HANDLE) -> io::Result<bool> {
     let mut owner: PSID = ptr::null_mut();
     let mut dacl: *mut ACL = ptr::null_mut();
     let mut sd: PSECURITY_DESCRIPTOR = ptr::null_mut();
     // SAFETY: handle opened with READ_CONTROL; out-pointers point into sd, freed below.
     let rc = unsafe {
         GetSecurityInfo(
-            file.as_raw_handle() as HANDLE,
+            handle,
             SE_FILE_OBJECT,
             OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
             &mut owner,

@@ -39,7 +39,7 @@ pub struct AgentConfig {
 impl AgentConfig {
     /// `None` when the machine is not connected (no file).
     pub fn load(path: &Path) -> Result<Option<Self>> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::files::read_state_file(path, crate::files::MAX_STATE_FILE) {
             Ok(t) => t,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
@@ -53,7 +53,7 @@ impl AgentConfig {
                 .with_detail("path", path.display().to_string()))
             }
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| {
+        serde_json::from_slice(&text).map(Some).map_err(|e| {
             AzcmError::new(
                 ErrorCode::LOCAL_CONFIG_READ,
                 format!("the agent configuration {} is invalid: {e}", path.display()),

@@ -2,7 +2,7 @@
 //! Every state file azcm writes goes through [`write_atomic`].
 
 use crate::platform;
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent folder"))?;
-    platform::create_private_dir_all(dir)?;
+    prepare_dir(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
     let (tmp, mut file) = create_temp(dir, name)?;
     let result = (|| {
@@ -26,8 +26,47 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+    } else {
+        remove_stray_temps(dir, name);
     }
     result
+}
+
+/// The state folder, created private when missing; an existing one must be a real folder
+/// (not a link) and is closed to other users' writes.
+fn prepare_dir(dir: &Path) -> io::Result<()> {
+    platform::create_private_dir_all(dir)?;
+    platform::secure_existing_dir(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("the folder {}: {e}", dir.display())))
+}
+
+/// Temp files of writes whose process was killed (`.<name>.<pid>.<random>.tmp` of a pid that
+/// no longer runs): removed by the next write of the same file.
+fn remove_stray_temps(dir: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.filter_map(|e| e.ok()) {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest
+            .split_once('.')
+            .and_then(|(p, _)| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && pid != std::process::id() && !platform::process_alive(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
@@ -62,14 +101,9 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 impl StateLock {
     pub fn acquire(lock_path: &Path, timeout: Duration) -> io::Result<Self> {
         if let Some(dir) = lock_path.parent() {
-            platform::create_private_dir_all(dir)?;
+            prepare_dir(dir)?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(lock_path)?;
+        let file = platform::open_lock_file(lock_path)?;
         let started = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {

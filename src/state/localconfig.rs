@@ -33,7 +33,7 @@ impl LocalConfig {
     /// Reads the file; a missing file is an empty configuration (all defaults).
     /// Anything unreadable or invalid is AZCM0070 naming the file and the problem.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = match std::fs::read(path) {
+        let bytes = match crate::files::read_state_file(path, crate::files::MAX_STATE_FILE) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {

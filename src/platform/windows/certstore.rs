@@ -441,13 +441,12 @@ mod tests {
         }
     }
 
-    fn rsa_public_key(der: &[u8]) -> rsa::RsaPublicKey {
-        use rsa::pkcs1::DecodeRsaPublicKey;
+    /// The key itself (PKCS #1): Wine leaves the algorithm's NULL parameters out.
+    fn rsa_public_key(der: &[u8]) -> Vec<u8> {
         use x509_cert::der::Decode;
-        // The key itself (PKCS #1): Wine leaves the algorithm's NULL parameters out.
         let cert = x509_cert::Certificate::from_der(der).unwrap();
         let spki = cert.tbs_certificate.subject_public_key_info;
-        rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes()).unwrap()
+        spki.subject_public_key.raw_bytes().to_vec()
     }
 
     #[test]
@@ -456,7 +455,8 @@ mod tests {
         let (added, der) = issue_into_user_store(&container);
         let thumbprint: [u8; 20] = sha1::Sha1::digest(&der).into();
         let found = find_store_certificate(&thumbprint);
-        let digest: [u8; 32] = sha2::Sha256::digest(b"azcm client assertion").into();
+        let message = b"azcm client assertion";
+        let digest: [u8; 32] = sha2::Sha256::digest(message).into();
         // Sign and let go of the key before the cleanup, which must run whatever happened.
         let outcome =
             found.map(|f| f.map(|(der, store, key)| (der, store, key.sign_sha256(&digest))));
@@ -465,13 +465,10 @@ mod tests {
         assert_eq!(found_der, der);
         assert_eq!(store, "CurrentUser\\My");
         let signature = signed.unwrap();
-        rsa_public_key(&der)
-            .verify(
-                rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-                &digest,
-                &signature,
-            )
-            .expect("a PKCS #1 v1.5 SHA-256 signature by the certificate's key");
+        assert!(
+            crate::keys::verify_sha256(&rsa_public_key(&der), message, &signature),
+            "a PKCS #1 v1.5 SHA-256 signature by the certificate's key"
+        );
     }
 
     #[test]
@@ -513,14 +510,14 @@ mod tests {
                 .unwrap(),
             sha1::Sha1::digest(&der).to_vec()
         );
-        let digest = sha2::Sha256::digest(input.as_bytes());
-        rsa_public_key(&der)
-            .verify(
-                rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-                &digest,
+        assert!(
+            crate::keys::verify_sha256(
+                &rsa_public_key(&der),
+                input.as_bytes(),
                 &URL_SAFE_NO_PAD.decode(signature).unwrap(),
-            )
-            .expect("the assertion is signed by the certificate's key");
+            ),
+            "the assertion is signed by the certificate's key"
+        );
     }
 
     #[test]
