@@ -135,9 +135,21 @@ fn credential_error(err: azure_core::Error) -> AzcmError {
         )
         .with_detail("aadsts", code);
     }
+    // azure_identity's own sentence first; the cause it wraps (a refused answer, a TLS
+    // failure) after it, where it adds something.
+    let chain = crate::http::error_chain(&err);
+    let cause = chain
+        .rsplit(": ")
+        .next()
+        .filter(|c| !text.contains(c))
+        .map(|c| format!(" ({})", first_line(c)))
+        .unwrap_or_default();
     AzcmError::new(
         ErrorCode::NETWORK,
-        format!("cannot get a token from Entra ID: {}", first_line(&text)),
+        format!(
+            "cannot get a token from Entra ID: {}{cause}",
+            first_line(&text)
+        ),
     )
 }
 

@@ -204,6 +204,20 @@ pub struct ErrorJson<'a> {
 
 pub type Result<T, E = AzcmError> = std::result::Result<T, E>;
 
+/// A user's input as an error message quotes it: at most 200 characters, so a huge argument
+/// cannot make a huge message.
+pub fn excerpt(text: &str) -> String {
+    const MAX: usize = 200;
+    match text.char_indices().nth(MAX) {
+        None => text.to_string(),
+        Some((end, _)) => format!(
+            "{}… ({} more characters)",
+            &text[..end],
+            text[end..].chars().count()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,19 +245,5 @@ mod tests {
         assert_eq!(ErrorCode::INVALID_ARGUMENT.code(), "AZCM0023");
         assert_eq!(ErrorCode::RSA_KEYS.code(), "AZCM0103");
         assert_eq!(ErrorCode::RSA_KEYS.exit_code(), 103);
-    }
-}
-
-/// A user's input as an error message quotes it: at most 200 characters, so a huge argument
-/// cannot make a huge message.
-pub fn excerpt(text: &str) -> String {
-    const MAX: usize = 200;
-    match text.char_indices().nth(MAX) {
-        None => text.to_string(),
-        Some((end, _)) => format!(
-            "{}… ({} more characters)",
-            &text[..end],
-            text[end..].chars().count()
-        ),
     }
 }

@@ -173,8 +173,9 @@ impl azure_core::http::HttpClient for BoundedTransport {
         let mut buffer = vec![0u8; self.max];
         let n = body.collect_into(&mut buffer).await.map_err(|e| {
             if e.to_string().contains("too small") {
+                // Not an I/O error: the answer would be as large again, so it is not retried.
                 azure_core::Error::with_message(
-                    azure_core::error::ErrorKind::Io,
+                    azure_core::error::ErrorKind::DataConversion,
                     too_large(self.max),
                 )
             } else {

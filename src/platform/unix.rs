@@ -100,10 +100,10 @@ fn check_regular(meta: &fs::Metadata) -> io::Result<()> {
 }
 
 fn refuse_link(e: io::Error) -> io::Error {
-    if e.raw_os_error() == Some(libc::ELOOP) {
-        super::not_a_regular_file("a symbolic link")
-    } else {
-        e
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => super::not_a_regular_file("a symbolic link"),
+        Some(libc::EISDIR) => super::not_a_regular_file("a folder"),
+        _ => e,
     }
 }
 

@@ -121,8 +121,15 @@ fn update_error(path: &Path, action: &str, e: io::Error) -> AzcmError {
 impl LocalConfigTxn {
     pub fn begin(paths: &AgentPaths) -> Result<Self> {
         let lock_path = paths.config_lock();
-        let lock = StateLock::acquire(&lock_path, crate::state::atomic::LOCK_TIMEOUT)
-            .map_err(|e| update_error(&lock_path, "lock", e))?;
+        let lock =
+            StateLock::acquire(&lock_path, crate::state::atomic::LOCK_TIMEOUT).map_err(|e| {
+                // A link, FIFO or folder where the lock (or its folder) should be: planted.
+                if e.kind() == io::ErrorKind::InvalidInput {
+                    read_error(&lock_path, e)
+                } else {
+                    update_error(&lock_path, "lock", e)
+                }
+            })?;
         let path = paths.local_config();
         let config = LocalConfig::load(&path)?;
         Ok(Self {
