@@ -79,6 +79,27 @@ pub struct Arm<'a> {
     report: &'a dyn Reporter,
 }
 
+/// An answer's body as JSON: empty is `null`; `None` when it is not JSON.
+pub fn parse_body(bytes: &[u8]) -> Option<Value> {
+    if bytes.trim_ascii().is_empty() {
+        Some(Value::Null)
+    } else {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// ARM's error code and message from a failed answer's body (`{"error": {"code", "message"}}`),
+/// else `HTTP <status>`.
+pub fn error_of(body: Option<&Value>, status: u16) -> (Option<String>, String) {
+    let error = body.map(|b| &b["error"]);
+    let code = error.and_then(|e| e["code"].as_str()).map(str::to_string);
+    let message = error
+        .and_then(|e| e["message"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    (code, message)
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -204,11 +225,7 @@ impl<'a> Arm<'a> {
                 retry_after,
                 request_id: request_id.clone(),
             })?;
-        let parsed: Option<Value> = if text.trim_ascii().is_empty() {
-            Some(Value::Null)
-        } else {
-            serde_json::from_slice(&text).ok()
-        };
+        let parsed = parse_body(&text);
         if (200..300).contains(&status) {
             return match parsed {
                 Some(body) => Ok(Reply {
@@ -226,12 +243,7 @@ impl<'a> Arm<'a> {
                 }),
             };
         }
-        let error = parsed.as_ref().map(|b| &b["error"]);
-        let arm_code = error.and_then(|e| e["code"].as_str()).map(str::to_string);
-        let arm_message = error
-            .and_then(|e| e["message"].as_str())
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
+        let (arm_code, arm_message) = error_of(parsed.as_ref(), status);
         Err(TryFailure {
             transient: matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
             status: Some(status),

@@ -400,6 +400,12 @@ impl ClientCertificate {
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = crate::files::read_input(path, crate::files::MAX_CERTIFICATE)
             .map_err(|e| cert_error(path, e))?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// A certificate with its key from a file's bytes (PEM, or an unencrypted PFX); `path`
+    /// names the file in errors.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let (key, der) = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
             let blocks = pem::parse_many(&bytes).map_err(|e| cert_error(path, e))?;
             let cert = blocks
@@ -420,7 +426,7 @@ impl ClientCertificate {
             };
             (key, cert.contents().to_vec())
         } else {
-            let store = p12_keystore::KeyStore::from_pkcs12(&bytes, "", p12_keystore::Pkcs12ImportPolicy::Relaxed).map_err(|e| {
+            let store = p12_keystore::KeyStore::from_pkcs12(bytes, "", p12_keystore::Pkcs12ImportPolicy::Relaxed).map_err(|e| {
                 cert_error(
                     path,
                     format!("not an unencrypted PKCS #12 file ({e}); password-protected PFX files are not supported, as with azcmagent"),

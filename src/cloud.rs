@@ -150,7 +150,12 @@ pub fn catalogue() -> Result<Vec<Cloud>> {
 pub fn load_file(path: &Path) -> Result<Vec<Cloud>> {
     let text = crate::files::read_input_text(path, crate::files::MAX_CLOUD_FILE)
         .map_err(|e| file_error(path, e))?;
-    let file: CloudFile = serde_json::from_str(&text).map_err(|e| file_error(path, e))?;
+    parse_file(path, &text)
+}
+
+/// The clouds a cloud definition file's text defines; `path` names it in errors.
+pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Cloud>> {
+    let file: CloudFile = serde_json::from_str(text).map_err(|e| file_error(path, e))?;
     if file.version.is_some_and(|v| v != 1) {
         return Err(file_error(path, "only version 1 is known"));
     }

@@ -143,10 +143,11 @@ impl RecordType {
     }
 }
 
+/// What a DNS server answered: the addresses and the CNAME chain that led to them.
 #[derive(Debug, Default)]
-struct Answer {
-    addresses: Vec<IpAddr>,
-    aliases: Vec<String>,
+pub struct Answer {
+    pub addresses: Vec<IpAddr>,
+    pub aliases: Vec<String>,
 }
 
 /// A recursive query for one name and type (RFC 1035 wire format).
@@ -202,7 +203,7 @@ fn read_name(msg: &[u8], mut at: usize) -> Result<(String, usize), DnsFailure> {
 }
 
 /// Parses an answer to a query with `id`; `Ok(None)` when it is truncated (ask over TCP).
-fn decode_answer(id: u16, msg: &[u8]) -> Result<Option<Answer>, DnsFailure> {
+pub fn decode_answer(id: u16, msg: &[u8]) -> Result<Option<Answer>, DnsFailure> {
     if u16_at(msg, 0)? != id {
         return Err(malformed());
     }

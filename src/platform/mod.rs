@@ -732,3 +732,77 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_open_for_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        std::fs::write(&file, "x").unwrap();
+        assert!(open_regular(&file, Links::Refuse).is_ok());
+        let err = open_regular(dir.path(), Links::Follow).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("a folder"), "{err}");
+        let missing = open_regular(&dir.path().join("none"), Links::Refuse).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn an_opened_file_knows_where_it_really_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        std::fs::write(&file, "x").unwrap();
+        let opened = open_regular(&file, Links::Refuse).unwrap();
+        let real = opened_path(&opened).unwrap();
+        assert!(
+            real.starts_with(std::fs::canonicalize(dir.path()).unwrap()),
+            "{real:?}"
+        );
+        assert!(real.ends_with("f.txt"), "{real:?}");
+    }
+
+    #[test]
+    fn private_temp_folders_are_new_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = create_private_temp_dir(dir.path(), ".w-").unwrap();
+        let b = create_private_temp_dir(dir.path(), ".w-").unwrap();
+        assert_ne!(a, b);
+        assert!(a.is_dir() && is_own_private_dir(&a));
+        assert!(!is_own_private_dir(&dir.path().join("none")));
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(&format!(".w-{}-", std::process::id())),
+            "{name}"
+        );
+        // Something already at the name is never taken over.
+        assert_eq!(
+            create_private_dir(&a).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+    }
+
+    #[test]
+    fn a_lock_file_is_created_private_and_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join(".lock");
+        drop(open_lock_file(&lock).unwrap());
+        drop(open_lock_file(&lock).unwrap());
+        assert!(lock.is_file());
+        std::fs::create_dir(dir.path().join("folder")).unwrap();
+        let err = open_lock_file(&dir.path().join("folder")).unwrap_err();
+        assert!(
+            err.kind() == io::ErrorKind::InvalidInput
+                || err.kind() == io::ErrorKind::PermissionDenied,
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn this_process_is_alive_and_an_impossible_one_is_not() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(u32::MAX - 7));
+    }
+}

@@ -832,6 +832,34 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// A symbolic link (a reparse point) is refused inside the agent's folders, followed where
+    /// the admin named the path.
+    #[test]
+    fn a_reparse_point_is_not_followed_where_links_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.txt");
+        std::fs::write(&target, "outside").unwrap();
+        let link = dir.path().join("link.txt");
+        if let Err(e) = std::os::windows::fs::symlink_file(&target, &link) {
+            // Without SeCreateSymbolicLinkPrivilege (a non-elevated Windows session).
+            eprintln!("cannot create a symbolic link here: {e}");
+            assert_eq!(e.raw_os_error(), Some(1314), "{e}");
+            return;
+        }
+        let err = open_regular(&link, super::super::Links::Refuse).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("reparse point"), "{err}");
+        assert!(open_regular(&link, super::super::Links::Follow).is_ok());
+        let lock = open_lock_file(&link).unwrap_err();
+        assert_eq!(lock.kind(), io::ErrorKind::InvalidInput, "{lock}");
+    }
+
+    #[test]
+    fn a_device_is_not_a_regular_file() {
+        let err = open_regular(Path::new("NUL"), super::super::Links::Follow).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    }
+
     #[test]
     fn layout_comes_from_known_folders() {
         let layout = system_layout().unwrap();
