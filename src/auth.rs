@@ -407,7 +407,7 @@ impl ClientCertificate {
     /// names the file in errors.
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let (key, der) = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-            let blocks = pem::parse_many(&bytes).map_err(|e| cert_error(path, e))?;
+            let blocks = pem::parse_many(bytes).map_err(|e| cert_error(path, e))?;
             let cert = blocks
                 .iter()
                 .find(|b| b.tag() == "CERTIFICATE")
