@@ -175,21 +175,7 @@ fn measure(azcm: &Azcm, case: &Case) -> Measured {
         let _ = err.read_to_end(&mut s);
         s
     });
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watchdog = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let until = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < until {
-                if done.load(std::sync::atomic::Ordering::SeqCst) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            // SAFETY: signals the child this case spawned (not yet reaped: wait4 below).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        })
-    };
+    let watchdog = common::Watchdog::start(pid as u32, Duration::from_secs(20));
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value to be overwritten.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -197,8 +183,7 @@ fn measure(azcm: &Azcm, case: &Case) -> Measured {
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(reaped, pid, "wait4");
     let wall = started.elapsed();
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
-    watchdog.join().unwrap();
+    watchdog.stop();
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {

@@ -629,29 +629,9 @@ fn bounded(azcm: &Azcm, args: &[&str], stdin: Option<&[u8]>) -> (Run, Duration) 
             let _ = std::io::Write::write_all(&mut input, &bytes);
         });
     }
-    let pid = child.id();
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watchdog = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let until = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < until {
-                if done.load(std::sync::atomic::Ordering::SeqCst) {
-                    return false;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            #[cfg(unix)]
-            // SAFETY: signals the child we spawned.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGKILL);
-            }
-            true
-        })
-    };
+    let watchdog = common::Watchdog::start(child.id(), Duration::from_secs(20));
     let out = child.wait_with_output().unwrap();
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
-    assert!(!watchdog.join().unwrap(), "{args:?} hung");
+    assert!(!watchdog.stop(), "{args:?} hung");
     let run = Run {
         what: format!("{args:?}"),
         code: out.status.code().unwrap_or(-1),

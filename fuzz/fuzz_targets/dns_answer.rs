@@ -4,7 +4,10 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let id = data.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+    let id = data
+        .get(..2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .unwrap_or(0);
     if let Ok(Some(answer)) = azcm::connectivity::dns::decode_answer(id, data) {
         assert!(answer.addresses.len() + answer.aliases.len() <= data.len());
     }

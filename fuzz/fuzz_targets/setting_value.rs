@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
     let names = azcm::settings::names();
     let prop = azcm::settings::find(names[pick as usize % names.len()]).unwrap();
     if let Ok(value) = azcm::settings::parse(prop, raw) {
-        assert!(azcm::settings::check_stored(prop, &value).is_ok(), "{raw:?}");
+        assert!(
+            azcm::settings::check_stored(prop, &value).is_ok(),
+            "{raw:?}"
+        );
     }
     let stored = azcm::settings::Stored::new();
     for change in [

@@ -439,3 +439,43 @@ impl Onboarding {
             .count()
     }
 }
+
+/// Kills a child that runs past its limit, so a hang fails its test instead of stalling the
+/// suite.
+pub struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    pub fn start(pid: u32, limit: std::time::Duration) -> Self {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let until = std::time::Instant::now() + limit;
+                while std::time::Instant::now() < until {
+                    if done.load(std::sync::atomic::Ordering::SeqCst) {
+                        return false;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                #[cfg(unix)]
+                // SAFETY: signals the child the caller spawned and has not reaped yet.
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGKILL);
+                }
+                #[cfg(not(unix))]
+                let _ = pid;
+                true
+            })
+        };
+        Self { done, thread }
+    }
+
+    /// Call once the child has exited; whether the watchdog had to kill it.
+    pub fn stop(self) -> bool {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().unwrap()
+    }
+}
