@@ -6,11 +6,20 @@ Builds azcm and stages the AzcmAgent module as Publish-Module would ship it.
 Builds the native azcm binary with cargo, then stages out/AzcmAgent/<version>/ with the module,
 its format file, the licence, and the binaries under bin/<os>-<arch>/ (the native one, plus a
 cross-built win-x64 azcm.exe when target/x86_64-pc-windows-gnu holds one). With -Test, runs the
-Rust test suite and the Pester tests in tests/powershell against the staged module.
+Rust test suite and the Pester tests in tests/powershell against the staged module; with -Pester,
+the Pester tests only (CI runs the Rust suite once, on its own). Either prints
+"Pester: N passed, N failed, N skipped" and fails when a test fails.
 Runs on Windows PowerShell 5.1 and PowerShell 7, on Windows and Linux.
 
 .EXAMPLE
 ./build.ps1 -Configuration Release -Test
+
+Builds, stages, and runs cargo test and the Pester tests.
+
+.EXAMPLE
+./build.ps1 -Configuration Debug -Pester
+
+Builds, stages, and runs the Pester tests only.
 #>
 [CmdletBinding()]
 param(
@@ -20,6 +29,9 @@ param(
 
     [Parameter(Mandatory = $false)]
     [switch]$Test,
+
+    [Parameter(Mandatory = $false)]
+    [switch]$Pester,
 
     [Parameter(Mandatory = $false)]
     [string]$OutputPath
@@ -96,6 +108,8 @@ try {
 
     if ($Test) {
         Invoke-Checked -FilePath 'cargo' -ArgumentList @('test', '--locked')
+    }
+    if ($Test -or $Pester) {
         $pester = Get-Module -ListAvailable -Name Pester | Sort-Object -Property Version -Descending | Select-Object -First 1
         if ($null -eq $pester -or $pester.Version.Major -lt 5) {
             throw 'Pester 5 or later is needed for tests/powershell: Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser'
@@ -114,6 +128,7 @@ try {
         $configuration.Run.PassThru = $true
         $configuration.Output.Verbosity = 'Detailed'
         $result = Invoke-Pester -Configuration $configuration
+        Write-Host ('Pester: {0} passed, {1} failed, {2} skipped' -f $result.PassedCount, $result.FailedCount, $result.SkippedCount)
         if ($result.FailedCount -gt 0) {
             throw ('{0} Pester test(s) failed' -f $result.FailedCount)
         }

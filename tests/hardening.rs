@@ -2,6 +2,8 @@
 //! try, named after it, and asserts that it no longer works. Unix-only constructs (symbolic
 //! links, FIFOs, device nodes, modes) are planted from the Linux side; tests/wine-skips.txt
 //! says which of them the Windows tier cannot host.
+// Most attacks need Unix links, FIFOs and modes; their helpers are unused in a Windows build.
+#![cfg_attr(not(unix), allow(dead_code))]
 
 mod common;
 use common::{native_path, windows_binary, Azcm, Onboarding, Run};

@@ -42,7 +42,7 @@ Describe 'New-AzcmKeyPair' {
         $pair.KeySize | Should -Be 2048
         $pair.PublicKey | Should -Match '^MIIBCgKCAQEA'
         Test-Path -LiteralPath $pair.PrivateKeyPath | Should -BeTrue
-        ($pair | Out-String) | Should -Not -Match 'PRIVATE KEY'
+        ($pair | Out-String) | Should -Not -CMatch '-----BEGIN [A-Z ]*PRIVATE KEY-----'
     }
 
     It 'makes no key with -WhatIf' {
