@@ -110,8 +110,8 @@ try {
         Invoke-Checked -FilePath 'cargo' -ArgumentList @('test', '--locked')
     }
     if ($Test -or $Pester) {
-        $pester = Get-Module -ListAvailable -Name Pester | Sort-Object -Property Version -Descending | Select-Object -First 1
-        if ($null -eq $pester -or $pester.Version.Major -lt 5) {
+        $pesterModule = Get-Module -ListAvailable -Name Pester | Sort-Object -Property Version -Descending | Select-Object -First 1
+        if ($null -eq $pesterModule -or $pesterModule.Version.Major -lt 5) {
             throw 'Pester 5 or later is needed for tests/powershell: Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser'
         }
         Import-Module -Name Pester -MinimumVersion 5.0
@@ -122,12 +122,12 @@ try {
             $fakeName = 'azcm-fakecloud.exe'
         }
         $env:AZCM_FAKECLOUD = Join-Path -Path $repoRoot -ChildPath ('target/{0}/{1}' -f $profileDir, $fakeName)
-        $configuration = New-PesterConfiguration
-        $configuration.Run.Path = Join-Path -Path $repoRoot -ChildPath 'tests/powershell'
-        $configuration.Run.Exit = $false
-        $configuration.Run.PassThru = $true
-        $configuration.Output.Verbosity = 'Detailed'
-        $result = Invoke-Pester -Configuration $configuration
+        $pesterConfig = New-PesterConfiguration
+        $pesterConfig.Run.Path = Join-Path -Path $repoRoot -ChildPath 'tests/powershell'
+        $pesterConfig.Run.Exit = $false
+        $pesterConfig.Run.PassThru = $true
+        $pesterConfig.Output.Verbosity = 'Detailed'
+        $result = Invoke-Pester -Configuration $pesterConfig
         Write-Host ('Pester: {0} passed, {1} failed, {2} skipped' -f $result.PassedCount, $result.FailedCount, $result.SkippedCount)
         if ($result.FailedCount -gt 0) {
             throw ('{0} Pester test(s) failed' -f $result.FailedCount)
