@@ -261,10 +261,19 @@ impl Cloud {
         if let Some(known) = self.regions.iter().find(|r| **r == wanted) {
             return Ok(known.clone());
         }
+        // A name more than 3 characters longer than a region is more than 3 edits from it:
+        // no need to measure (which would take time in proportion to its length).
+        let length = wanted.chars().count();
         let mut near: Vec<(usize, &String)> = self
             .regions
             .iter()
-            .map(|r| (distance(&wanted, r), r))
+            .map(|r| {
+                if length > r.chars().count() + 3 {
+                    (usize::MAX, r)
+                } else {
+                    (distance(&wanted, r), r)
+                }
+            })
             .collect();
         near.sort();
         let suggestions: Vec<String> = near
@@ -282,9 +291,13 @@ impl Cloud {
         };
         Err(AzcmError::new(
             ErrorCode::UNKNOWN_REGION,
-            format!("'{region}' is not a region of {}{hint}", self.name),
+            format!(
+                "'{}' is not a region of {}{hint}",
+                crate::error::excerpt(region),
+                self.name
+            ),
         )
-        .with_detail("location", region)
+        .with_detail("location", crate::error::excerpt(region))
         .with_detail("cloud", self.name.clone())
         .with_detail("suggestions", suggestions)
         .with_detail("knownRegions", self.regions.clone()))

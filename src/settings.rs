@@ -235,10 +235,11 @@ pub fn find(name: &str) -> Result<&'static Property> {
         .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
         .ok_or_else(|| {
             AzcmError::invalid_argument(format!(
-                "unknown configuration property '{name}'; valid properties: {}",
+                "unknown configuration property '{}'; valid properties: {}",
+                crate::error::excerpt(name),
                 names().join(", ")
             ))
-            .with_detail("property", name)
+            .with_detail("property", crate::error::excerpt(name))
             .with_detail("validProperties", names())
         })
 }
