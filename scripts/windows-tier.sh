@@ -34,6 +34,9 @@ while read -r name _; do
 done < tests/wine-skips.txt
 
 log=$(mktemp)
+# Runs Wine failed to start (exit 1, no output) and the harness ran once more: see
+# wine_start_failure in tests/common/mod.rs.
+export AZCM_WINE_RERUN_LOG=$(mktemp)
 status=0
 # Integration tests that drive azcm.exe, one at a time: Wine's wineserver and service manager
 # are shared by every process and flake under concurrent start-up and SCM calls.
@@ -58,6 +61,8 @@ read -r unit_ran unit_failed < <(count "$unit_log")
 unit_skipped=$(grep -E '^test result:' "$unit_log" | sed -E 's/.* ([0-9]+) filtered out.*/\1/' | awk '{s+=$1} END {print s+0}')
 int_skipped=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) filtered out.*/\1/' | awk '{s+=$1} END {print s+0}')
 echo "Windows tier: ${ran} integration tests ran against azcm.exe under Wine (${failed} failed), ${int_skipped} skipped;" \
-    "${unit_ran} Windows unit tests ran (${unit_failed} failed), ${unit_skipped} skipped (reasons: tests/wine-skips.txt)"
-rm -f "$log" "$unit_log"
+    "${unit_ran} Windows unit tests ran (${unit_failed} failed), ${unit_skipped} skipped (reasons: tests/wine-skips.txt);" \
+    "$(wc -l <"$AZCM_WINE_RERUN_LOG") azcm.exe runs rerun after Wine failed to start them"
+sed 's/^/  rerun: /' "$AZCM_WINE_RERUN_LOG"
+rm -f "$log" "$unit_log" "$AZCM_WINE_RERUN_LOG"
 exit "$status"
