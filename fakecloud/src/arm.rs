@@ -35,11 +35,9 @@ pub const WRITABLE_MACHINE_PROPERTIES: &[&str] = &[
 /// Audiences ARM accepts in a token.
 fn audience_ok(aud: &str) -> bool {
     let aud = aud.trim_end_matches('/');
-    [
-        "https://management.core.windows.net",
-        "https://management.azure.com",
-    ]
-    .contains(&aud)
+    crate::ARM_AUDIENCES
+        .iter()
+        .any(|known| known.trim_end_matches('/') == aud)
 }
 
 fn unauthorized(shared: &Shared, code: &str, message: &str) -> Resp {
@@ -178,6 +176,7 @@ pub fn handle(shared: &Shared, step: Step, req: &Req) -> Resp {
             | Step::MachinePut
             | Step::MachinePatch
             | Step::MachineDelete
+            | Step::MachineList
             | Step::LroPoll
     );
     if let Err(resp) = check_api_version(req, hybrid_compute) {
@@ -209,6 +208,7 @@ pub fn handle(shared: &Shared, step: Step, req: &Req) -> Resp {
         Step::MachineGet | Step::MachinePut | Step::MachinePatch | Step::MachineDelete => {
             machine(shared, req)
         }
+        Step::MachineList => machine_list(shared, req),
         Step::LroPoll => operation(shared, req),
         Step::Gateway => gateway(shared, req),
         Step::MachineSettings | Step::Automanage => machine_child(shared, step, req),
@@ -431,7 +431,6 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
                     "id": machine_id(&sub, &rg, &name),
                     "name": name,
                     "type": "Microsoft.HybridCompute/machines",
-                    "kind": null,
                     "tags": {},
                     "properties": {},
                 })
@@ -547,6 +546,44 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
             "The method is not allowed.",
         ),
     }
+}
+
+/// `GET …/machines` of a resource group (when the path names one) or of the subscription:
+/// ARM's list shape, one page, in name order.
+fn machine_list(shared: &Shared, req: &Req) -> Resp {
+    if req.method != Method::GET {
+        return arm_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The method is not allowed.",
+        );
+    }
+    let sub = req.seg(1).to_ascii_lowercase();
+    let group = req
+        .seg(2)
+        .eq_ignore_ascii_case("resourceGroups")
+        .then(|| req.seg(3));
+    let world = shared.world();
+    if let Some(rg) = group {
+        if !world
+            .resource_groups
+            .contains_key(&(sub.clone(), rg.to_ascii_lowercase()))
+        {
+            return arm_error(
+                StatusCode::NOT_FOUND,
+                "ResourceGroupNotFound",
+                &format!("Resource group '{rg}' could not be found."),
+            );
+        }
+    }
+    let mut machines: Vec<(&(String, String, String), &Value)> = world
+        .machines
+        .iter()
+        .filter(|((s, rg, _), _)| *s == sub && group.is_none_or(|g| g.eq_ignore_ascii_case(rg)))
+        .collect();
+    machines.sort_by(|a, b| a.0.cmp(b.0));
+    let value: Vec<Value> = machines.into_iter().map(|(_, m)| m.clone()).collect();
+    json_response(StatusCode::OK, &json!({ "value": value }))
 }
 
 /// Polls of a delete: `operationStatus` (Azure-AsyncOperation) answers a status document,

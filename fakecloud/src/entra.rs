@@ -64,14 +64,22 @@ fn check_tenant(
     )))
 }
 
-/// The registered client a request names, when it asks for ARM's `.default` scope.
+/// The ARM audience a `.default` scope asks for (either of those ARM accepts), as tokens carry it.
+fn arm_audience(scope: &str) -> Option<&'static str> {
+    let resource = scope_resource(scope)?;
+    crate::ARM_AUDIENCES
+        .iter()
+        .copied()
+        .find(|known| known.trim_end_matches('/') == resource)
+}
+
+/// The registered client a request names, and the ARM audience its `.default` scope asks for.
 fn known_client(
     world: &crate::world::World,
     client_id: &str,
     tenant: &str,
-    audience: &str,
     scope: &str,
-) -> Result<crate::world::ServicePrincipal, Rejection> {
+) -> Result<(crate::world::ServicePrincipal, &'static str), Rejection> {
     let Some(principal) = world
         .principals
         .iter()
@@ -84,15 +92,15 @@ fn known_client(
             &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
         )));
     };
-    if scope_resource(scope) != Some(audience.trim_end_matches('/')) {
+    let Some(audience) = arm_audience(scope) else {
         return Err(Box::new(entra_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             70011,
             &format!("The provided value for the input parameter 'scope' is not valid: '{scope}'."),
         )));
-    }
-    Ok(principal.clone())
+    };
+    Ok((principal.clone(), audience))
 }
 
 pub fn token(shared: &Shared, req: &Req) -> Resp {
@@ -120,16 +128,11 @@ pub fn token(shared: &Shared, req: &Req) -> Resp {
             ),
         );
     }
-    let principal = match known_client(
-        &world,
-        field("client_id"),
-        req.seg(0),
-        &shared.audience,
-        field("scope"),
-    ) {
-        Ok(p) => p,
-        Err(resp) => return *resp,
-    };
+    let (principal, audience) =
+        match known_client(&world, field("client_id"), req.seg(0), field("scope")) {
+            Ok(p) => p,
+            Err(resp) => return *resp,
+        };
     if let Some(assertion) = form.get("client_assertion") {
         if field("client_assertion_type")
             != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -161,7 +164,7 @@ pub fn token(shared: &Shared, req: &Req) -> Resp {
     let now = now_secs();
     let lifetime = world.settings.token_lifetime_secs;
     let claims: Value = json!({
-        "aud": shared.audience,
+        "aud": audience,
         "iss": format!("https://sts.windows.net/{}/", world.tenant_id),
         "iat": now,
         "nbf": now.min(now + lifetime) - 300,
@@ -306,9 +309,10 @@ pub fn device_code(shared: &Shared, req: &Req) -> Resp {
     let form = form(req);
     let client_id = form.get("client_id").cloned().unwrap_or_default();
     let scope = form.get("scope").map(String::as_str).unwrap_or("");
-    if let Err(resp) = known_client(&world, &client_id, &tenant, &shared.audience, scope) {
-        return *resp;
-    }
+    let audience = match known_client(&world, &client_id, &tenant, scope) {
+        Ok((_, audience)) => audience,
+        Err(resp) => return *resp,
+    };
     let device_code = format!("DAQABAAEAAA{}", new_guid().replace('-', ""));
     let user_code = user_code();
     let interval = world.settings.device_code_interval_secs;
@@ -317,6 +321,7 @@ pub fn device_code(shared: &Shared, req: &Req) -> Resp {
         device_code.clone(),
         crate::world::DeviceAuthorization {
             client_id,
+            audience,
             user_code: user_code.clone(),
             expires: Instant::now() + Duration::from_secs(expires),
             interval: Duration::from_secs(interval),
@@ -402,12 +407,13 @@ fn device_code_token(shared: &Shared, form: &HashMap<String, String>) -> Resp {
         );
     }
     let client_id = auth.client_id.clone();
+    let audience = auth.audience;
     world.device_codes.remove(&code);
     let now = now_secs();
     let lifetime = settings.token_lifetime_secs;
     let user = "fake-admin@contoso.example";
     let claims = json!({
-        "aud": shared.audience,
+        "aud": audience,
         "iss": format!("https://sts.windows.net/{tenant_id}/"),
         "iat": now,
         "nbf": now - 300,
@@ -424,9 +430,108 @@ fn device_code_token(shared: &Shared, form: &HashMap<String, String>) -> Resp {
         StatusCode::OK,
         &json!({
             "token_type": "Bearer",
-            "scope": format!("{}/user_impersonation", shared.audience.trim_end_matches('/')),
+            "scope": format!("{}/user_impersonation", audience.trim_end_matches('/')),
             "expires_in": lifetime.max(0),
             "access_token": shared.signer.sign(&claims),
+        }),
+    )
+}
+
+/// Entra's authority metadata, which MSAL reads before it asks for a token:
+/// `/{tenant}/v2.0/.well-known/openid-configuration` (the fake's tenant, `organizations`,
+/// `common`), `/common/discovery/instance` (instance discovery for this host) and
+/// `/{tenant}/discovery/v2.0/keys`. Every URL in them is the fake's own.
+pub fn discovery(shared: &Shared, req: &Req) -> Resp {
+    let lower = |i: usize| req.seg(i).to_ascii_lowercase();
+    if lower(1) == "discovery" && lower(2) == "instance" {
+        return instance_discovery(shared, req);
+    }
+    let world = shared.world();
+    let tenant = req.seg(0);
+    if let Err(resp) = check_tenant(&world, tenant, true) {
+        return *resp;
+    }
+    if lower(1) == "discovery" {
+        // The fake signs its tokens with a key of its own (HS256) that no client can verify
+        // them with, so it publishes no signing key; clients never read it for a token.
+        return json_response(StatusCode::OK, &json!({ "keys": [] }));
+    }
+    json_response(
+        StatusCode::OK,
+        &openid_configuration(&shared.base_url, tenant),
+    )
+}
+
+/// The v2.0 OpenID configuration Entra serves for `tenant`; for the multi-tenant aliases the
+/// issuer carries Entra's `{tenantid}` placeholder.
+fn openid_configuration(base: &str, tenant: &str) -> Value {
+    let multi_tenant = ["organizations", "common"].contains(&tenant);
+    let issuer_tenant = if multi_tenant { "{tenantid}" } else { tenant };
+    let at = |path: &str| format!("{base}/{tenant}{path}");
+    json!({
+        "token_endpoint": at("/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": at("/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": format!("{base}/{issuer_tenant}/v2.0"),
+        "request_uri_parameter_supported": false,
+        "authorization_endpoint": at("/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": at("/oauth2/v2.0/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": at("/oauth2/v2.0/logout"),
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "azcm-fake.example",
+        "cloud_graph_host_name": "graph.azcm-fake.example",
+        "msgraph_host": "graph.azcm-fake.example",
+    })
+}
+
+/// `/common/discovery/instance?authorization_endpoint=…`: the fake knows only its own host;
+/// any other authority is Entra's `invalid_instance`.
+fn instance_discovery(shared: &Shared, req: &Req) -> Resp {
+    let endpoint = req.query("authorization_endpoint").unwrap_or("");
+    // By host name: MSAL sends the authority's host without its port.
+    let host_of = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    let ours = host_of(&shared.base_url);
+    let asked = host_of(endpoint);
+    if asked.is_none() || asked != ours {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_instance",
+            50049,
+            "Unknown or invalid instance.",
+        );
+    }
+    let host = ours.unwrap_or_default();
+    // The tenant is the authorization endpoint's first path segment.
+    let tenant = url::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next().map(str::to_string))
+        })
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "common".to_string());
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "tenant_discovery_endpoint": format!("{}/{tenant}/v2.0/.well-known/openid-configuration", shared.base_url),
+            "api-version": "1.1",
+            "metadata": [{
+                "preferred_network": host,
+                "preferred_cache": host,
+                "aliases": [host],
+            }],
         }),
     )
 }

@@ -30,6 +30,9 @@ pub const CLOUD_NAME: &str = "AzcmFakeCloud";
 pub const PUBLIC_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 /// The audience ARM tokens are issued for, as in Azure's public cloud.
 pub const ARM_AUDIENCE: &str = "https://management.core.windows.net/";
+/// Every audience ARM accepts a token for (and Entra issues ARM tokens for): azcm and the
+/// Azure CLI ask for the first, Microsoft's SDKs for the second.
+pub const ARM_AUDIENCES: &[&str] = &[ARM_AUDIENCE, "https://management.azure.com/"];
 /// Regions the fake cloud offers.
 pub const REGIONS: &[&str] = &[
     "eastus",

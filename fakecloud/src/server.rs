@@ -106,6 +106,9 @@ fn classify(method: &Method, segments: &[String]) -> Step {
         ("discovery" | "arc" | "his" | "_status", ..) => Step::Check,
         ("metadata", ..) => Step::Imds,
         (_, "oauth2", _, "token") => Step::Token,
+        (_, "v2.0", ".well-known", "openid-configuration") if lower.len() == 4 => Step::Discovery,
+        ("common", "discovery", "instance", "") if lower.len() == 3 => Step::Discovery,
+        (_, "discovery", "v2.0", "keys") if lower.len() == 4 => Step::Discovery,
         (_, "oauth2", _, "devicecode") => Step::DeviceCode,
         ("subscriptions", _, "resourcegroups", _) if lower.len() == 4 => Step::ResourceGroup,
         ("subscriptions", _, "resourcegroups", _)
@@ -144,6 +147,19 @@ fn classify(method: &Method, segments: &[String]) -> Step {
                 Method::DELETE => Step::MachineDelete,
                 _ => Step::MachineGet,
             }
+        }
+        ("subscriptions", _, "resourcegroups", _)
+            if s(4) == "providers"
+                && s(5) == "microsoft.hybridcompute"
+                && s(6) == "machines"
+                && lower.len() == 7 =>
+        {
+            Step::MachineList
+        }
+        ("subscriptions", _, "providers", "microsoft.hybridcompute")
+            if s(4) == "machines" && lower.len() == 5 =>
+        {
+            Step::MachineList
         }
         ("subscriptions", _, "providers", _) if s(4) == "locations" => Step::LroPoll,
         ("subscriptions", _, "providers", _) if s(4) == "register" => Step::Register,
@@ -379,6 +395,7 @@ fn route(shared: &Shared, step: Step, req: &Req) -> Resp {
         Step::Admin => admin::handle(shared, req),
         Step::Token => entra::token(shared, req),
         Step::DeviceCode => entra::device_code(shared, req),
+        Step::Discovery => entra::discovery(shared, req),
         Step::Imds => imds::handle(shared, req),
         Step::Check => crate::check::handle(shared, req),
         Step::Other => arm_error(

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 pub enum Step {
     Token,
     DeviceCode,
+    /// Entra's authority metadata: OpenID configuration, instance discovery, signing keys.
+    Discovery,
     Subscription,
     Provider,
     Register,
@@ -21,6 +23,8 @@ pub enum Step {
     MachinePut,
     MachinePatch,
     MachineDelete,
+    /// `machines` of a resource group or of a subscription.
+    MachineList,
     LroPoll,
     Gateway,
     MachineSettings,
@@ -122,6 +126,8 @@ pub struct Subscription {
 #[derive(Debug, Clone)]
 pub struct DeviceAuthorization {
     pub client_id: String,
+    /// The ARM audience the device code's scope asked for; its token carries it.
+    pub audience: &'static str,
     pub user_code: String,
     pub expires: Instant,
     pub interval: Duration,

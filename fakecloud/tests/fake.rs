@@ -473,3 +473,126 @@ fn the_spec_excerpt_agrees_with_the_fake() {
         .clone();
     assert_eq!(pattern, "^[a-zA-Z0-9-_\\.]{1,54}$");
 }
+
+#[test]
+fn entra_authority_metadata_is_served_as_msal_reads_it() {
+    let s = Session::new();
+    let get = |path: &str| {
+        let resp = s.http.get(s.url(path)).send().unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().unwrap())
+    };
+    let tenant = s.fake.tenant_id.clone();
+    let (status, doc) = get(&format!("/{tenant}/v2.0/.well-known/openid-configuration"));
+    assert_eq!(status, 200);
+    assert_eq!(doc["issuer"], format!("{}/{tenant}/v2.0", s.fake.base_url));
+    assert_eq!(
+        doc["token_endpoint"],
+        format!("{}/{tenant}/oauth2/v2.0/token", s.fake.base_url)
+    );
+    assert_eq!(
+        doc["device_authorization_endpoint"],
+        format!("{}/{tenant}/oauth2/v2.0/devicecode", s.fake.base_url)
+    );
+    for alias in ["organizations", "common"] {
+        let (status, doc) = get(&format!("/{alias}/v2.0/.well-known/openid-configuration"));
+        assert_eq!(status, 200);
+        assert_eq!(
+            doc["issuer"],
+            format!("{}/{{tenantid}}/v2.0", s.fake.base_url)
+        );
+    }
+    let (status, doc) =
+        get("/00000000-0000-0000-0000-00000000dead/v2.0/.well-known/openid-configuration");
+    assert_eq!(status, 400);
+    assert_eq!(doc["error_codes"], json!([90002]));
+    assert_eq!(
+        get(&format!("/{tenant}/discovery/v2.0/keys")).1,
+        json!({"keys": []})
+    );
+
+    // Instance discovery knows this host (by name: MSAL drops the port), nothing else.
+    let ask = |endpoint: &str| {
+        let resp = s
+            .http
+            .get(s.url("/common/discovery/instance"))
+            .query(&[("api-version", "1.1"), ("authorization_endpoint", endpoint)])
+            .send()
+            .unwrap();
+        (resp.status().as_u16(), resp.json::<Value>().unwrap())
+    };
+    let (status, doc) = ask(&format!("https://127.0.0.1/{tenant}/oauth2/v2.0/authorize"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        doc["tenant_discovery_endpoint"],
+        format!(
+            "{}/{tenant}/v2.0/.well-known/openid-configuration",
+            s.fake.base_url
+        )
+    );
+    assert_eq!(doc["metadata"][0]["aliases"], json!(["127.0.0.1"]));
+    let (status, doc) = ask("https://login.contoso.example/x/oauth2/v2.0/authorize");
+    assert_eq!(status, 400);
+    assert_eq!(doc["error"], "invalid_instance");
+    assert!(s
+        .fake
+        .requests()
+        .iter()
+        .all(|r| r.step == Step::Discovery || r.step == Step::Token));
+}
+
+#[test]
+fn tokens_for_either_arm_audience_are_issued_and_accepted() {
+    let s = Session::new();
+    let path = format!("{}?api-version=2022-12-01", s.sub());
+    for resource in [
+        "https://management.core.windows.net/",
+        "https://management.azure.com/",
+    ] {
+        let resp = s
+            .http
+            .post(format!(
+                "{}/{}/oauth2/v2.0/token",
+                s.fake.base_url, s.fake.tenant_id
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", s.fake.client_id.as_str()),
+                ("client_secret", s.fake.client_secret.as_str()),
+                ("scope", &format!("{resource}.default")),
+            ])
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{resource}");
+        let token = resp.json::<Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let claims = token.split('.').nth(1).unwrap();
+        use base64::Engine;
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["aud"], resource);
+        let answer = s.http.get(s.url(&path)).bearer_auth(&token).send().unwrap();
+        assert_eq!(answer.status(), 200, "ARM refused a token for {resource}");
+    }
+    let other = s
+        .http
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            s.fake.base_url, s.fake.tenant_id
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", s.fake.client_id.as_str()),
+            ("client_secret", s.fake.client_secret.as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(other.status(), 400);
+}

@@ -1,6 +1,10 @@
 //! Redaction of secrets in text while it streams into the log archive: bearer tokens and JWTs,
 //! SAS signatures, client secrets and passwords (JSON, key=value, command lines), passwords in
 //! URLs (proxy URLs), and extensions' protected settings. Works on bytes, line by line.
+//!
+//! The patterns run in ASCII mode (`-u`): `\s`, `\b` and `(?i)` mean their ASCII forms, so a
+//! secret ends only at ASCII punctuation or space (a non-ASCII byte is masked with it), and the
+//! regex crate is built without its Unicode tables.
 
 use regex::bytes::{Captures, Regex};
 use std::borrow::Cow;
@@ -23,20 +27,20 @@ fn rules() -> &'static [Rule] {
         };
         vec![
             // JWTs (access, refresh and ID tokens) anywhere.
-            rule(r"(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)", 1),
+            rule(r"(?-u)(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)", 1),
             // Authorization: Bearer <opaque token>.
-            rule(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]{8,})", 2),
+            rule(r"(?i-u)(bearer\s+)([A-Za-z0-9._~+/=-]{8,})", 2),
             // SAS signatures in storage URLs.
-            rule(r"(?i)([?&]sig=)([^&\s\x22'<>]+)", 2),
+            rule(r"(?i-u)([?&]sig=)([^&\s\x22'<>]+)", 2),
             // "secret": "...", "password": "...", "protectedSettings": "...", also tokens by key.
             // Python-style dicts (the VM agent's logs) use single quotes: both are covered.
-            rule(r#"(?i)(["'](?:client_?secret|secret|password|passwd|pwd|protected_?settings|access_?token|refresh_?token|id_?token|client_?assertion|sas_?token|account_?key|private_?key)["']\s*:\s*["'])((?:[^"'\\]|\\.)*)"#, 2),
+            rule(r#"(?i-u)(["'](?:client_?secret|secret|password|passwd|pwd|protected_?settings|access_?token|refresh_?token|id_?token|client_?assertion|sas_?token|account_?key|private_?key)["']\s*:\s*["'])((?:[^"'\\]|\\.)*)"#, 2),
             // key=value and key: value outside JSON (command lines, form bodies, INI).
-            rule(r"(?i)\b((?:client_secret|client-secret|secret|password|passwd|pwd|access_token|refresh_token|client_assertion|accountkey|service-principal-secret)\s*[=:]\s*)([^\s&;,\x22']+)", 2),
+            rule(r"(?i-u)\b((?:client_secret|client-secret|secret|password|passwd|pwd|access_token|refresh_token|client_assertion|accountkey|service-principal-secret)\s*[=:]\s*)([^\s&;,\x22']+)", 2),
             // --flag value on command lines.
-            rule(r"(?i)(--(?:service-principal-secret|access-token|password)\s+)(\S+)", 2),
+            rule(r"(?i-u)(--(?:service-principal-secret|access-token|password)\s+)(\S+)", 2),
             // user:password@ in URLs (proxy URLs).
-            rule(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@\x22']+:)([^@/\s\x22']+)(@)", 2),
+            rule(r"(?i-u)([a-z][a-z0-9+.-]*://[^/\s:@\x22']+:)([^@/\s\x22']+)(@)", 2),
         ]
     })
 }
@@ -46,7 +50,7 @@ fn rules() -> &'static [Rule] {
 pub fn prefilter() -> &'static Regex {
     static PRE: OnceLock<Regex> = OnceLock::new();
     PRE.get_or_init(|| {
-        Regex::new(r"(?i)eyJ|bearer|sig=|secret|passw|pwd|protected|token|assertion|accountkey|account_key|private_?key|://[^/\s@]*@")
+        Regex::new(r"(?i-u)eyJ|bearer|sig=|secret|passw|pwd|protected|token|assertion|accountkey|account_key|private_?key|://[^/\s@]*@")
             .expect("the prefilter compiles")
     })
 }
