@@ -5,7 +5,7 @@ Builds azcm and stages the AzcmAgent module as Publish-Module would ship it.
 .DESCRIPTION
 Builds the native azcm binary with cargo, then stages out/AzcmAgent/<version>/ with the module,
 its format file, the licence, and the binaries under bin/<os>-<arch>/ (the native one, plus a
-cross-built win-x64 azcm.exe when target/x86_64-pc-windows-gnu holds one). With -Test, runs the
+cross-built win-x64 azcm.exe when target/cross/x86_64-pc-windows-gnu holds one). With -Test, runs the
 Rust test suite and the Pester tests in tests/powershell against the staged module; with -Pester,
 the Pester tests only (CI runs the Rust suite once, on its own). Either prints
 "Pester: N passed, N failed, N skipped" and fails when a test fails.
@@ -82,6 +82,12 @@ try {
         $profileDir = 'release'
     }
     Invoke-Checked -FilePath 'cargo' -ArgumentList $cargoArgs
+    # Where cargo put them: CARGO_TARGET_DIR or .cargo/config may move target/.
+    $metadata = & cargo metadata --format-version 1 --no-deps | ConvertFrom-Json
+    if ($LASTEXITCODE -ne 0 -or -not $metadata.target_directory) {
+        throw 'cargo metadata did not say where cargo puts its builds'
+    }
+    $targetDir = $metadata.target_directory
 
     $manifestPath = Join-Path -Path $repoRoot -ChildPath 'powershell/AzcmAgent/AzcmAgent.psd1'
     $manifest = Import-PowerShellDataFile -Path $manifestPath
@@ -96,7 +102,7 @@ try {
 
     $nativeBin = Join-Path -Path $stage -ChildPath ('bin/{0}-{1}' -f $os, $arch)
     New-Item -ItemType Directory -Path $nativeBin -Force | Out-Null
-    Copy-Item -LiteralPath (Join-Path -Path $repoRoot -ChildPath ('target/{0}/{1}' -f $profileDir, $exeName)) -Destination $nativeBin
+    Copy-Item -LiteralPath (Join-Path -Path $targetDir -ChildPath ('{0}/{1}' -f $profileDir, $exeName)) -Destination $nativeBin
 
     $crossBuilt = Join-Path -Path $repoRoot -ChildPath ('target/cross/x86_64-pc-windows-gnu/{0}/azcm.exe' -f $profileDir)
     if (-not $onWindows -and (Test-Path -LiteralPath $crossBuilt)) {
@@ -121,7 +127,7 @@ try {
         if ($onWindows) {
             $fakeName = 'azcm-fakecloud.exe'
         }
-        $env:AZCM_FAKECLOUD = Join-Path -Path $repoRoot -ChildPath ('target/{0}/{1}' -f $profileDir, $fakeName)
+        $env:AZCM_FAKECLOUD = Join-Path -Path $targetDir -ChildPath ('{0}/{1}' -f $profileDir, $fakeName)
         $pesterConfig = New-PesterConfiguration
         $pesterConfig.Run.Path = Join-Path -Path $repoRoot -ChildPath 'tests/powershell'
         $pesterConfig.Run.Exit = $false

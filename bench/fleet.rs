@@ -4,7 +4,10 @@
 //! as every machine of a real fleet pays its own key generation on its own CPU.
 //!
 //! Prints `fleet: ok=N/200 wall=…s bound=…s ratio=…`, where bound = the ARM writes the run needed
-//! ÷ 20/s: the fastest any client could finish under the throttle. Run: `cargo bench --bench fleet`.
+//! ÷ 20/s: the fastest any client could finish under the throttle; then what explains a slow
+//! run: requests per onboarding, 429s per successful write, the fleet's CPU (user+sys of the azcm
+//! processes) per onboarding, and when the first and last writes were answered.
+//! Run: `cargo bench --bench fleet`.
 
 use azcm_fakecloud::{FakeCloud, CLOUD_NAME};
 use std::process::{Command, Stdio};
@@ -80,6 +83,7 @@ fn main() {
 
     fake.update_settings(|s| s.throttle_writes_per_sec = WRITES_PER_SEC);
     fake.clear_requests();
+    let cpu_before = children_cpu_secs();
     let started = Instant::now();
     let children: Vec<_> = roots
         .iter()
@@ -96,6 +100,7 @@ fn main() {
         .filter(|o| o.status.success())
         .count();
     let wall = started.elapsed().as_secs_f64();
+    let cpu = children_cpu_secs() - cpu_before;
 
     let requests = fake.requests();
     let writes = requests
@@ -108,9 +113,38 @@ fn main() {
         .count();
     let throttled = requests.iter().filter(|r| r.status == 429).count();
     let bound = writes as f64 / f64::from(WRITES_PER_SEC);
+    // When writes were answered, in seconds after the fleet's first request reached the fake.
+    let first = requests.iter().map(|r| r.ms_since_start).min().unwrap_or(0);
+    let write_times: Vec<f64> = requests
+        .iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/subscriptions"))
+        .filter(|r| (200..300).contains(&r.status))
+        .map(|r| (r.ms_since_start - first) as f64 / 1000.0)
+        .collect();
+    let first_write = write_times.iter().copied().fold(f64::INFINITY, f64::min);
+    let last_write = write_times.iter().copied().fold(0.0, f64::max);
     println!(
-        "fleet: ok={ok}/{MACHINES} wall={wall:.2}s bound={bound:.2}s ratio={:.3} writes={writes} throttled={throttled} requests={}",
+        "fleet: ok={ok}/{MACHINES} wall={wall:.2}s bound={bound:.2}s ratio={:.3} writes={writes} throttled={throttled} requests={} \
+         requests/onboarding={:.1} 429s/write={:.2} cpu/onboarding={:.0}ms first_write=+{first_write:.1}s last_write=+{last_write:.1}s",
         wall / bound,
-        requests.len()
+        requests.len(),
+        requests.len() as f64 / MACHINES as f64,
+        throttled as f64 / writes.max(1) as f64,
+        cpu * 1000.0 / MACHINES as f64,
     );
+}
+
+/// User + system CPU seconds of every child process waited for so far.
+#[cfg(unix)]
+fn children_cpu_secs() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+#[cfg(not(unix))]
+fn children_cpu_secs() -> f64 {
+    0.0
 }

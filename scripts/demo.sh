@@ -5,13 +5,31 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-cargo build --release --locked --bin azcm --bin azcm-fakecloud
-azcm="$PWD/target/release/azcm"
+# shellcheck source=scripts/cargo-built.sh
+. scripts/cargo-built.sh
+built=$(cargo_built --release --locked --bin azcm --bin azcm-fakecloud)
+azcm=$(built_path azcm)
+fakecloud=$(built_path azcm-fakecloud)
 work=$(mktemp -d)
-target/release/azcm-fakecloud --print-env --dir "$work" > "$work/env" 2> "$work/fakecloud.log" &
+"$fakecloud" --print-env --dir "$work" > "$work/env" 2> "$work/fakecloud.log" &
 fake=$!
 trap 'kill "$fake" 2>/dev/null || true; wait "$fake" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q FAKE_ADMIN_URL "$work/env" 2>/dev/null && break; sleep 0.1; done
+# The fake prints its settings once it serves; if it exits or stays silent for 10 s, say so.
+for _ in $(seq 100); do
+    grep -q FAKE_ADMIN_URL "$work/env" 2>/dev/null && break
+    kill -0 "$fake" 2>/dev/null || break
+    sleep 0.1
+done
+if ! grep -q FAKE_ADMIN_URL "$work/env" 2>/dev/null; then
+    if kill -0 "$fake" 2>/dev/null; then
+        echo "demo: the fake cloud ($fakecloud) did not start serving within 10 s; its log:" >&2
+    else
+        wait "$fake" && status=0 || status=$?
+        echo "demo: the fake cloud ($fakecloud) exited (status $status) before serving; its log:" >&2
+    fi
+    sed 's/^/  /' "$work/fakecloud.log" >&2
+    exit 1
+fi
 # shellcheck disable=SC1091
 . "$work/env"
 

@@ -19,7 +19,10 @@ done
 profile_dir=$profile
 [ "$profile" = dev ] && profile_dir=debug
 
-cargo build --locked --profile "$profile" --bin azcm >&2
+# shellcheck source=scripts/cargo-built.sh
+. scripts/cargo-built.sh
+built=$(cargo_built --locked --profile "$profile" --bin azcm)
+native=$(built_path azcm)
 if $with_windows; then
     scripts/cross-windows.sh --profile "$profile" >/dev/null
 fi
@@ -37,7 +40,7 @@ rm -rf "$stage"
 mkdir -p "$stage/bin/linux-$arch"
 cp -R powershell/AzcmAgent/. "$stage/"
 cp LICENSE "$stage/"
-install -m 0755 "target/$profile_dir/azcm" "$stage/bin/linux-$arch/azcm"
+install -m 0755 "$native" "$stage/bin/linux-$arch/azcm"
 win_exe="target/cross/x86_64-pc-windows-gnu/$profile_dir/azcm.exe"
 if [ -f "$win_exe" ]; then
     mkdir -p "$stage/bin/win-x64"
