@@ -84,6 +84,7 @@ fn main() {
     fake.update_settings(|s| s.throttle_writes_per_sec = WRITES_PER_SEC);
     fake.clear_requests();
     let cpu_before = children_cpu_secs();
+    let fake_cpu_before = own_cpu_secs();
     let started = Instant::now();
     let children: Vec<_> = roots
         .iter()
@@ -100,7 +101,12 @@ fn main() {
         .filter(|o| o.status.success())
         .count();
     let wall = started.elapsed().as_secs_f64();
-    let cpu = children_cpu_secs() - cpu_before;
+    let cpu = children_cpu_secs()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    let fake_cpu = own_cpu_secs()
+        .zip(fake_cpu_before)
+        .map(|(after, before)| after - before);
 
     let requests = fake.requests();
     let writes = requests
@@ -125,26 +131,43 @@ fn main() {
     let last_write = write_times.iter().copied().fold(0.0, f64::max);
     println!(
         "fleet: ok={ok}/{MACHINES} wall={wall:.2}s bound={bound:.2}s ratio={:.3} writes={writes} throttled={throttled} requests={} \
-         requests/onboarding={:.1} 429s/write={:.2} cpu/onboarding={:.0}ms first_write=+{first_write:.1}s last_write=+{last_write:.1}s",
+         requests/onboarding={:.1} 429s/write={:.2} cpu/onboarding={} fake_cpu/onboarding={} first_write=+{first_write:.1}s last_write=+{last_write:.1}s",
         wall / bound,
         requests.len(),
         requests.len() as f64 / MACHINES as f64,
         throttled as f64 / writes.max(1) as f64,
-        cpu * 1000.0 / MACHINES as f64,
+        per_onboarding(cpu),
+        per_onboarding(fake_cpu),
     );
 }
 
-/// User + system CPU seconds of every child process waited for so far.
-#[cfg(unix)]
-fn children_cpu_secs() -> f64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+fn per_onboarding(cpu_secs: Option<f64>) -> String {
+    cpu_secs.map_or("n/a".to_string(), |c| {
+        format!("{:.0}ms", c * 1000.0 / MACHINES as f64)
+    })
 }
 
-#[cfg(not(unix))]
-fn children_cpu_secs() -> f64 {
-    0.0
+/// User + system CPU seconds of every child process waited for so far (Unix only).
+fn children_cpu_secs() -> Option<f64> {
+    #[cfg(unix)]
+    return cpu_secs(libc::RUSAGE_CHILDREN);
+    #[cfg(not(unix))]
+    None
+}
+
+/// User + system CPU seconds of this process: the fake cloud's threads (Unix only).
+fn own_cpu_secs() -> Option<f64> {
+    #[cfg(unix)]
+    return cpu_secs(libc::RUSAGE_SELF);
+    #[cfg(not(unix))]
+    None
+}
+
+#[cfg(unix)]
+fn cpu_secs(who: libc::c_int) -> Option<f64> {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(secs(usage.ru_utime) + secs(usage.ru_stime))
 }
