@@ -109,24 +109,21 @@ fn main() {
         .map(|(after, before)| after - before);
 
     let requests = fake.requests();
-    let writes = requests
+    // Successful ARM writes, and when each was answered (seconds after the fleet's first
+    // request reached the fake).
+    let first = requests.iter().map(|r| r.ms_since_start).min().unwrap_or(0);
+    let write_times: Vec<f64> = requests
         .iter()
         .filter(|r| {
             r.method != "GET"
                 && r.path.starts_with("/subscriptions")
                 && (200..300).contains(&r.status)
         })
-        .count();
-    let throttled = requests.iter().filter(|r| r.status == 429).count();
-    let bound = writes as f64 / f64::from(WRITES_PER_SEC);
-    // When writes were answered, in seconds after the fleet's first request reached the fake.
-    let first = requests.iter().map(|r| r.ms_since_start).min().unwrap_or(0);
-    let write_times: Vec<f64> = requests
-        .iter()
-        .filter(|r| r.method != "GET" && r.path.starts_with("/subscriptions"))
-        .filter(|r| (200..300).contains(&r.status))
         .map(|r| (r.ms_since_start - first) as f64 / 1000.0)
         .collect();
+    let writes = write_times.len();
+    let throttled = requests.iter().filter(|r| r.status == 429).count();
+    let bound = writes as f64 / f64::from(WRITES_PER_SEC);
     let first_write = write_times.iter().copied().fold(f64::INFINITY, f64::min);
     let last_write = write_times.iter().copied().fold(0.0, f64::max);
     println!(

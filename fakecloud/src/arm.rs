@@ -238,11 +238,7 @@ fn subscriptions(shared: &Shared, req: &Req) -> Resp {
 
 fn provider(shared: &Shared, req: &Req, register: bool) -> Resp {
     if register && req.method != Method::POST || !register && req.method != Method::GET {
-        return arm_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The method is not allowed.",
-        );
+        return method_not_allowed();
     }
     let namespace = req.seg(3).to_string();
     let mut world = shared.world();
@@ -313,11 +309,7 @@ fn resource_group(shared: &Shared, req: &Req) -> Resp {
     match req.method {
         Method::GET | Method::HEAD => match world.resource_groups.get(&key) {
             Some((name, location)) => json_response(StatusCode::OK, &body(name, location)),
-            None => arm_error(
-                StatusCode::NOT_FOUND,
-                "ResourceGroupNotFound",
-                &format!("Resource group '{name}' could not be found."),
-            ),
+            None => resource_group_not_found(&name),
         },
         Method::PUT => {
             let input = match req.json() {
@@ -340,12 +332,24 @@ fn resource_group(shared: &Shared, req: &Req) -> Resp {
                 &resp,
             )
         }
-        _ => arm_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The method is not allowed.",
-        ),
+        _ => method_not_allowed(),
     }
+}
+
+fn resource_group_not_found(name: &str) -> Resp {
+    arm_error(
+        StatusCode::NOT_FOUND,
+        "ResourceGroupNotFound",
+        &format!("Resource group '{name}' could not be found."),
+    )
+}
+
+fn method_not_allowed() -> Resp {
+    arm_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "The method is not allowed.",
+    )
 }
 
 fn machine_id(sub: &str, rg: &str, name: &str) -> String {
@@ -395,11 +399,7 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
         .resource_groups
         .contains_key(&(key.0.clone(), key.1.clone()))
     {
-        return arm_error(
-            StatusCode::NOT_FOUND,
-            "ResourceGroupNotFound",
-            &format!("Resource group '{rg}' could not be found."),
-        );
+        return resource_group_not_found(&rg);
     }
     match req.method {
         Method::GET => match world.machines.get(&key) {
@@ -540,11 +540,7 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
             headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));
             resp
         }
-        _ => arm_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The method is not allowed.",
-        ),
+        _ => method_not_allowed(),
     }
 }
 
@@ -552,11 +548,7 @@ fn machine(shared: &Shared, req: &Req) -> Resp {
 /// ARM's list shape, one page, in name order.
 fn machine_list(shared: &Shared, req: &Req) -> Resp {
     if req.method != Method::GET {
-        return arm_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The method is not allowed.",
-        );
+        return method_not_allowed();
     }
     let sub = req.seg(1).to_ascii_lowercase();
     let group = req
@@ -569,11 +561,7 @@ fn machine_list(shared: &Shared, req: &Req) -> Resp {
             .resource_groups
             .contains_key(&(sub.clone(), rg.to_ascii_lowercase()))
         {
-            return arm_error(
-                StatusCode::NOT_FOUND,
-                "ResourceGroupNotFound",
-                &format!("Resource group '{rg}' could not be found."),
-            );
+            return resource_group_not_found(rg);
         }
     }
     let mut machines: Vec<(&(String, String, String), &Value)> = world
@@ -737,10 +725,6 @@ fn machine_child(shared: &Shared, step: Step, req: &Req) -> Resp {
                 ),
             }
         }
-        _ => arm_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The method is not allowed.",
-        ),
+        _ => method_not_allowed(),
     }
 }

@@ -37,6 +37,11 @@ impl Session {
     }
 
     fn token_request(&self, secret: &str) -> Response {
+        self.token_request_for(secret, "https://management.core.windows.net//.default")
+    }
+
+    /// The client-credentials grant for the fake's principal, with `scope`.
+    fn token_request_for(&self, secret: &str, scope: &str) -> Response {
         self.http
             .post(format!(
                 "{}/{}/oauth2/v2.0/token",
@@ -46,7 +51,7 @@ impl Session {
                 ("grant_type", "client_credentials"),
                 ("client_id", &self.fake.client_id),
                 ("client_secret", secret),
-                ("scope", "https://management.core.windows.net//.default"),
+                ("scope", scope),
             ])
             .send()
             .unwrap()
@@ -549,20 +554,7 @@ fn tokens_for_either_arm_audience_are_issued_and_accepted() {
         "https://management.core.windows.net/",
         "https://management.azure.com/",
     ] {
-        let resp = s
-            .http
-            .post(format!(
-                "{}/{}/oauth2/v2.0/token",
-                s.fake.base_url, s.fake.tenant_id
-            ))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", s.fake.client_id.as_str()),
-                ("client_secret", s.fake.client_secret.as_str()),
-                ("scope", &format!("{resource}.default")),
-            ])
-            .send()
-            .unwrap();
+        let resp = s.token_request_for(&s.fake.client_secret, &format!("{resource}.default"));
         assert_eq!(resp.status(), 200, "{resource}");
         let token = resp.json::<Value>().unwrap()["access_token"]
             .as_str()
@@ -580,19 +572,9 @@ fn tokens_for_either_arm_audience_are_issued_and_accepted() {
         let answer = s.http.get(s.url(&path)).bearer_auth(&token).send().unwrap();
         assert_eq!(answer.status(), 200, "ARM refused a token for {resource}");
     }
-    let other = s
-        .http
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            s.fake.base_url, s.fake.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", s.fake.client_id.as_str()),
-            ("client_secret", s.fake.client_secret.as_str()),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .unwrap();
+    let other = s.token_request_for(
+        &s.fake.client_secret,
+        "https://graph.microsoft.com/.default",
+    );
     assert_eq!(other.status(), 400);
 }
