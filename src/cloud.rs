@@ -65,7 +65,7 @@ pub struct EndpointSpec {
 }
 
 /// Proxy-bypass categories an endpoint may belong to (azcmagent's proxy.bypass values).
-pub const CATEGORIES: &[&str] = &["AAD", "ARM", "Arc", "ArcData", "AMA"];
+pub const BYPASS_CATEGORIES: &[&str] = &["AAD", "ARM", "Arc", "ArcData", "AMA"];
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -186,7 +186,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Cloud>> {
                 .replace("{region}", "region")
                 .replace("{hisRegion}", "his");
             check_https(path, cloud, &format!("endpoint '{}'", endpoint.id), &sample)?;
-            if !CATEGORIES.contains(&endpoint.category.as_str()) {
+            if !BYPASS_CATEGORIES.contains(&endpoint.category.as_str()) {
                 return Err(file_error(
                     path,
                     format!(
@@ -194,7 +194,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Cloud>> {
                         cloud.name,
                         endpoint.id,
                         endpoint.category,
-                        CATEGORIES.join(", ")
+                        BYPASS_CATEGORIES.join(", ")
                     ),
                 ));
             }
@@ -386,7 +386,7 @@ mod tests {
                     cloud.name,
                     e.id
                 );
-                assert!(CATEGORIES.contains(&e.category.as_str()), "{}", e.id);
+                assert!(BYPASS_CATEGORIES.contains(&e.category.as_str()), "{}", e.id);
                 let url = e
                     .url
                     .replace("{region}", "westeurope")

@@ -1,6 +1,8 @@
-//! The one HTTP client azcm builds, shared by Entra ID authentication, ARM and (later) the
-//! connectivity checks: the agent's proxy with its bypass categories, extra trusted roots,
-//! TLS 1.2 or newer, timeouts and azcm's user agent. TLS verification is always on.
+//! The one HTTP client azcm builds for Entra ID and ARM (arm::session applies the agent's proxy
+//! settings to it), and the plain client for the machine's own metadata services: the agent's
+//! proxy with its bypass categories, extra trusted roots, TLS 1.2 or newer, timeouts, bounded
+//! bodies and azcm's user agent. TLS verification is always on. The network check probes with
+//! its own connections (src/network_check), over the same TLS configuration.
 
 use crate::error::{AzcmError, ErrorCode, Result};
 use crate::report::Reporter;

@@ -6,7 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
-pub mod connectivity;
+pub mod context;
 pub mod error;
 pub mod extensions;
 pub mod files;
@@ -17,13 +17,18 @@ pub mod ids;
 pub mod imds;
 pub mod keys;
 pub mod logs;
+pub mod network_check;
+pub mod onboarding;
+pub mod operation;
 pub mod output;
 pub mod platform;
 pub mod report;
 pub mod settings;
 pub mod state;
+pub mod status;
 pub mod terminal;
 pub mod tls;
+pub mod view;
 
 use clap::error::ErrorKind;
 use clap::FromArgMatches;
@@ -105,7 +110,7 @@ fn run(args: &[OsString]) -> i32 {
         Err(e) => return clap_failure(e, args),
     };
     let out = Output::new(Prefs::from_global(&cli.global));
-    let ctx = commands::Context::new(&out)
+    let ctx = context::Context::new(&out)
         .with_command_line_flags(typed)
         .with_json(cli.global.json);
     let name = cli.command.path();

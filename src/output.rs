@@ -1,9 +1,9 @@
 //! The only place that writes to stdout and stderr: the JSON envelope, the human views,
 //! and the event stream (docs/json/README.md describes all three).
 
-use crate::commands::{Human, Outcome, Section};
 use crate::error::AzcmError;
 use crate::report::Reporter;
+use crate::view::{Human, Outcome, Section};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::io::{self, IsTerminal, Write};

@@ -1,6 +1,7 @@
 //! The agent's local configuration properties (`azcm config`): their catalogue, value rules,
 //! defaults, monitor-mode effects and conflict rules. Data first; the commands only ask.
 
+use crate::cloud::BYPASS_CATEGORIES;
 use crate::error::{AzcmError, ErrorCode, Result};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -46,7 +47,6 @@ impl Kind {
     }
 }
 
-pub const BYPASS_CATEGORIES: &[&str] = &["AAD", "ARM", "Arc", "ArcData", "AMA"];
 pub const CONNECTION_TYPES: &[&str] = &["direct", "gateway"];
 pub const CONFIG_MODES: &[&str] = &["full", "monitor"];
 pub const ALLOW_NONE: &str = "Allow/None";
@@ -431,7 +431,7 @@ fn entry_key(prop: &Property, entry: &str) -> String {
 /// Where an effective value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Source {
+pub enum ValueOrigin {
     /// Not set locally: the property's default.
     Default,
     /// Set locally with `azcm config set`.
@@ -455,7 +455,7 @@ pub fn is_monitor_mode(stored: &Stored) -> bool {
 }
 
 /// The value in effect for `prop`, and why.
-pub fn effective(stored: &Stored, prop: &Property) -> (Value, Source) {
+pub fn effective(stored: &Stored, prop: &Property) -> (Value, ValueOrigin) {
     if is_monitor_mode(stored) {
         let imposed = match prop.name {
             "extensions.allowlist" => Some(json!(MONITOR_MODE_ALLOWLIST)),
@@ -464,12 +464,12 @@ pub fn effective(stored: &Stored, prop: &Property) -> (Value, Source) {
             _ => None,
         };
         if let Some(value) = imposed {
-            return (value, Source::MonitorMode);
+            return (value, ValueOrigin::MonitorMode);
         }
     }
     match stored.get(prop.name) {
-        Some(v) => (v.clone(), Source::Local),
-        None => (prop.default_value(), Source::Default),
+        Some(v) => (v.clone(), ValueOrigin::Local),
+        None => (prop.default_value(), ValueOrigin::Default),
     }
 }
 
@@ -760,7 +760,7 @@ mod tests {
         let mut stored = Stored::new();
         stored.insert("config.mode".into(), json!("monitor"));
         let (v, src) = effective(&stored, p("guestconfiguration.enabled"));
-        assert_eq!((v, src), (json!(false), Source::MonitorMode));
+        assert_eq!((v, src), (json!(false), ValueOrigin::MonitorMode));
         let err = apply(&stored, p("extensions.allowlist"), Change::Add("A/B")).unwrap_err();
         assert_eq!(err.code, ErrorCode::CONFIG_CONFLICT);
         let err = apply(

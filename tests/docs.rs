@@ -75,3 +75,32 @@ fn every_command_has_a_result_schema_and_the_readme_lists_it() {
         );
     }
 }
+
+#[test]
+fn the_readme_layout_names_every_top_level_folder() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let layout = readme
+        .split("## Layout")
+        .nth(1)
+        .and_then(|s| s.split("```").nth(1))
+        .expect("README has a Layout section with a code block");
+    let named: Vec<&str> = layout
+        .lines()
+        .flat_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(repo()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !entry.file_type().unwrap().is_dir() || name == ".git" {
+            continue;
+        }
+        if !named.iter().any(|n| n.trim_end_matches('/') == name) {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README's Layout does not name: {missing:?}"
+    );
+}

@@ -1294,6 +1294,74 @@ fn a_gateway_and_an_automanage_profile_are_associated() {
     );
 }
 
+/// The percentages of one activity's progress events on stderr (--json --log-stderr).
+fn progress_of(stderr: &str, activity: &str) -> Vec<u64> {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["level"] == "progress" && e["progress"]["activity"] == activity)
+        .map(|e| e["progress"]["percent"].as_u64().unwrap())
+        .collect()
+}
+
+fn assert_forward_to_100(percents: &[u64], what: &str) {
+    assert!(
+        percents.windows(2).all(|w| w[0] < w[1]),
+        "{what}: progress went backwards or stood still: {percents:?}"
+    );
+    assert_eq!(percents.last(), Some(&100), "{what}: {percents:?}");
+}
+
+#[test]
+fn progress_counts_every_planned_step_and_ends_at_100() {
+    let o = Onboarding::new().with_secret_env();
+    let profile = "/providers/Microsoft.Automanage/bestPractices/AzureBestPracticesDevTest";
+    let mut args = o.connect_args("gw-02");
+    args.extend([
+        "--gateway-id",
+        &o.fake.gateway_id,
+        "--automanage-profile",
+        profile,
+        "--json",
+        "--log-stderr",
+    ]);
+    let run = o.azcm.run(&args);
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    let percents = progress_of(&run.stderr, "Connect");
+    assert_forward_to_100(&percents, "connect with every step");
+    // Fifteen steps, each reported as it begins (0, 6, 13, ... 93), then done.
+    let steps = run.doc()["result"]["steps"].as_array().unwrap().len();
+    assert_eq!(steps, 15, "{}", run.stdout);
+    assert_eq!(percents.len(), steps + 1, "{percents:?}");
+    assert_eq!(percents[steps - 1], 93, "{percents:?}");
+
+    // Already connected: the changing steps are passed over, still forward, still to 100.
+    let rerun = o.azcm.run(&args);
+    assert_eq!(
+        rerun.doc()["result"]["alreadyConnected"],
+        true,
+        "{}",
+        rerun.stdout
+    );
+    assert_forward_to_100(&progress_of(&rerun.stderr, "Connect"), "re-run");
+
+    let mut what_if = args.clone();
+    what_if.push("--what-if");
+    let planned = o.azcm.run(&what_if);
+    assert_forward_to_100(
+        &progress_of(&planned.stderr, "Connect (what-if)"),
+        "what-if",
+    );
+
+    let mut disconnect = o.disconnect_args();
+    disconnect.extend(["--json", "--log-stderr"]);
+    let disconnect = o.azcm.run(&disconnect);
+    assert_eq!(disconnect.doc()["ok"], true, "{}", disconnect.stdout);
+    let percents = progress_of(&disconnect.stderr, "Disconnect");
+    assert_forward_to_100(&percents, "disconnect");
+    assert_eq!(percents, [0, 20, 40, 60, 80, 100]);
+}
+
 #[test]
 fn an_unknown_gateway_stops_connect_before_the_machine_exists() {
     let o = Onboarding::new().with_secret_env();

@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
         .get(..2)
         .map(|b| u16::from_be_bytes([b[0], b[1]]))
         .unwrap_or(0);
-    if let Ok(Some(answer)) = azcm::connectivity::dns::decode_answer(id, data) {
+    if let Ok(Some(answer)) = azcm::network_check::dns::decode_answer(id, data) {
         assert!(answer.addresses.len() + answer.aliases.len() <= data.len());
     }
 });

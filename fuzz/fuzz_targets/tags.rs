@@ -4,7 +4,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        match azcm::commands::connect::parse_tags(text) {
+        match azcm::onboarding::request::parse_tags(text) {
             Ok(tags) => {
                 assert!(tags.len() <= 50);
                 for (name, value) in &tags {

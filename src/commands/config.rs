@@ -1,10 +1,11 @@
 //! `azcm config clear|get|info|list|set`.
 
-use super::{display_value, Context, Human, Outcome, Section};
 use crate::cli::ConfigAction;
+use crate::context::Context;
 use crate::error::Result;
-use crate::settings::{self, Change, Property, Source};
+use crate::settings::{self, Change, Property, ValueOrigin};
 use crate::state::localconfig::{LocalConfig, LocalConfigTxn};
+use crate::view::{display_value, Human, Outcome, Section};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use serde_json::Value;
 pub struct Setting {
     pub key: &'static str,
     pub value: Value,
-    pub source: Source,
+    pub source: ValueOrigin,
     pub is_default: bool,
     pub preview: bool,
 }
@@ -40,7 +41,7 @@ fn label(prop: &Property) -> String {
 fn annotated(s: &Setting) -> String {
     let value = display_value(&s.value);
     match s.source {
-        Source::MonitorMode => format!("{value} (set by config.mode monitor)"),
+        ValueOrigin::MonitorMode => format!("{value} (set by config.mode monitor)"),
         _ => value,
     }
 }

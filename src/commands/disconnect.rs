@@ -2,12 +2,18 @@
 //! then reset the local state: agent configuration and key. A resource already gone is a
 //! warning; `--force-local-only` skips Azure.
 
-use super::connect::{self, Action, Steps};
-use super::{Context, Human, Outcome, Section};
+use crate::arm::session;
+use crate::auth::flags::method_from_flags;
+use crate::auth::AuthMethod;
 use crate::cli::DisconnectArgs;
 use crate::cloud;
+use crate::context::Context;
 use crate::error::{AzcmError, ErrorCode, Result};
+use crate::operation::{Action, Actions, Step, StepTiming, Steps};
+use crate::platform::{self, ServiceOutcome};
 use crate::state::agentconfig::AgentConfig;
+use crate::state::AgentPaths;
+use crate::view::{Human, Outcome, Section};
 use reqwest::Method;
 use serde::Serialize;
 use std::time::Duration;
@@ -20,8 +26,52 @@ struct DisconnectResult {
     local_only: bool,
     what_if: bool,
     actions: Vec<Action>,
-    services: Vec<connect::ServiceOutcome>,
-    steps: Vec<connect::StepTiming>,
+    services: Vec<ServiceOutcome>,
+    steps: Vec<StepTiming>,
+}
+
+/// `disconnect`'s flags, resolved.
+struct DisconnectRequest {
+    /// How to sign in to delete the resource; `None` with --force-local-only.
+    method: Option<AuthMethod>,
+    retry_budget: Duration,
+    what_if: bool,
+}
+
+const TOKEN: Step = Step {
+    name: "token",
+    status: "signing in to Entra ID",
+};
+const MACHINE: Step = Step {
+    name: "machine",
+    status: "checking the machine resource",
+};
+const MACHINE_DELETE: Step = Step {
+    name: "machineDelete",
+    status: "deleting the machine resource",
+};
+const LOCAL_STATE: Step = Step {
+    name: "localState",
+    status: "resetting the local agent state",
+};
+const SERVICES: Step = Step {
+    name: "services",
+    status: "restarting the agent services",
+};
+
+fn plan(req: &DisconnectRequest) -> Vec<Step> {
+    let azure = req.method.is_some();
+    let changes = !req.what_if;
+    [
+        (TOKEN, azure),
+        (MACHINE, azure),
+        (MACHINE_DELETE, azure && changes),
+        (LOCAL_STATE, changes),
+        (SERVICES, changes),
+    ]
+    .into_iter()
+    .filter_map(|(step, needed)| needed.then_some(step))
+    .collect()
 }
 
 pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
@@ -34,124 +84,130 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         .with_detail("reason", "notConnected")
         .with_remediation("Nothing to disconnect. Run `azcm connect` to connect it."));
     };
-    let method = if args.force_local_only {
-        None
-    } else {
-        Some(connect::auth_method(ctx, &args.auth)?)
+    let req = DisconnectRequest {
+        method: match args.force_local_only {
+            true => None,
+            false => Some(method_from_flags(ctx, &args.auth)?),
+        },
+        retry_budget: Duration::from_secs(args.auth.retry_timeout),
+        what_if: args.what_if,
     };
-    if !args.what_if {
+    if !req.what_if {
         ctx.require_admin_to_change_state("disconnect")?;
     }
-    connect::runtime()?.block_on(async {
-        let what_if = args.what_if;
-        let mut steps = Steps::new(
+    let activity = match req.what_if {
+        true => "Disconnect (what-if)",
+        false => "Disconnect",
+    };
+    let mut steps = Steps::new(ctx.report, activity, plan(&req));
+    let mut actions = Actions::new(req.what_if);
+    let what_if = req.what_if;
+    let deleted = match req.method {
+        Some(method) => ctx.block_on(delete_machine(
             ctx,
-            if what_if {
-                "Disconnect (what-if)"
-            } else {
-                "Disconnect"
-            },
-            5,
-        );
-        let mut actions = Vec::new();
-        let mut deleted = false;
-        if let Some(method) = method {
-            steps.begin("token", "signing in to Entra ID");
-            let cloud = cloud::find(&config.cloud)?;
-            let arm = connect::sign_in(
-                ctx,
-                &cloud,
-                method,
-                Duration::from_secs(args.auth.retry_timeout),
-                config.correlation_id.clone(),
-            )
-            .await?;
-            let path = connect::machine_path(
-                &config.subscription_id,
-                &config.resource_group,
-                &config.resource_name,
-                &config.api_version,
-            );
-            steps.begin("machine", "checking the machine resource");
-            let exists = arm
-                .get_if_exists("machine lookup", ErrorCode::RESOURCE_DELETION, &path)
-                .await?
-                .is_some();
-            if exists {
-                actions.push(Action {
-                    action: "deleteMachine".into(),
-                    target: config.resource_id.clone(),
-                    done: !what_if,
-                });
-                if !what_if {
-                    steps.begin("machineDelete", "deleting the machine resource");
-                    let started = arm
-                        .call(
-                            "machine deletion",
-                            ErrorCode::RESOURCE_DELETION,
-                            Method::DELETE,
-                            &path,
-                            None,
-                        )
-                        .await?;
-                    arm.wait_for_operation(
-                        "machine deletion",
-                        ErrorCode::RESOURCE_DELETION,
-                        &started,
-                    )
-                    .await?;
-                    deleted = true;
-                }
-            } else {
-                ctx.report.warning(&format!(
-                    "{} no longer exists in Azure; resetting the local state only",
-                    config.resource_id
-                ));
+            &config,
+            method,
+            req.retry_budget,
+            &mut steps,
+            &mut actions,
+        ))??,
+        None => false,
+    };
+    actions.add(
+        "resetLocalState",
+        &paths.agent_config().display().to_string(),
+    );
+    let mut services = Vec::new();
+    if !what_if {
+        steps.begin(LOCAL_STATE.name);
+        reset_local_state(paths)?;
+        steps.begin(SERVICES.name);
+        services = platform::restart_agent_services(ctx.report);
+    }
+    let result = DisconnectResult {
+        resource_id: config.resource_id.clone(),
+        resource_deleted: deleted,
+        local_only: args.force_local_only,
+        what_if,
+        actions: actions.list,
+        services,
+        steps: steps.finish(),
+    };
+    let title = match what_if {
+        true => "What if: disconnect would",
+        false => "Disconnected",
+    };
+    let mut section = Section::new(title).row("Resource Id", result.resource_id.clone());
+    for a in &result.actions {
+        section = section.row(a.action.clone(), a.target.clone());
+    }
+    Ok(Outcome::new(result, Human::Sections(vec![section])))
+}
+
+/// Deletes the machine resource and waits for ARM to finish; whether it was deleted (a resource
+/// already gone is a warning, and what-if deletes nothing).
+async fn delete_machine(
+    ctx: &Context<'_>,
+    config: &AgentConfig,
+    method: AuthMethod,
+    budget: Duration,
+    steps: &mut Steps<'_>,
+    actions: &mut Actions,
+) -> Result<bool> {
+    steps.begin(TOKEN.name);
+    let cloud = cloud::find(&config.cloud)?;
+    let arm = session::sign_in(ctx, &cloud, method, budget, config.correlation_id.clone()).await?;
+    let path = session::machine_path(
+        &config.subscription_id,
+        &config.resource_group,
+        &config.resource_name,
+        &config.api_version,
+    );
+    steps.begin(MACHINE.name);
+    let exists = arm
+        .get_if_exists("machine lookup", ErrorCode::RESOURCE_DELETION, &path)
+        .await?
+        .is_some();
+    if !exists {
+        ctx.report.warning(&format!(
+            "{} no longer exists in Azure; resetting the local state only",
+            config.resource_id
+        ));
+        return Ok(false);
+    }
+    actions.add("deleteMachine", &config.resource_id);
+    if actions.what_if() {
+        return Ok(false);
+    }
+    steps.begin(MACHINE_DELETE.name);
+    let started = arm
+        .call(
+            "machine deletion",
+            ErrorCode::RESOURCE_DELETION,
+            Method::DELETE,
+            &path,
+            None,
+        )
+        .await?;
+    arm.wait_for_operation("machine deletion", ErrorCode::RESOURCE_DELETION, &started)
+        .await?;
+    Ok(true)
+}
+
+/// Removes agentconfig.json and the onboarding key; files already gone are fine.
+fn reset_local_state(paths: &AgentPaths) -> Result<()> {
+    for file in [paths.agent_config(), paths.onboarding_key()] {
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(AzcmError::new(
+                    ErrorCode::LOCAL_CONFIG_UPDATE,
+                    format!("cannot remove {}: {e}", file.display()),
+                )
+                .with_detail("path", file.display().to_string()))
             }
         }
-        actions.push(Action {
-            action: "resetLocalState".into(),
-            target: paths.agent_config().display().to_string(),
-            done: !what_if,
-        });
-        let mut services = Vec::new();
-        if !what_if {
-            steps.begin("localState", "resetting the local agent state");
-            for file in [paths.agent_config(), paths.onboarding_key()] {
-                match std::fs::remove_file(&file) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(AzcmError::new(
-                            ErrorCode::LOCAL_CONFIG_UPDATE,
-                            format!("cannot remove {}: {e}", file.display()),
-                        )
-                        .with_detail("path", file.display().to_string()))
-                    }
-                }
-            }
-            steps.begin("services", "restarting the agent services");
-            services = connect::restart_services(ctx);
-        }
-        steps.finish();
-        let result = DisconnectResult {
-            resource_id: config.resource_id.clone(),
-            resource_deleted: deleted,
-            local_only: args.force_local_only,
-            what_if,
-            actions,
-            services,
-            steps: steps.timings,
-        };
-        let title = if what_if {
-            "What if: disconnect would"
-        } else {
-            "Disconnected"
-        };
-        let mut section = Section::new(title).row("Resource Id", result.resource_id.clone());
-        for a in &result.actions {
-            section = section.row(a.action.clone(), a.target.clone());
-        }
-        Ok(Outcome::new(result, Human::Sections(vec![section])))
-    })
+    }
+    Ok(())
 }

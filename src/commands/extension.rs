@@ -1,11 +1,12 @@
 //! `azcm extension list|remove`: the extensions installed on this machine, and their local
 //! removal when the extension service is stopped.
 
-use super::{Context, Human, Outcome};
 use crate::cli::{ExtensionAction, ExtensionRemoveArgs};
+use crate::context::Context;
 use crate::error::{AzcmError, ErrorCode, Result};
 use crate::extensions::{self, Extension};
 use crate::platform::{self, AgentService, ServiceState};
+use crate::view::{text_table, Human, Outcome};
 use serde_json::json;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ fn list(ctx: &Context<'_>) -> Result<Outcome> {
     let view = if installed.is_empty() {
         format!("No extensions are installed (looked in {}).", dir.display())
     } else {
-        super::text_table(
+        text_table(
             ["Name", "Version", "State", "Size"],
             &installed
                 .iter()

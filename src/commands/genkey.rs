@@ -1,8 +1,9 @@
 //! `azcm genkey`: make the onboarding key pair, keep the private key, print the public one.
 
-use super::{Context, Human, Outcome, Section};
+use crate::context::Context;
 use crate::error::Result;
 use crate::keys;
+use crate::view::{Human, Outcome, Section};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]

@@ -1,9 +1,9 @@
 //! `azcm help [COMMAND...]` and `--help`: clap's help text for people, and the same command's
 //! structure (subcommands, flags, allowed values) for scripts.
 
-use super::{Human, Outcome};
 use crate::cli;
 use crate::error::{AzcmError, Result};
+use crate::view::{Human, Outcome};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]

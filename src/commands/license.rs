@@ -1,6 +1,6 @@
 //! `azcm license`.
 
-use super::{Human, Outcome};
+use crate::view::{Human, Outcome};
 use serde::Serialize;
 
 const LICENSE_TEXT: &str = include_str!("../../LICENSE");

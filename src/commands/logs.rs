@@ -1,12 +1,16 @@
 //! `azcm logs`: the support archive (src/logs), with azcm's own show and check results.
 
-use super::{Context, Human, Outcome};
-use crate::cli::{AuthArgs, LogsArgs, ShowArgs};
+use crate::cli::LogsArgs;
+use crate::context::Context;
 use crate::error::{AzcmError, ErrorCode, Result};
-use crate::logs::{self, Generated, Skipped, Source};
+use crate::logs::{self, Generated, LogSource, SkippedSource};
+use crate::network_check::{self, dns::Resolver, CheckOptions, Plan};
 use crate::platform;
 use crate::report::Silent;
 use crate::state::agentconfig::AgentConfig;
+use crate::state::localconfig::ProxySettings;
+use crate::status;
+use crate::view::{Human, Outcome};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -68,66 +72,54 @@ fn target(output: Option<&Path>, computer: &str) -> Result<PathBuf> {
 
 /// azcm's own view, each bounded in time: `show --os`, and `check` of the connected region.
 fn own_results(ctx: &Context<'_>) -> Vec<Generated> {
-    let mut out = Vec::new();
     let quiet = Context::new(&Silent);
-    let show_args = ShowArgs {
-        properties: Vec::new(),
-        os: true,
-        arm: false,
-        auth: AuthArgs::default(),
-    };
-    let doc = match super::show::run(&show_args, &quiet) {
-        Ok(o) => json!({"ok": true, "result": o.result}),
+    let document = |outcome: Result<serde_json::Value>| match outcome {
+        Ok(result) => json!({"ok": true, "result": result}),
         Err(e) => json!({"ok": false, "error": e.to_json()}),
     };
-    out.push(Generated {
+    let show = status::gather(&quiet).map(|facts| serde_json::Value::Object(facts.fields(true)));
+    let mut out = vec![Generated {
         name: "azcm/show.json".into(),
-        bytes: serde_json::to_vec_pretty(&doc).unwrap_or_default(),
-    });
+        bytes: serde_json::to_vec_pretty(&document(show)).unwrap_or_default(),
+    }];
     let connected = ctx
         .paths()
         .ok()
         .and_then(|p| AgentConfig::load(&p.agent_config()).ok().flatten());
-    let Some(config) = connected else {
-        return out;
-    };
-    let check = || -> Result<serde_json::Value> {
-        let cloud = crate::cloud::find(&config.cloud)?;
-        let region = cloud.region(&config.location)?;
-        let options = super::check::Options {
-            extensions: Vec::new(),
-            include_all: false,
-            private_link_mode: false,
-            resolver: crate::connectivity::dns::Resolver::System,
-            stage_timeout: Duration::from_secs(3),
-            detect_azure_vm: false,
-        };
-        let plan = super::check::plan(&quiet, cloud, region, Some(&config), options)?;
-        let rt = super::connect::runtime()?;
-        rt.block_on(async {
-            match tokio::time::timeout(
-                Duration::from_secs(20),
-                crate::connectivity::run(&plan, &Silent),
-            )
-            .await
-            {
-                Ok(r) => r.map(|report| serde_json::to_value(report).unwrap_or_default()),
-                Err(_) => Err(AzcmError::new(
-                    ErrorCode::NETWORK,
-                    "the check took longer than 20 s and was left out",
-                )),
-            }
-        })
-    };
-    let doc = match check() {
-        Ok(report) => json!({"ok": true, "result": report}),
-        Err(e) => json!({"ok": false, "error": e.to_json()}),
-    };
-    out.push(Generated {
-        name: "azcm/check.json".into(),
-        bytes: serde_json::to_vec_pretty(&doc).unwrap_or_default(),
-    });
+    if let Some(config) = connected {
+        out.push(Generated {
+            name: "azcm/check.json".into(),
+            bytes: serde_json::to_vec_pretty(&document(check(&quiet, &config))).unwrap_or_default(),
+        });
+    }
     out
+}
+
+/// The check of the connected cloud and region, within 20 s.
+fn check(quiet: &Context<'_>, config: &AgentConfig) -> Result<serde_json::Value> {
+    let cloud = crate::cloud::find(&config.cloud)?;
+    let region = cloud.region(&config.location)?;
+    let options = CheckOptions {
+        extensions: Vec::new(),
+        include_all: false,
+        private_link_mode: false,
+        resolver: Resolver::System,
+        stage_timeout: Duration::from_secs(3),
+        detect_azure_vm: false,
+    };
+    let proxy = ProxySettings::load(quiet.paths()?)?;
+    let plan = Plan::for_machine(cloud, region, proxy, Some(config), options, quiet.report);
+    let limit = Duration::from_secs(20);
+    match quiet.block_on(tokio::time::timeout(
+        limit,
+        network_check::run(&plan, &Silent),
+    ))? {
+        Ok(report) => Ok(serde_json::to_value(report?).unwrap_or_default()),
+        Err(_) => Err(AzcmError::new(
+            ErrorCode::NETWORK,
+            "the check took longer than 20 s and was left out",
+        )),
+    }
 }
 
 pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
@@ -160,7 +152,7 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
         match exported {
             Ok((system, root)) => {
                 for (name, path) in system.files {
-                    sources.push(Source {
+                    sources.push(LogSource {
                         component: system.component,
                         name,
                         path,
@@ -170,7 +162,7 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
                 for (source, reason) in system.failed {
                     ctx.report
                         .warning(&format!("could not export {source}: {reason}"));
-                    skipped.push(Skipped { source, reason });
+                    skipped.push(SkippedSource { source, reason });
                 }
             }
             Err(e) => ctx.report.warning(&format!(
@@ -180,7 +172,7 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
         }
     }
     let generated = own_results(ctx);
-    let options = logs::Options {
+    let options = logs::ArchiveOptions {
         full: args.full,
         redact: !args.no_redact,
         max_file_size: args.max_file_size,

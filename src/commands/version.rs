@@ -1,6 +1,6 @@
 //! `azcm version`.
 
-use super::{Human, Outcome, Section};
+use crate::view::{Human, Outcome, Section};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]

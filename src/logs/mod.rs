@@ -17,7 +17,7 @@ use std::time::SystemTime;
 
 /// One file to archive: where it comes from and its name in the zip.
 #[derive(Debug, Clone)]
-pub struct Source {
+pub struct LogSource {
     pub name: String,
     pub path: PathBuf,
     pub component: &'static str,
@@ -35,7 +35,7 @@ pub struct Generated {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Skipped {
+pub struct SkippedSource {
     pub source: String,
     pub reason: String,
 }
@@ -65,10 +65,10 @@ pub struct Manifest {
     pub redacted: bool,
     pub max_file_size: Option<u64>,
     pub files: Vec<ManifestFile>,
-    pub skipped: Vec<Skipped>,
+    pub skipped: Vec<SkippedSource>,
 }
 
-pub struct Options {
+pub struct ArchiveOptions {
     pub full: bool,
     pub redact: bool,
     pub max_file_size: Option<u64>,
@@ -81,10 +81,10 @@ pub struct Options {
 const MAX_DEPTH: usize = 16;
 
 /// Whether a source folder may be walked: it exists and is a folder itself, not a link to one.
-fn source_folder(dir: &Path, skipped: &mut Vec<Skipped>) -> bool {
+fn source_folder(dir: &Path, skipped: &mut Vec<SkippedSource>) -> bool {
     match std::fs::symlink_metadata(dir) {
         Ok(m) if m.file_type().is_symlink() => {
-            skipped.push(Skipped {
+            skipped.push(SkippedSource {
                 source: dir.display().to_string(),
                 reason: "a symbolic link (not followed): the folder's files are not collected"
                     .into(),
@@ -92,7 +92,7 @@ fn source_folder(dir: &Path, skipped: &mut Vec<Skipped>) -> bool {
             false
         }
         Ok(m) if !m.is_dir() => {
-            skipped.push(Skipped {
+            skipped.push(SkippedSource {
                 source: dir.display().to_string(),
                 reason: "not a folder".into(),
             });
@@ -101,7 +101,7 @@ fn source_folder(dir: &Path, skipped: &mut Vec<Skipped>) -> bool {
         Ok(_) => true,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
         Err(e) => {
-            skipped.push(Skipped {
+            skipped.push(SkippedSource {
                 source: dir.display().to_string(),
                 reason: format!("unreadable folder: {e}"),
             });
@@ -112,7 +112,7 @@ fn source_folder(dir: &Path, skipped: &mut Vec<Skipped>) -> bool {
 
 /// Files under `dir` (recursively if asked); symbolic links are not followed, and no folder is
 /// entered twice. A `dir` that is itself a link is not walked.
-fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf> {
+fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<SkippedSource>) -> Vec<PathBuf> {
     let mut files = Vec::new();
     if !source_folder(dir, skipped) {
         return files;
@@ -122,7 +122,7 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
     while let Some((d, depth)) = stack.pop() {
         if let Ok(real) = std::fs::canonicalize(&d) {
             if !seen.insert(real) {
-                skipped.push(Skipped {
+                skipped.push(SkippedSource {
                     source: d.display().to_string(),
                     reason: "a folder already collected (a link loop?)".into(),
                 });
@@ -133,7 +133,7 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
-                skipped.push(Skipped {
+                skipped.push(SkippedSource {
                     source: d.display().to_string(),
                     reason: format!("unreadable folder: {e}"),
                 });
@@ -144,7 +144,7 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
         names.sort();
         for path in names {
             match std::fs::symlink_metadata(&path) {
-                Ok(m) if m.file_type().is_symlink() => skipped.push(Skipped {
+                Ok(m) if m.file_type().is_symlink() => skipped.push(SkippedSource {
                     source: path.display().to_string(),
                     reason: "symbolic link (not followed)".into(),
                 }),
@@ -152,21 +152,21 @@ fn walk(dir: &Path, recursive: bool, skipped: &mut Vec<Skipped>) -> Vec<PathBuf>
                     if recursive && depth < MAX_DEPTH {
                         stack.push((path, depth + 1));
                     } else if recursive {
-                        skipped.push(Skipped {
+                        skipped.push(SkippedSource {
                             source: path.display().to_string(),
                             reason: format!("deeper than {MAX_DEPTH} folders"),
                         });
                     }
                 }
                 Ok(m) if m.is_file() => files.push(path),
-                Ok(m) => skipped.push(Skipped {
+                Ok(m) => skipped.push(SkippedSource {
                     source: path.display().to_string(),
                     reason: format!(
                         "{}, not a regular file",
                         crate::platform::describe_file_type(m.file_type())
                     ),
                 }),
-                Err(e) => skipped.push(Skipped {
+                Err(e) => skipped.push(SkippedSource {
                     source: path.display().to_string(),
                     reason: format!("unreadable: {e}"),
                 }),
@@ -231,7 +231,7 @@ fn relative_name(prefix: &str, base: &Path, file: &Path) -> String {
 
 /// Every source of the platform's layout: agent logs and configuration, guest configuration
 /// and extension-manager logs, per-extension logs and status files, the VM agent's logs.
-pub fn collect(paths: &AgentPaths, full: bool) -> (Vec<Source>, Vec<Skipped>) {
+pub fn collect(paths: &AgentPaths, full: bool) -> (Vec<LogSource>, Vec<SkippedSource>) {
     let layout = &paths.layout;
     let mut skipped = Vec::new();
     let mut sources = Vec::new();
@@ -240,7 +240,7 @@ pub fn collect(paths: &AgentPaths, full: bool) -> (Vec<Source>, Vec<Skipped>) {
             return;
         };
         for f in files {
-            sources.push(Source {
+            sources.push(LogSource {
                 name: relative_name(prefix, base, &f),
                 path: f,
                 component,
@@ -470,14 +470,14 @@ fn copy_redacted(
 
 enum Prepared {
     Entry { temp: PathBuf, file: ManifestFile },
-    Skipped(Skipped),
+    Skipped(SkippedSource),
 }
 
 /// One source into a single-entry zip in `work`: read once (up to the size it had when opened,
 /// so a growing file is captured consistently), decompressed if gzipped, redacted, hashed.
-fn prepare(source: &Source, index: usize, work: &Path, options: &Options) -> Prepared {
+fn prepare(source: &LogSource, index: usize, work: &Path, options: &ArchiveOptions) -> Prepared {
     let skip = |reason: String| {
-        Prepared::Skipped(Skipped {
+        Prepared::Skipped(SkippedSource {
             source: source.path.display().to_string(),
             reason,
         })
@@ -651,10 +651,10 @@ pub struct ArchiveReport {
 pub fn write_archive(
     work: &WorkDir,
     target: &Path,
-    sources: Vec<Source>,
-    mut skipped: Vec<Skipped>,
+    sources: Vec<LogSource>,
+    mut skipped: Vec<SkippedSource>,
     generated: Vec<Generated>,
-    options: &Options,
+    options: &ArchiveOptions,
     computer_name: &str,
     progress: &dyn Fn(usize, usize, &str),
 ) -> Result<ArchiveReport> {
@@ -693,7 +693,7 @@ pub fn write_archive(
                         .map(|s| s.to_string())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_default();
-                    Prepared::Skipped(Skipped {
+                    Prepared::Skipped(SkippedSource {
                         source: sources[i].path.display().to_string(),
                         reason: format!("internal error while reading: {why}"),
                     })
@@ -810,7 +810,7 @@ mod archive_tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("himds.log");
         std::fs::write(&log, "a line with client_secret=CANARY1\nanother\n").unwrap();
-        let sources = vec![Source {
+        let sources = vec![LogSource {
             name: "agent/log/himds.log".into(),
             path: log,
             component: "agent",
@@ -818,7 +818,7 @@ mod archive_tests {
         }];
         let target = dir.path().join("out.zip");
         let work = WorkDir::create_in(dir.path()).unwrap();
-        let options = Options {
+        let options = ArchiveOptions {
             full: false,
             redact: true,
             max_file_size: None,

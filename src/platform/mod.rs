@@ -285,6 +285,47 @@ pub fn restart_service(name: &str, timeout: Duration) -> io::Result<ServiceStatu
     start_service(name, timeout)
 }
 
+/// What restarting one agent service came to, as connect's and disconnect's results list it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceOutcome {
+    pub name: String,
+    /// `restarted`, `notInstalled` or `failed: <why>`.
+    pub result: String,
+}
+
+/// How long one agent service may take to stop, and then to start.
+const AGENT_SERVICE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Restarts the agent services that are installed, so they pick up a new agent state; absent
+/// ones are reported, failures are warnings and results, never errors.
+pub fn restart_agent_services(report: &dyn crate::report::Reporter) -> Vec<ServiceOutcome> {
+    AgentService::ALL
+        .iter()
+        .map(|service| {
+            let name = service.service_name();
+            let result = match query_service(name) {
+                Ok(None) => "notInstalled".to_string(),
+                Ok(Some(_)) => match restart_service(name, AGENT_SERVICE_TIMEOUT) {
+                    Ok(_) => "restarted".to_string(),
+                    Err(e) => {
+                        report.warning(&format!("could not restart {name}: {e}"));
+                        format!("failed: {e}")
+                    }
+                },
+                Err(e) => {
+                    report.warning(&format!("could not query {name}: {e}"));
+                    format!("failed: {e}")
+                }
+            };
+            ServiceOutcome {
+                name: name.to_string(),
+                result,
+            }
+        })
+        .collect()
+}
+
 /// The Azure VM guest agent's service when it is installed — one of the signs, besides IMDS,
 /// that this machine is an Azure VM (Windows: WindowsAzureGuestAgent or RdAgent, as the Azure
 /// Windows VM Agent documentation names them; Linux: walinuxagent or waagent).

@@ -84,6 +84,19 @@ impl LocalConfig {
         .0
     }
 
+    /// The proxy and gateway settings in effect.
+    pub fn proxy(&self) -> ProxySettings {
+        ProxySettings {
+            url: self
+                .effective("proxy.url")
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            bypass: serde_json::from_value(self.effective("proxy.bypass")).unwrap_or_default(),
+            gateway_mode: self.effective("connection.type").as_str() == Some("gateway"),
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut doc = self.other.clone();
         doc.insert(
@@ -94,6 +107,22 @@ impl LocalConfig {
             serde_json::to_vec_pretty(&Value::Object(doc)).expect("a JSON map serialises");
         bytes.push(b'\n');
         bytes
+    }
+}
+
+/// How the agent reaches Azure, from the local configuration: `proxy.url` (empty: no proxy),
+/// the `proxy.bypass` categories that go around it, and whether `connection.type` is `gateway`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxySettings {
+    pub url: String,
+    pub bypass: Vec<String>,
+    pub gateway_mode: bool,
+}
+
+impl ProxySettings {
+    /// The settings of the agent's localconfig.json (defaults when there is none).
+    pub fn load(paths: &AgentPaths) -> Result<Self> {
+        Ok(LocalConfig::load(&paths.local_config())?.proxy())
     }
 }
 

@@ -26,7 +26,7 @@ const LOCATIONS: [u32; 2] = [
     CERT_SYSTEM_STORE_CURRENT_USER,
 ];
 
-enum Handle {
+enum KeyHandle {
     Ncrypt(usize),
     Capi { provider: usize, key_spec: u32 },
 }
@@ -35,7 +35,7 @@ enum Handle {
 /// it) and its private key handle.
 pub struct StoreKey {
     context: *const CERT_CONTEXT,
-    handle: Mutex<Handle>,
+    handle: Mutex<KeyHandle>,
     caller_frees: bool,
 }
 
@@ -51,10 +51,10 @@ impl Drop for StoreKey {
             // SAFETY: handles CryptAcquireCertificatePrivateKey gave us to free, freed once.
             unsafe {
                 match *handle {
-                    Handle::Ncrypt(key) => {
+                    KeyHandle::Ncrypt(key) => {
                         NCryptFreeObject(key);
                     }
-                    Handle::Capi { provider, .. } => {
+                    KeyHandle::Capi { provider, .. } => {
                         CryptReleaseContext(provider, 0);
                     }
                 }
@@ -81,8 +81,8 @@ impl StoreKey {
     pub fn sign_sha256(&self, digest: &[u8; 32]) -> io::Result<Vec<u8>> {
         let handle = self.handle.lock().unwrap_or_else(|e| e.into_inner());
         match *handle {
-            Handle::Ncrypt(key) => sign_ncrypt(key, digest),
-            Handle::Capi { provider, key_spec } => sign_capi(provider, key_spec, digest),
+            KeyHandle::Ncrypt(key) => sign_ncrypt(key, digest),
+            KeyHandle::Capi { provider, key_spec } => sign_capi(provider, key_spec, digest),
         }
     }
 }
@@ -279,9 +279,9 @@ pub fn find_store_certificate(
             ));
         }
         let handle = if key_spec == CERT_NCRYPT_KEY_SPEC {
-            Handle::Ncrypt(handle)
+            KeyHandle::Ncrypt(handle)
         } else {
-            Handle::Capi {
+            KeyHandle::Capi {
                 provider: handle,
                 key_spec,
             }

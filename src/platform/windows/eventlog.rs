@@ -17,9 +17,9 @@ use windows_sys::Win32::System::EventLog::{
     EvtQueryChannelPath, EvtQueryReverseDirection, EvtRender, EvtRenderEventXml, EVT_HANDLE,
 };
 
-struct Handle(EVT_HANDLE);
+struct EventLogHandle(EVT_HANDLE);
 
-impl Drop for Handle {
+impl Drop for EventLogHandle {
     fn drop(&mut self) {
         if self.0 != 0 {
             // SAFETY: a handle an Evt* function returned, closed once.
@@ -59,7 +59,7 @@ pub fn export(
     let channel = wide(query.channel);
     let xpath = wide(&query.xpath);
     // SAFETY: NUL-terminated wide strings that outlive the call; 0 is the local session.
-    let results = Handle(unsafe {
+    let results = EventLogHandle(unsafe {
         EvtQuery(
             0,
             channel.as_ptr(),
@@ -75,7 +75,7 @@ pub fn export(
         query,
         limit,
     )?;
-    let mut publishers: HashMap<String, Handle> = HashMap::new();
+    let mut publishers: HashMap<String, EventLogHandle> = HashMap::new();
     let mut buf: Vec<u16> = vec![0; 16 * 1024];
     let mut count = 0usize;
     let mut stopped = None;
@@ -105,9 +105,9 @@ pub fn export(
                 code => return Err(io::Error::from_raw_os_error(code as i32)),
             }
         }
-        let events: Vec<Handle> = batch[..returned as usize]
+        let events: Vec<EventLogHandle> = batch[..returned as usize]
             .iter()
-            .map(|&h| Handle(h))
+            .map(|&h| EventLogHandle(h))
             .collect();
         for event in &events {
             if count == limit {
@@ -120,7 +120,7 @@ pub fn export(
                     let metadata = publishers.entry(name.clone()).or_insert_with(|| {
                         let id = wide(&name);
                         // SAFETY: a NUL-terminated provider name; no log file, default locale.
-                        Handle(unsafe {
+                        EventLogHandle(unsafe {
                             EvtOpenPublisherMetadata(0, id.as_ptr(), ptr::null(), 0, 0)
                         })
                     });

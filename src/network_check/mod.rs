@@ -1,13 +1,16 @@
-//! The connectivity check behind `azcm check` and `connect`: every endpoint of the cloud's
+//! The network check behind `azcm check` and `connect`: every endpoint of the cloud's
 //! catalogue (docs/endpoints.md), probed concurrently stage by stage, plus the findings around
 //! them (regional HIS host, clock skew, proxy, gateway, Azure VM).
 
 pub mod dns;
 pub mod probe;
+pub mod verdict;
 
 use crate::cloud::{Cloud, EndpointSpec};
 use crate::error::{AzcmError, Result};
 use crate::report::Reporter;
+use crate::state::agentconfig::AgentConfig;
+use crate::state::localconfig::ProxySettings;
 use probe::{EndpointResult, Forwarder, Route, Target};
 use serde::Serialize;
 use std::sync::Arc;
@@ -27,9 +30,8 @@ pub struct Plan {
     pub private_link_mode: bool,
     pub resolver: dns::Resolver,
     pub stage_timeout: Duration,
-    /// `proxy.url` (empty: none) and `proxy.bypass`.
-    pub proxy_url: String,
-    pub bypass: Vec<String>,
+    /// `proxy.url` and `proxy.bypass` (`gateway_mode` is already in `gateway_url`).
+    pub proxy: ProxySettings,
     /// The Arc gateway's URL when the agent uses one.
     pub gateway_url: Option<String>,
     pub concurrency: usize,
@@ -66,7 +68,7 @@ pub struct Summary {
     pub private_link_check: bool,
     pub dns_server: String,
     pub azure_vm: AzureVm,
-    pub skipped: Vec<Skipped>,
+    pub skipped: Vec<SkippedEndpoint>,
     pub wall_ms: u64,
     pub slowest_ms: u64,
 }
@@ -99,7 +101,7 @@ pub struct AzureVm {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Skipped {
+pub struct SkippedEndpoint {
     pub id: String,
     pub url: String,
     pub reason: String,
@@ -114,15 +116,65 @@ fn fill(url: &str, region: &str, his: Option<&str>) -> Option<String> {
     }
 }
 
+/// What a check asks for beyond the machine's own settings.
+pub struct CheckOptions {
+    pub extensions: Vec<String>,
+    pub include_all: bool,
+    pub private_link_mode: bool,
+    pub resolver: dns::Resolver,
+    pub stage_timeout: Duration,
+    pub detect_azure_vm: bool,
+}
+
 impl Plan {
+    /// The plan for this machine: its proxy, bypass and gateway settings, and the private link
+    /// scope it connected with (`agent`, when connected), over what the caller asks for.
+    pub fn for_machine(
+        cloud: Cloud,
+        region: String,
+        proxy: ProxySettings,
+        agent: Option<&AgentConfig>,
+        options: CheckOptions,
+        report: &dyn Reporter,
+    ) -> Plan {
+        let gateway_url = agent
+            .map(|a| a.gateway_url.clone())
+            .filter(|u| !u.is_empty());
+        if proxy.gateway_mode && gateway_url.is_none() {
+            report.warning("connection.type is gateway but no Arc gateway is known for this machine (connect with --gateway-id): checking without the gateway");
+        }
+        let scope = agent
+            .map(|a| a.private_link_scope.as_str())
+            .unwrap_or_default();
+        if !scope.is_empty() && !options.private_link_mode {
+            report.verbose(&format!(
+                "this machine uses the private link scope {scope}: checking with the private-link rule"
+            ));
+        }
+        Plan {
+            private_link_mode: options.private_link_mode || !scope.is_empty(),
+            gateway_url: gateway_url.filter(|_| proxy.gateway_mode),
+            cloud,
+            region,
+            extensions: options.extensions,
+            include_all: options.include_all,
+            resolver: options.resolver,
+            stage_timeout: options.stage_timeout,
+            proxy,
+            concurrency: DEFAULT_CONCURRENCY,
+            detect_azure_vm: options.detect_azure_vm,
+        }
+    }
+
     fn route(&self, target: &Target) -> Result<Route> {
         if let (Some(gateway), true) = (&self.gateway_url, target.gateway_routed) {
             return Ok(Route::Gateway(Forwarder {
                 url: parse_forwarder(gateway, "the Arc gateway URL")?,
             }));
         }
-        if self.proxy_url.is_empty()
+        if self.proxy.url.is_empty()
             || self
+                .proxy
                 .bypass
                 .iter()
                 .any(|b| b.eq_ignore_ascii_case(&target.category))
@@ -130,16 +182,16 @@ impl Plan {
             return Ok(Route::Direct);
         }
         Ok(Route::Proxy(Forwarder {
-            url: parse_forwarder(&self.proxy_url, "proxy.url")?,
+            url: parse_forwarder(&self.proxy.url, "proxy.url")?,
         }))
     }
 
     /// The catalogue entries this run checks, and those it leaves out with the reason.
-    fn selected(&self) -> (Vec<EndpointSpec>, Vec<Skipped>) {
+    fn selected(&self) -> (Vec<EndpointSpec>, Vec<SkippedEndpoint>) {
         let mut chosen = Vec::new();
         let mut skipped = Vec::new();
         for spec in self.cloud.endpoint_specs() {
-            let skip = |reason: String| Skipped {
+            let skip = |reason: String| SkippedEndpoint {
                 id: spec.id.clone(),
                 url: spec.url.replace("{region}", &self.region),
                 reason,
@@ -402,12 +454,12 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
         total: endpoints.len(),
         his_region: his,
         clock_skew,
-        proxy: (!plan.proxy_url.is_empty()).then(|| {
-            parse_forwarder(&plan.proxy_url, "proxy.url")
+        proxy: (!plan.proxy.url.is_empty()).then(|| {
+            parse_forwarder(&plan.proxy.url, "proxy.url")
                 .map(|url| Forwarder { url }.display())
                 .unwrap_or_default()
         }),
-        proxy_bypass: plan.bypass.clone(),
+        proxy_bypass: plan.proxy.bypass.clone(),
         gateway: plan.gateway_url.clone(),
         private_link_check: plan.private_link_mode,
         dns_server: plan.resolver.describe(),
@@ -466,8 +518,7 @@ mod tests {
             private_link_mode: pls,
             resolver: dns::Resolver::System,
             stage_timeout: Duration::from_secs(1),
-            proxy_url: String::new(),
-            bypass: Vec::new(),
+            proxy: ProxySettings::default(),
             gateway_url: None,
             concurrency: 16,
             detect_azure_vm: false,
@@ -540,14 +591,14 @@ mod tests {
         };
         let mut p = plan("AzureCloud", "westeurope", &[], false);
         assert_eq!(p.route(&target("Arc", true)).unwrap().name(), "direct");
-        p.proxy_url = "http://proxy.contoso.corp:3128".into();
-        p.bypass = vec!["arc".into()];
+        p.proxy.url = "http://proxy.contoso.corp:3128".into();
+        p.proxy.bypass = vec!["arc".into()];
         assert_eq!(p.route(&target("Arc", true)).unwrap().name(), "direct");
         assert_eq!(p.route(&target("AAD", false)).unwrap().name(), "proxy");
         p.gateway_url = Some("https://gw.contoso.example".into());
         assert_eq!(p.route(&target("Arc", true)).unwrap().name(), "gateway");
         assert_eq!(p.route(&target("ARM", false)).unwrap().name(), "proxy");
-        p.proxy_url = "proxy:3128".into();
+        p.proxy.url = "proxy:3128".into();
         assert!(p.route(&target("AAD", false)).is_err());
     }
 }

@@ -1,6 +1,10 @@
-//! Where ARM access tokens come from: a service principal with a secret (azure_identity's
-//! client-secret credential, over azcm's own HTTP client), or an access token the caller
-//! already has. Secrets live in [`Secret`]s and never reach output, logs or errors.
+//! Where ARM access tokens come from, over azcm's own HTTP client: a service principal with a
+//! secret or a certificate (azure_identity's client-secret and client-assertion credentials),
+//! an access token the caller already has, a person signing in with a device code, or the Azure
+//! CLI's session. [`flags`] turns the sign-in flags into one [`AuthMethod`]. Secrets live in
+//! [`Secret`]s and never reach output, logs or errors.
+
+pub mod flags;
 
 use crate::cloud::Cloud;
 use crate::error::{AzcmError, ErrorCode, Result};
@@ -90,7 +94,7 @@ impl AuthMethod {
     }
 }
 
-enum Source {
+enum TokenSource {
     Credential(Arc<dyn TokenCredential>),
     /// The Azure CLI: its failures are about the CLI session, not Entra's answer.
     AzureCli(Arc<dyn TokenCredential>),
@@ -99,7 +103,7 @@ enum Source {
 
 /// Hands out ARM access tokens for one cloud.
 pub struct Tokens {
-    source: Source,
+    source: TokenSource,
     scope: String,
 }
 
@@ -167,7 +171,7 @@ impl Tokens {
             ))
         };
         let source = match method {
-            AuthMethod::AccessToken(token) => Source::Fixed(token),
+            AuthMethod::AccessToken(token) => TokenSource::Fixed(token),
             AuthMethod::DeviceCode { .. } => {
                 return Err(AzcmError::new(
                     ErrorCode::UNKNOWN,
@@ -179,7 +183,7 @@ impl Tokens {
                     tenant_id,
                     ..Default::default()
                 };
-                Source::AzureCli(AzureCliCredential::new(Some(options)).map_err(invalid)?)
+                TokenSource::AzureCli(AzureCliCredential::new(Some(options)).map_err(invalid)?)
             }
             AuthMethod::ServicePrincipalSecret {
                 tenant_id,
@@ -189,7 +193,7 @@ impl Tokens {
                 let options = ClientSecretCredentialOptions {
                     client_options: client_options(cloud, http),
                 };
-                Source::Credential(
+                TokenSource::Credential(
                     ClientSecretCredential::new(&tenant_id, client_id, secret, Some(options))
                         .map_err(invalid)?,
                 )
@@ -210,7 +214,7 @@ impl Tokens {
                 let options = ClientAssertionCredentialOptions {
                     client_options: client_options(cloud, http),
                 };
-                Source::Credential(
+                TokenSource::Credential(
                     ClientAssertionCredential::new(tenant_id, client_id, assertion, Some(options))
                         .map_err(invalid)?,
                 )
@@ -232,7 +236,7 @@ impl Tokens {
             let tenant = tenant_id.as_deref().unwrap_or("organizations");
             let token = device_code_login(cloud, http, tenant, &scope, report).await?;
             return Ok(Self {
-                source: Source::Fixed(Secret::new(token)),
+                source: TokenSource::Fixed(Secret::new(token)),
                 scope,
             });
         }
@@ -244,13 +248,13 @@ impl Tokens {
     /// A token for ARM (cached by the credential until it nears expiry).
     pub async fn get(&self) -> Result<String> {
         match &self.source {
-            Source::Fixed(token) => Ok(token.secret().to_string()),
-            Source::Credential(credential) => credential
+            TokenSource::Fixed(token) => Ok(token.secret().to_string()),
+            TokenSource::Credential(credential) => credential
                 .get_token(&[self.scope.as_str()], None)
                 .await
                 .map(|t| t.token.secret().to_string())
                 .map_err(credential_error),
-            Source::AzureCli(credential) => credential
+            TokenSource::AzureCli(credential) => credential
                 .get_token(&[self.scope.as_str()], None)
                 .await
                 .map(|t| t.token.secret().to_string())
@@ -266,7 +270,10 @@ impl Tokens {
 
     /// Whether a new token can be had when ARM rejects this one as expired.
     pub fn can_refresh(&self) -> bool {
-        matches!(self.source, Source::Credential(_) | Source::AzureCli(_))
+        matches!(
+            self.source,
+            TokenSource::Credential(_) | TokenSource::AzureCli(_)
+        )
     }
 }
 

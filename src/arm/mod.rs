@@ -3,6 +3,8 @@
 //! exponential backoff with full jitter, within a bounded total time; a token ARM calls expired
 //! is renewed once; long-running operations are polled to the end.
 
+pub mod session;
+
 use crate::auth::Tokens;
 use crate::error::{AzcmError, ErrorCode, Result};
 use crate::report::Reporter;

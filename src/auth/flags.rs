@@ -1,0 +1,203 @@
+//! The sign-in method the flags name, resolved once: exactly one of a service principal (secret
+//! or certificate), an access token, a device code or the Azure CLI, with its secret read from
+//! the flag, stdin (`-`) or the environment. The values `--config` supplies arrive as flags.
+
+use super::{AuthMethod, ClientCertificate};
+use crate::cli::AuthArgs;
+use crate::context::Context;
+use crate::error::{AzcmError, ErrorCode, Result};
+use crate::ids;
+use azure_core::credentials::Secret;
+use serde_json::Value;
+use std::io::BufRead;
+
+/// Environment variables a secret may come from instead of the command line.
+pub const SECRET_ENV: &str = "AZCM_SERVICE_PRINCIPAL_SECRET";
+pub const TOKEN_ENV: &str = "AZCM_ACCESS_TOKEN";
+
+/// A secret from its flag (`-` = stdin), else from its environment variable. A secret typed on
+/// the command line works, as with azcmagent, but warns: other processes can read it there.
+fn secret(ctx: &Context<'_>, flag: &str, value: Option<&str>, env: &str) -> Result<Option<Secret>> {
+    let text = match value {
+        Some("-") => {
+            let mut line = String::new();
+            let max = crate::files::MAX_SECRET;
+            std::io::Read::take(std::io::stdin().lock(), max + 1)
+                .read_line(&mut line)
+                .map_err(|e| {
+                    AzcmError::invalid_argument(format!("cannot read --{flag} from stdin: {e}"))
+                })?;
+            if line.len() as u64 > max {
+                return Err(AzcmError::invalid_argument(format!(
+                    "--{flag} -: the line on stdin is longer than {}, more than any secret or token",
+                    crate::files::size_text(max)
+                )));
+            }
+            let line = line.trim_end_matches(['\r', '\n']).to_string();
+            if line.is_empty() {
+                return Err(AzcmError::new(
+                    ErrorCode::MISSING_PARAMETER,
+                    format!("--{flag} - read nothing from stdin"),
+                ));
+            }
+            line
+        }
+        Some(v) => {
+            if ctx.given_on_command_line(flag) {
+                ctx.report.warning(&format!(
+                    "--{flag} on the command line can be read by other processes and may be kept in shell history; pass - and the value on stdin, set {env}, or use --config"
+                ));
+            }
+            v.to_string()
+        }
+        None => match std::env::var(env) {
+            Ok(v) if !v.is_empty() => v,
+            _ => return Ok(None),
+        },
+    };
+    Ok(Some(Secret::new(text)))
+}
+
+/// The one authentication method the arguments name.
+pub fn method_from_flags(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
+    let sp_secret = secret(
+        ctx,
+        "service-principal-secret",
+        args.service_principal_secret.as_deref(),
+        SECRET_ENV,
+    )?;
+    let token = secret(ctx, "access-token", args.access_token.as_deref(), TOKEN_ENV)?;
+    if let Some(tenant) = &args.tenant_id {
+        ids::require_guid("tenant-id", tenant)?;
+    }
+    if let Some(tenant) = &args.user_tenant_id {
+        ids::require_guid("user-tenant-id", tenant)?;
+    }
+    // A person signs in to their own tenant when it differs from the subscription's.
+    let sign_in_tenant = args
+        .user_tenant_id
+        .clone()
+        .or_else(|| args.tenant_id.clone());
+    let tenant = || {
+        args.tenant_id.clone().ok_or_else(|| {
+            AzcmError::new(
+                ErrorCode::MISSING_PARAMETER,
+                "--tenant-id is required with a service principal",
+            )
+        })
+    };
+    let service_principal =
+        args.service_principal_id.is_some() || sp_secret.is_some() || args.has_certificate();
+    if args.use_azcli {
+        if service_principal || token.is_some() || args.use_device_code {
+            return Err(AzcmError::invalid_argument(
+                "--use-azcli cannot be combined with another sign-in method",
+            ));
+        }
+        return Ok(AuthMethod::AzureCli {
+            tenant_id: sign_in_tenant,
+        });
+    }
+    if args.use_device_code {
+        if service_principal || token.is_some() {
+            return Err(AzcmError::invalid_argument(
+                "--use-device-code cannot be combined with a service principal or --access-token",
+            ));
+        }
+        return Ok(AuthMethod::DeviceCode {
+            tenant_id: sign_in_tenant,
+        });
+    }
+    if !service_principal && token.is_none() && ctx.interactive() {
+        ctx.report.verbose(
+            "no credentials given: signing in with a device code, as azcmagent does interactively",
+        );
+        return Ok(AuthMethod::DeviceCode {
+            tenant_id: sign_in_tenant,
+        });
+    }
+    if args.user_tenant_id.is_some() {
+        return Err(AzcmError::invalid_argument(
+            "--user-tenant-id is for a person signing in (--use-device-code, --use-azcli); a service principal or token names its tenant with --tenant-id",
+        ));
+    }
+    if args.service_principal_cert.is_some() && args.service_principal_cert_thumbprint.is_some() {
+        return Err(AzcmError::invalid_argument(
+            "use either --service-principal-cert or --service-principal-cert-thumbprint, not both",
+        ));
+    }
+    let certificate = || -> Result<Box<ClientCertificate>> {
+        let certificate = match &args.service_principal_cert {
+            Some(path) => ClientCertificate::load(path)?,
+            None => ClientCertificate::from_store(
+                args.service_principal_cert_thumbprint
+                    .as_deref()
+                    .unwrap_or_default(),
+            )?,
+        };
+        ctx.report.verbose(&format!(
+            "using the certificate with thumbprint {}{}",
+            certificate.thumbprint(),
+            certificate
+                .store()
+                .map(|s| format!(" from {s}"))
+                .unwrap_or_default()
+        ));
+        Ok(Box::new(certificate))
+    };
+    match (&args.service_principal_id, sp_secret, args.has_certificate(), token) {
+        (Some(_), _, _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),
+        (Some(_), Some(_), true, None) => Err(AzcmError::invalid_argument(
+            "use either --service-principal-secret or a certificate (--service-principal-cert, --service-principal-cert-thumbprint), not both",
+        )),
+        (Some(id), Some(secret), false, None) => {
+            if id.trim().is_empty() {
+                return Err(AzcmError::invalid_argument("--service-principal-id is empty"));
+            }
+            Ok(AuthMethod::ServicePrincipalSecret { tenant_id: tenant()?, client_id: id.clone(), secret })
+        }
+        (Some(id), None, true, None) => {
+            let tenant_id = tenant()?;
+            Ok(AuthMethod::ServicePrincipalCertificate { tenant_id, client_id: id.clone(), certificate: certificate()? })
+        }
+        (Some(_), None, false, None) => Err(AzcmError::new(
+            ErrorCode::MISSING_PARAMETER,
+            format!("--service-principal-id needs --service-principal-secret (or {SECRET_ENV}), --service-principal-cert or --service-principal-cert-thumbprint"),
+        )),
+        (None, Some(_), _, _) | (None, None, true, _) => Err(AzcmError::new(
+            ErrorCode::MISSING_PARAMETER,
+            "--service-principal-secret, --service-principal-cert and --service-principal-cert-thumbprint need --service-principal-id",
+        )),
+        (None, None, false, Some(token)) => Ok(AuthMethod::AccessToken(token)),
+        (None, None, false, None) => Err(AzcmError::new(
+            ErrorCode::MISSING_PARAMETER,
+            "no credentials: pass --service-principal-id with --service-principal-secret, --service-principal-cert or --service-principal-cert-thumbprint and --tenant-id, --access-token, or --use-device-code",
+        )),
+    }
+}
+
+/// The tenant of an access token, read from its (unverified) claims.
+pub fn token_tenant(token: &str) -> Option<String> {
+    use base64::Engine;
+    let claims = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims.trim_end_matches('='))
+        .ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    value["tid"].as_str().map(str::to_string)
+}
+
+/// The tenant a sign-in is for, as far as it is known before Azure answers: the service
+/// principal's, the person's (--user-tenant-id or --tenant-id), or an access token's `tid`.
+pub fn tenant_hint(method: &AuthMethod, tenant_flag: Option<&str>) -> Option<String> {
+    match method {
+        AuthMethod::ServicePrincipalSecret { tenant_id, .. }
+        | AuthMethod::ServicePrincipalCertificate { tenant_id, .. } => Some(tenant_id.clone()),
+        AuthMethod::AccessToken(token) => tenant_flag
+            .map(str::to_string)
+            .or_else(|| token_tenant(token.secret())),
+        AuthMethod::DeviceCode { tenant_id } | AuthMethod::AzureCli { tenant_id } => {
+            tenant_id.clone()
+        }
+    }
+}
