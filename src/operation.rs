@@ -14,6 +14,12 @@ pub struct Step {
     pub status: &'static str,
 }
 
+impl Step {
+    pub const fn new(name: &'static str, status: &'static str) -> Self {
+        Self { name, status }
+    }
+}
+
 /// How long a step took, as the result's `steps` lists it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

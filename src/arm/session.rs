@@ -3,10 +3,11 @@
 
 use super::Arm;
 use crate::auth::{AuthMethod, Tokens};
-use crate::cloud::Cloud;
+use crate::cloud::{self, Cloud};
 use crate::context::Context;
 use crate::error::Result;
 use crate::http::{self, HostCategory, HttpOptions};
+use crate::state::agentconfig::AgentConfig;
 use crate::state::localconfig::ProxySettings;
 use std::time::Duration;
 
@@ -68,4 +69,23 @@ pub async fn sign_in<'a>(
 /// The machine resource's path with its api-version.
 pub fn machine_path(subscription: &str, group: &str, name: &str, api_version: &str) -> String {
     format!("/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.HybridCompute/machines/{name}?api-version={api_version}")
+}
+
+/// The session on a connected machine's own resource: signed in to its cloud with its
+/// correlation id, and the resource's path.
+pub async fn machine_session<'a>(
+    ctx: &Context<'a>,
+    config: &AgentConfig,
+    method: AuthMethod,
+    budget: Duration,
+) -> Result<(Arm<'a>, String)> {
+    let cloud = cloud::find(&config.cloud)?;
+    let arm = sign_in(ctx, &cloud, method, budget, config.correlation_id.clone()).await?;
+    let path = machine_path(
+        &config.subscription_id,
+        &config.resource_group,
+        &config.resource_name,
+        &config.api_version,
+    );
+    Ok((arm, path))
 }

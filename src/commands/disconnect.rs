@@ -6,7 +6,6 @@ use crate::arm::session;
 use crate::auth::flags::method_from_flags;
 use crate::auth::AuthMethod;
 use crate::cli::DisconnectArgs;
-use crate::cloud;
 use crate::context::Context;
 use crate::error::{AzcmError, ErrorCode, Result};
 use crate::operation::{Action, Actions, Step, StepTiming, Steps};
@@ -38,26 +37,11 @@ struct DisconnectRequest {
     what_if: bool,
 }
 
-const TOKEN: Step = Step {
-    name: "token",
-    status: "signing in to Entra ID",
-};
-const MACHINE: Step = Step {
-    name: "machine",
-    status: "checking the machine resource",
-};
-const MACHINE_DELETE: Step = Step {
-    name: "machineDelete",
-    status: "deleting the machine resource",
-};
-const LOCAL_STATE: Step = Step {
-    name: "localState",
-    status: "resetting the local agent state",
-};
-const SERVICES: Step = Step {
-    name: "services",
-    status: "restarting the agent services",
-};
+const TOKEN: Step = Step::new("token", "signing in to Entra ID");
+const MACHINE: Step = Step::new("machine", "checking the machine resource");
+const MACHINE_DELETE: Step = Step::new("machineDelete", "deleting the machine resource");
+const LOCAL_STATE: Step = Step::new("localState", "resetting the local agent state");
+const SERVICES: Step = Step::new("services", "restarting the agent services");
 
 fn plan(req: &DisconnectRequest) -> Vec<Step> {
     let azure = req.method.is_some();
@@ -155,14 +139,7 @@ async fn delete_machine(
     actions: &mut Actions,
 ) -> Result<bool> {
     steps.begin(TOKEN.name);
-    let cloud = cloud::find(&config.cloud)?;
-    let arm = session::sign_in(ctx, &cloud, method, budget, config.correlation_id.clone()).await?;
-    let path = session::machine_path(
-        &config.subscription_id,
-        &config.resource_group,
-        &config.resource_name,
-        &config.api_version,
-    );
+    let (arm, path) = session::machine_session(ctx, config, method, budget).await?;
     steps.begin(MACHINE.name);
     let exists = arm
         .get_if_exists("machine lookup", ErrorCode::RESOURCE_DELETION, &path)

@@ -5,7 +5,6 @@ use crate::arm::session;
 use crate::auth::flags::method_from_flags;
 use crate::auth::AuthMethod;
 use crate::cli::{AuthArgs, ShowArgs};
-use crate::cloud;
 use crate::context::Context;
 use crate::error::{AzcmError, ErrorCode, Result};
 use crate::platform::AgentService;
@@ -181,14 +180,7 @@ async fn arm_view(
     budget: Duration,
     local: &Map<String, Value>,
 ) -> Result<Value> {
-    let cloud = cloud::find(&config.cloud)?;
-    let arm = session::sign_in(ctx, &cloud, method, budget, config.correlation_id.clone()).await?;
-    let path = session::machine_path(
-        &config.subscription_id,
-        &config.resource_group,
-        &config.resource_name,
-        &config.api_version,
-    );
+    let (arm, path) = session::machine_session(ctx, config, method, budget).await?;
     let Some(reply) = arm
         .get_if_exists("machine lookup", ErrorCode::NETWORK, &path)
         .await?

@@ -253,6 +253,82 @@ fn catalogue_failure(spec: &EndpointSpec, url: String, message: String) -> Endpo
     }
 }
 
+/// The endpoint probes in flight, at most `plan.concurrency` at once.
+struct Probes<'p> {
+    plan: &'p Plan,
+    specs: &'p [EndpointSpec],
+    settings: Arc<probe::Settings>,
+    limit: Arc<tokio::sync::Semaphore>,
+    tasks: tokio::task::JoinSet<(usize, EndpointResult)>,
+}
+
+impl Probes<'_> {
+    fn spawn(&mut self, index: usize, target: Target, route: Route, body: bool) {
+        let settings = self.settings.clone();
+        let limit = self.limit.clone();
+        self.tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (index, probe::check(&target, &route, &settings, body).await)
+        });
+    }
+
+    /// Starts the endpoints (`only_his`: those naming the regional HIS host). Without a HIS
+    /// prefix yet, those wait for discovery.
+    fn start(&mut self, his: Option<&str>, only_his: bool) -> Result<()> {
+        for (i, spec) in self.specs.iter().enumerate() {
+            if only_his && !spec.url.contains("{hisRegion}") {
+                continue;
+            }
+            if let Some(url) = fill(&spec.url, &self.plan.region, his) {
+                let target = Target::new(spec, &url).map_err(AzcmError::invalid_argument)?;
+                let route = self.plan.route(&target)?;
+                self.spawn(i, target, route, false);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The request to the global HIS that names the regional host, when the cloud has one.
+fn discovery_target(plan: &Plan) -> Result<Option<Target>> {
+    let Some(template) = &plan.cloud.his_discovery else {
+        return Ok(None);
+    };
+    let url = template.replace("{region}", &plan.region);
+    let spec = EndpointSpec {
+        id: "hisDiscovery".into(),
+        use_case: "Hybrid Identity Service discovery".into(),
+        url: url.clone(),
+        category: "Arc".into(),
+        required: false,
+        private_link: true,
+        gateway: false,
+        not_with_private_link: false,
+        extension: None,
+    };
+    Target::new(&spec, &url)
+        .map(Some)
+        .map_err(AzcmError::invalid_argument)
+}
+
+/// The regional HIS host as azcm's table knows it, before discovery answers.
+fn his_from_table(plan: &Plan, table_code: Option<String>, needed: bool) -> HisRegion {
+    let detail = match (needed, &table_code) {
+        (false, _) => "not needed by this cloud's catalogue".into(),
+        (true, Some(code)) => format!("{code} from azcm's table for {}", plan.region),
+        (true, None) => format!("no entry for {} in azcm's table", plan.region),
+    };
+    HisRegion {
+        source: if table_code.is_some() {
+            "table"
+        } else {
+            "unknown"
+        },
+        code: table_code,
+        detail,
+    }
+}
+
 /// Runs the check. Failing endpoints are results, not errors; errors are bad settings.
 pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
     let started = Instant::now();
@@ -260,103 +336,82 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
     if let Some(why) = &tls.fallback {
         report.warning(why);
     }
-    let settings = Arc::new(probe::Settings {
-        resolver: plan.resolver.clone(),
-        stage_timeout: plan.stage_timeout,
-        tls: Arc::new(tls.config),
-        private_link_mode: plan.private_link_mode,
-        user_agent: crate::http::user_agent(),
-    });
     let (specs, skipped) = plan.selected();
+    let mut probes = Probes {
+        plan,
+        specs: &specs,
+        settings: Arc::new(probe::Settings {
+            resolver: plan.resolver.clone(),
+            stage_timeout: plan.stage_timeout,
+            tls: Arc::new(tls.config),
+            private_link_mode: plan.private_link_mode,
+            user_agent: crate::http::user_agent(),
+        }),
+        limit: Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1))),
+        tasks: tokio::task::JoinSet::new(),
+    };
+    // Endpoints start at once; those naming the regional HIS host start with the table's guess
+    // and are checked again if discovery names another host.
     let table_code = plan.cloud.his_region_from_table(&plan.region);
     let needs_his = specs.iter().any(|s| s.url.contains("{hisRegion}"));
-
-    let limit = Arc::new(tokio::sync::Semaphore::new(plan.concurrency.max(1)));
-    let mut tasks: tokio::task::JoinSet<(usize, EndpointResult)> = tokio::task::JoinSet::new();
-    let mut results: Vec<Option<EndpointResult>> = vec![None; specs.len()];
-    let spawn = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>,
-                 index: usize,
-                 target: Target,
-                 route: Route,
-                 body: bool| {
-        let settings = settings.clone();
-        let limit = limit.clone();
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            (index, probe::check(&target, &route, &settings, body).await)
-        });
-    };
-    // Endpoints are started at once; those naming the regional HIS host start with the table's
-    // guess and are checked again if discovery names another host.
-    let start_specs = |tasks: &mut tokio::task::JoinSet<(usize, EndpointResult)>,
-                       his: Option<&str>,
-                       only_his: bool|
-     -> Result<()> {
-        for (i, spec) in specs.iter().enumerate() {
-            let dependent = spec.url.contains("{hisRegion}");
-            if only_his && !dependent {
-                continue;
-            }
-            // Without a HIS prefix yet, dependent endpoints wait for discovery.
-            if let Some(url) = fill(&spec.url, &plan.region, his) {
-                let target = Target::new(spec, &url).map_err(AzcmError::invalid_argument)?;
-                let route = plan.route(&target)?;
-                spawn(tasks, i, target, route, false);
-            }
-        }
-        Ok(())
-    };
-    start_specs(&mut tasks, table_code.as_deref(), false)?;
-    let mut started_with = table_code.clone();
-    // Discovery: a separate request to the global HIS; its index is past the endpoints.
-    let discovery_index = specs.len();
+    probes.start(table_code.as_deref(), false)?;
     if needs_his {
-        if let Some(template) = &plan.cloud.his_discovery {
-            let url = template.replace("{region}", &plan.region);
-            let spec = EndpointSpec {
-                id: "hisDiscovery".into(),
-                use_case: "Hybrid Identity Service discovery".into(),
-                url: url.clone(),
-                category: "Arc".into(),
-                required: false,
-                private_link: true,
-                gateway: false,
-                not_with_private_link: false,
-                extension: None,
-            };
-            let target = Target::new(&spec, &url).map_err(AzcmError::invalid_argument)?;
+        if let Some(target) = discovery_target(plan)? {
             let route = plan.route(&target)?;
-            spawn(&mut tasks, discovery_index, target, route, true);
+            // Its index is past the endpoints'.
+            probes.spawn(specs.len(), target, route, true);
         }
     }
     let detect = plan.detect_azure_vm;
     let vm = tokio::spawn(async move {
-        if detect {
-            crate::imds::azure_vm_evidence().await
-        } else {
-            Vec::new()
+        match detect {
+            true => crate::imds::azure_vm_evidence().await,
+            false => Vec::new(),
         }
     });
-
-    let mut his = HisRegion {
-        code: table_code.clone(),
-        source: if table_code.is_some() {
-            "table"
-        } else {
-            "unknown"
-        },
-        detail: if needs_his {
-            match &table_code {
-                Some(code) => format!("{code} from azcm's table for {}", plan.region),
-                None => format!("no entry for {} in azcm's table", plan.region),
-            }
-        } else {
-            "not needed by this cloud's catalogue".into()
-        },
+    let mut his = his_from_table(plan, table_code, needs_his);
+    let results = collect(&mut probes, &mut his, report).await?;
+    // Endpoints that could not be named (no HIS prefix from table or discovery).
+    let endpoints: Vec<EndpointResult> = specs
+        .iter()
+        .zip(results)
+        .map(|(spec, r)| {
+            r.unwrap_or_else(|| {
+                catalogue_failure(
+                    spec,
+                    spec.url.replace("{region}", &plan.region),
+                    format!(
+                        "the regional Hybrid Identity Service host for {} is unknown: {}",
+                        plan.region, his.detail
+                    ),
+                )
+            })
+        })
+        .collect();
+    let evidence = vm.await.unwrap_or_default();
+    let findings = Findings {
+        clock_skew: clock_skew(&endpoints, report),
+        his,
+        evidence,
+        skipped,
+        wall_ms: started.elapsed().as_millis() as u64,
     };
-    let total = specs.len();
+    Ok(check_report(plan, endpoints, findings))
+}
+
+/// The probes' results by endpoint, as they finish, each reported as progress. Discovery's
+/// answer may replace the HIS host guessed from the table: those endpoints are probed again.
+async fn collect(
+    probes: &mut Probes<'_>,
+    his: &mut HisRegion,
+    report: &dyn Reporter,
+) -> Result<Vec<Option<EndpointResult>>> {
+    let (plan, specs) = (probes.plan, probes.specs);
+    let discovery_index = specs.len();
+    let mut started_with = his.code.clone();
+    let mut results: Vec<Option<EndpointResult>> = vec![None; specs.len()];
     let mut done = 0usize;
-    while let Some(joined) = tasks.join_next().await {
+    while let Some(joined) = probes.tasks.join_next().await {
         let Ok((index, result)) = joined else {
             continue;
         };
@@ -368,15 +423,12 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
                     his.source = "discovery";
                     if started_with.as_deref() != Some(code.as_str()) {
                         report.verbose(&format!("the global HIS names the regional host prefix {code}; checking the regional endpoints with it"));
-                        for slot in specs
-                            .iter()
-                            .zip(results.iter_mut())
-                            .filter(|(s, _)| s.url.contains("{hisRegion}"))
-                            .map(|(_, r)| r)
-                        {
-                            *slot = None;
+                        for (spec, slot) in specs.iter().zip(results.iter_mut()) {
+                            if spec.url.contains("{hisRegion}") {
+                                *slot = None;
+                            }
                         }
-                        start_specs(&mut tasks, Some(&code), true)?;
+                        probes.start(Some(&code), true)?;
                         started_with = Some(code);
                     }
                 }
@@ -405,29 +457,16 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
         report.progress(
             ACTIVITY,
             &format!("{}: {status} ({} ms)", result.url, result.total_ms),
-            Some((done * 100 / total.max(1)).min(100) as u8),
+            Some((done * 100 / specs.len().max(1)).min(100) as u8),
         );
         results[index] = Some(result);
     }
-    // Endpoints that could not be named (no HIS prefix from table or discovery).
-    let endpoints: Vec<EndpointResult> = specs
-        .iter()
-        .zip(results)
-        .map(|(spec, r)| {
-            r.unwrap_or_else(|| {
-                catalogue_failure(
-                    spec,
-                    spec.url.replace("{region}", &plan.region),
-                    format!(
-                        "the regional Hybrid Identity Service host for {} is unknown: {}",
-                        plan.region, his.detail
-                    ),
-                )
-            })
-        })
-        .collect();
-    let evidence = vm.await.unwrap_or_default();
-    let clock_skew = endpoints
+    Ok(results)
+}
+
+/// The largest clock skew Entra ID or ARM showed, with a warning past the limit.
+fn clock_skew(endpoints: &[EndpointResult], report: &dyn Reporter) -> Option<ClockSkew> {
+    let skew = endpoints
         .iter()
         .filter(|e| matches!(e.category.as_str(), "AAD" | "ARM"))
         .filter_map(|e| e.clock_skew_secs.map(|s| (s, e.url.clone())))
@@ -437,7 +476,7 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
             source,
             ok: seconds.abs() <= MAX_CLOCK_SKEW_SECS,
         });
-    if let Some(skew) = clock_skew.as_ref().filter(|s| !s.ok) {
+    if let Some(skew) = skew.as_ref().filter(|s| !s.ok) {
         report.warning(&format!(
             "this machine's clock is {} s {} {} (more than {MAX_CLOCK_SKEW_SECS} s): tokens and certificates will fail; sync the clock (w32tm /resync or chronyc makestep)",
             skew.seconds.abs(),
@@ -445,6 +484,19 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
             skew.source
         ));
     }
+    skew
+}
+
+/// What the check found around the endpoints.
+struct Findings {
+    his: HisRegion,
+    clock_skew: Option<ClockSkew>,
+    evidence: Vec<String>,
+    skipped: Vec<SkippedEndpoint>,
+    wall_ms: u64,
+}
+
+fn check_report(plan: &Plan, endpoints: Vec<EndpointResult>, found: Findings) -> CheckReport {
     let required: Vec<&EndpointResult> = endpoints.iter().filter(|e| e.required).collect();
     let summary = Summary {
         ok: required.iter().all(|e| e.ok),
@@ -452,8 +504,8 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
         required_total: required.len(),
         reachable: endpoints.iter().filter(|e| e.reachable).count(),
         total: endpoints.len(),
-        his_region: his,
-        clock_skew,
+        his_region: found.his,
+        clock_skew: found.clock_skew,
         proxy: (!plan.proxy.url.is_empty()).then(|| {
             parse_forwarder(&plan.proxy.url, "proxy.url")
                 .map(|url| Forwarder { url }.display())
@@ -464,19 +516,19 @@ pub async fn run(plan: &Plan, report: &dyn Reporter) -> Result<CheckReport> {
         private_link_check: plan.private_link_mode,
         dns_server: plan.resolver.describe(),
         azure_vm: AzureVm {
-            detected: !evidence.is_empty(),
-            evidence,
+            detected: !found.evidence.is_empty(),
+            evidence: found.evidence,
         },
-        skipped,
-        wall_ms: started.elapsed().as_millis() as u64,
+        skipped: found.skipped,
+        wall_ms: found.wall_ms,
         slowest_ms: endpoints.iter().map(|e| e.total_ms).max().unwrap_or(0),
     };
-    Ok(CheckReport {
+    CheckReport {
         cloud: plan.cloud.name.clone(),
         location: plan.region.clone(),
         endpoints,
         summary,
-    })
+    }
 }
 
 fn discovered_code(result: &EndpointResult) -> std::result::Result<String, String> {

@@ -67,38 +67,34 @@ pub struct OnboardingResult {
     pub os_facts: platform::OsFacts,
 }
 
-const fn step(name: &'static str, status: &'static str) -> Step {
-    Step { name, status }
-}
-
 /// The steps a request can take, in order; [`plan`] keeps those it needs.
-const LOCAL_STATE: Step = step("localState", "checking the local agent state");
-const AZURE_VM: Step = step("azureVm", "checking this is not an Azure VM");
-const NETWORK_CHECK: Step = step(
+const LOCAL_STATE: Step = Step::new("localState", "checking the local agent state");
+const AZURE_VM: Step = Step::new("azureVm", "checking this is not an Azure VM");
+const NETWORK_CHECK: Step = Step::new(
     "networkCheck",
     "checking this machine reaches Azure Arc's endpoints",
 );
-const TOKEN: Step = step("token", "signing in to Entra ID");
-const SUBSCRIPTION: Step = step("subscription", "resolving the subscription");
-const RESOURCE_PROVIDERS: Step = step(
+const TOKEN: Step = Step::new("token", "signing in to Entra ID");
+const SUBSCRIPTION: Step = Step::new("subscription", "resolving the subscription");
+const RESOURCE_PROVIDERS: Step = Step::new(
     "resourceProviders",
     "checking resource provider registration",
 );
-const RESOURCE_GROUP: Step = step("resourceGroup", "checking the resource group");
-const GATEWAY: Step = step("gateway", "checking the Azure Arc gateway");
-const MACHINE: Step = step("machine", "checking the machine resource");
-const KEY_PAIR: Step = step("keyPair", "preparing the machine's key pair");
-const MACHINE_PUT: Step = step("machinePut", "creating the machine resource");
-const GATEWAY_ASSOCIATION: Step = step(
+const RESOURCE_GROUP: Step = Step::new("resourceGroup", "checking the resource group");
+const GATEWAY: Step = Step::new("gateway", "checking the Azure Arc gateway");
+const MACHINE: Step = Step::new("machine", "checking the machine resource");
+const KEY_PAIR: Step = Step::new("keyPair", "preparing the machine's key pair");
+const MACHINE_PUT: Step = Step::new("machinePut", "creating the machine resource");
+const GATEWAY_ASSOCIATION: Step = Step::new(
     "gatewayAssociation",
     "associating the machine with the gateway",
 );
-const AUTOMANAGE: Step = step(
+const AUTOMANAGE: Step = Step::new(
     "automanage",
     "assigning the Automanage configuration profile",
 );
-const AGENT_CONFIG: Step = step("agentConfig", "writing the agent configuration");
-const SERVICES: Step = step("services", "restarting the agent services");
+const AGENT_CONFIG: Step = Step::new("agentConfig", "writing the agent configuration");
+const SERVICES: Step = Step::new("services", "restarting the agent services");
 
 /// The steps this request takes; an already connected machine passes over the changing ones.
 pub fn plan(req: &OnboardingRequest) -> Vec<Step> {

@@ -477,18 +477,11 @@ fn machine_body(req: &OnboardingRequest, public_key: &str, facts: &platform::OsF
     })
 }
 
+/// Routes the machine's traffic through the Arc gateway (the machine's `settings/default`).
 pub async fn associate_gateway(arm: &Arm<'_>, resource_id: &str, gateway_id: &str) -> Result<()> {
     let path = format!("{resource_id}/providers/Microsoft.HybridCompute/settings/default?api-version={GATEWAY_API_VERSION}");
     let body = json!({"properties": {"gatewayProperties": {"gatewayResourceId": gateway_id}}});
-    arm.call(
-        "gateway association",
-        ErrorCode::RESOURCE_CREATION,
-        Method::PUT,
-        &path,
-        Some(&body),
-    )
-    .await?;
-    Ok(())
+    put_child(arm, "gateway association", &path, &body).await
 }
 
 pub async fn assign_automanage(arm: &Arm<'_>, resource_id: &str, profile: &str) -> Result<()> {
@@ -496,12 +489,17 @@ pub async fn assign_automanage(arm: &Arm<'_>, resource_id: &str, profile: &str) 
         "{resource_id}/providers/Microsoft.Automanage/configurationProfileAssignments/default?api-version={AUTOMANAGE_API_VERSION}"
     );
     let body = json!({"properties": {"configurationProfile": profile}});
+    put_child(arm, "Automanage profile assignment", &path, &body).await
+}
+
+/// A PUT of a resource below the machine; ARM's answer is not needed.
+async fn put_child(arm: &Arm<'_>, what: &str, path: &str, body: &Value) -> Result<()> {
     arm.call(
-        "Automanage profile assignment",
+        what,
         ErrorCode::RESOURCE_CREATION,
         Method::PUT,
-        &path,
-        Some(&body),
+        path,
+        Some(body),
     )
     .await?;
     Ok(())
