@@ -652,144 +652,27 @@ pub fn write_archive(
     work: &WorkDir,
     target: &Path,
     sources: Vec<LogSource>,
-    mut skipped: Vec<SkippedSource>,
+    skipped: Vec<SkippedSource>,
     generated: Vec<Generated>,
     options: &ArchiveOptions,
     computer_name: &str,
     progress: &dyn Fn(usize, usize, &str),
 ) -> Result<ArchiveReport> {
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let fail = |what: String| {
         AzcmError::new(ErrorCode::LOGS_FAILED, what)
             .with_detail("path", target.display().to_string())
     };
     check_target(target).map_err(fail)?;
-
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Prepared>>> =
-        Mutex::new((0..sources.len()).map(|_| None).collect());
-    let total = sources.len();
-    let (tell, heard) = std::sync::mpsc::channel::<usize>();
-    std::thread::scope(|scope| {
-        for _ in 0..options.workers.max(1).min(total.max(1)) {
-            let tell = tell.clone();
-            let (next, done, results, sources, work) = (&next, &done, &results, &sources, &work);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= total {
-                    break;
-                }
-                // A bug reading one file must not lose the archive: it becomes a skipped entry.
-                let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    prepare(&sources[i], i, &work.0, options)
-                }))
-                .unwrap_or_else(|panic| {
-                    let why = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    Prepared::Skipped(SkippedSource {
-                        source: sources[i].path.display().to_string(),
-                        reason: format!("internal error while reading: {why}"),
-                    })
-                });
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(prepared);
-                done.fetch_add(1, Ordering::SeqCst);
-                let _ = tell.send(i);
-            });
-        }
-        drop(tell);
-        // Progress is reported from this thread: the reporter is not shared across threads.
-        for (n, i) in heard.iter().enumerate() {
-            progress(n + 1, total, &sources[i].name);
-        }
-    });
-
+    let prepared = prepare_all(&sources, work, options, progress);
     let partial = work.0.join("archive.zip");
-    // One pass: the prepared entries, azcm's own results, then the manifest describing them all.
-    let build = || -> std::result::Result<(Manifest, u64), String> {
-        let out = crate::platform::create_private_file(&partial).map_err(|e| e.to_string())?;
-        let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, out));
-        let mut files = Vec::new();
-        for prepared in results
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
-            .into_iter()
-            .flatten()
-        {
-            match prepared {
-                Prepared::Skipped(s) => skipped.push(s),
-                Prepared::Entry { temp, file } => {
-                    let one = std::fs::File::open(&temp).map_err(|e| e.to_string())?;
-                    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(one))
-                        .map_err(|e| e.to_string())?;
-                    let entry = archive.by_index_raw(0).map_err(|e| e.to_string())?;
-                    zip.raw_copy_file(entry).map_err(|e| e.to_string())?;
-                    drop(archive);
-                    let _ = std::fs::remove_file(&temp);
-                    files.push(file);
-                }
-            }
-        }
-        let now = SystemTime::now();
-        for g in &generated {
-            zip.start_file(g.name.clone(), file_options(now, false))
-                .map_err(|e| e.to_string())?;
-            let mut tally = Tally {
-                inner: &mut zip,
-                hash: Sha256::new(),
-                size: 0,
-            };
-            let redactions = copy_redacted(&g.bytes[..], &mut tally, options.redact)
-                .map_err(|e| e.to_string())?;
-            let (size, hash) = (tally.size, tally.hash.finalize());
-            files.push(ManifestFile {
-                name: g.name.clone(),
-                source: "azcm".into(),
-                component: "azcm".into(),
-                size,
-                source_size: g.bytes.len() as u64,
-                mtime: humantime::format_rfc3339_seconds(now).to_string(),
-                sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
-                redactions,
-                decompressed: false,
-            });
-        }
-        let manifest = Manifest {
-            schema_version: 1,
-            created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            computer_name: computer_name.to_string(),
-            full: options.full,
-            redacted: options.redact,
-            max_file_size: options.max_file_size,
-            files,
-            skipped,
-        };
-        zip.start_file("manifest.json", file_options(SystemTime::now(), false))
-            .map_err(|e| e.to_string())?;
-        zip.write_all(&serde_json::to_vec_pretty(&manifest).expect("manifests serialise"))
-            .map_err(|e| e.to_string())?;
-        let file = zip
-            .finish()
-            .map_err(|e| e.to_string())?
-            .into_inner()
-            .map_err(|e| e.to_string())?;
-        file.sync_all().map_err(|e| e.to_string())?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        drop(file);
-        // Checked again just before: a rename replaces whatever name is there, never writes
-        // through it, but a folder, FIFO or device at the target is still refused.
-        check_target(target)?;
-        std::fs::rename(&partial, target).map_err(|e| e.to_string())?;
-        let _ = crate::platform::sync_dir(dir);
-        Ok((manifest, size))
+    let contents = Contents {
+        prepared,
+        generated,
+        skipped,
+        options,
+        computer_name,
     };
-    match build() {
+    match write_zip(&partial, target, contents) {
         Ok((manifest, archive_size)) => Ok(ArchiveReport {
             manifest,
             archive_size,
@@ -799,6 +682,178 @@ pub fn write_archive(
             Err(fail(format!("cannot write the log archive: {e}")))
         }
     }
+}
+
+/// Reads, redacts and compresses every source on `options.workers` threads, each into a zip of
+/// its own in the work folder, in the sources' order.
+fn prepare_all(
+    sources: &[LogSource],
+    work: &WorkDir,
+    options: &ArchiveOptions,
+    progress: &dyn Fn(usize, usize, &str),
+) -> Vec<Prepared> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Prepared>>> =
+        Mutex::new((0..sources.len()).map(|_| None).collect());
+    let total = sources.len();
+    let (tell, heard) = std::sync::mpsc::channel::<usize>();
+    std::thread::scope(|scope| {
+        for _ in 0..options.workers.max(1).min(total.max(1)) {
+            let tell = tell.clone();
+            let (next, results) = (&next, &results);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    break;
+                }
+                let prepared = prepare_guarded(&sources[i], i, work, options);
+                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(prepared);
+                let _ = tell.send(i);
+            });
+        }
+        drop(tell);
+        // Progress is reported from this thread: the reporter is not shared across threads.
+        for (n, i) in heard.iter().enumerate() {
+            progress(n + 1, total, &sources[i].name);
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// A bug reading one file must not lose the archive: it becomes a skipped entry.
+fn prepare_guarded(
+    source: &LogSource,
+    index: usize,
+    work: &WorkDir,
+    options: &ArchiveOptions,
+) -> Prepared {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        prepare(source, index, &work.0, options)
+    }))
+    .unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Prepared::Skipped(SkippedSource {
+            source: source.path.display().to_string(),
+            reason: format!("internal error while reading: {why}"),
+        })
+    })
+}
+
+/// What goes into the archive besides the manifest that describes it.
+struct Contents<'a> {
+    prepared: Vec<Prepared>,
+    generated: Vec<Generated>,
+    skipped: Vec<SkippedSource>,
+    options: &'a ArchiveOptions,
+    computer_name: &'a str,
+}
+
+/// One pass: the prepared entries, azcm's own results, then the manifest; written to `partial`,
+/// synced, and renamed to `target`.
+fn write_zip(
+    partial: &Path,
+    target: &Path,
+    contents: Contents<'_>,
+) -> std::result::Result<(Manifest, u64), String> {
+    let Contents {
+        prepared,
+        generated,
+        mut skipped,
+        options,
+        computer_name,
+    } = contents;
+    let out = crate::platform::create_private_file(partial).map_err(|e| e.to_string())?;
+    let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, out));
+    let mut files = Vec::new();
+    for prepared in prepared {
+        match prepared {
+            Prepared::Skipped(s) => skipped.push(s),
+            Prepared::Entry { temp, file } => {
+                let one = std::fs::File::open(&temp).map_err(|e| e.to_string())?;
+                let mut archive = zip::ZipArchive::new(std::io::BufReader::new(one))
+                    .map_err(|e| e.to_string())?;
+                let entry = archive.by_index_raw(0).map_err(|e| e.to_string())?;
+                zip.raw_copy_file(entry).map_err(|e| e.to_string())?;
+                drop(archive);
+                let _ = std::fs::remove_file(&temp);
+                files.push(file);
+            }
+        }
+    }
+    let now = SystemTime::now();
+    for g in &generated {
+        files.push(add_generated(&mut zip, g, options.redact, now)?);
+    }
+    let manifest = Manifest {
+        schema_version: 1,
+        created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        computer_name: computer_name.to_string(),
+        full: options.full,
+        redacted: options.redact,
+        max_file_size: options.max_file_size,
+        files,
+        skipped,
+    };
+    zip.start_file("manifest.json", file_options(SystemTime::now(), false))
+        .map_err(|e| e.to_string())?;
+    zip.write_all(&serde_json::to_vec_pretty(&manifest).expect("manifests serialise"))
+        .map_err(|e| e.to_string())?;
+    let file = zip
+        .finish()
+        .map_err(|e| e.to_string())?
+        .into_inner()
+        .map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| e.to_string())?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    drop(file);
+    // Checked again just before: a rename replaces whatever name is there, never writes
+    // through it, but a folder, FIFO or device at the target is still refused.
+    check_target(target)?;
+    std::fs::rename(partial, target).map_err(|e| e.to_string())?;
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let _ = crate::platform::sync_dir(dir);
+    Ok((manifest, size))
+}
+
+/// One of azcm's own results, redacted like the rest, and its manifest entry.
+fn add_generated<W: Write + std::io::Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    g: &Generated,
+    redact: bool,
+    now: SystemTime,
+) -> std::result::Result<ManifestFile, String> {
+    zip.start_file(g.name.clone(), file_options(now, false))
+        .map_err(|e| e.to_string())?;
+    let mut tally = Tally {
+        inner: zip,
+        hash: Sha256::new(),
+        size: 0,
+    };
+    let redactions = copy_redacted(&g.bytes[..], &mut tally, redact).map_err(|e| e.to_string())?;
+    let (size, hash) = (tally.size, tally.hash.finalize());
+    Ok(ManifestFile {
+        name: g.name.clone(),
+        source: "azcm".into(),
+        component: "azcm".into(),
+        size,
+        source_size: g.bytes.len() as u64,
+        mtime: humantime::format_rfc3339_seconds(now).to_string(),
+        sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
+        redactions,
+        decompressed: false,
+    })
 }
 
 #[cfg(test)]
