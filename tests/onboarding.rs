@@ -1433,3 +1433,51 @@ fn the_hybridcompute_api_version_can_be_chosen() {
     });
     assert_eq!(run.error_code(), "AZCM0023");
 }
+
+#[test]
+fn a_host_without_a_domain_is_its_own_fqdn_without_a_warning() {
+    // A host name without a DNS domain that nothing resolves (`hostname -f` fails): a workgroup
+    // or lab machine. unshare gives the run a UTS namespace with that name.
+    let unshare_works = std::process::Command::new("unshare")
+        .args(["--uts", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        unshare_works || std::env::var_os("CI").is_none(),
+        "CI runs as root with util-linux: unshare --uts must work there"
+    );
+    if !unshare_works {
+        eprintln!("skipped: unshare --uts needs root (CAP_SYS_ADMIN)");
+        return;
+    }
+    let o = Onboarding::new().with_secret_env();
+    let mut args = o.connect_args("lab01");
+    args.extend(["--json", "--log-stderr"]);
+    let inner = o.azcm.command(&args);
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--uts", "sh", "-c", "hostname lab01 && exec \"$@\"", "sh"])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .stdin(std::process::Stdio::null());
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(doc["ok"], true, "{stdout}");
+    assert_eq!(doc["result"]["osFacts"]["fqdn"], "lab01", "{stdout}");
+    let warnings = doc["warnings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.to_string().contains("domain name")),
+        "{warnings:?}"
+    );
+    // What the machine resource is sent as dnsFqdn (ARM keeps it read-only, the fake drops it).
+    assert!(doc["result"]["osFacts"]["domain"].is_null(), "{stdout}");
+    assert!(machine(&o, "lab01").is_some());
+}

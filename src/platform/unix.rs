@@ -374,12 +374,11 @@ fn canonical_name(host: &str) -> Option<String> {
 }
 
 pub fn os_facts() -> super::OsFacts {
-    let fqdn = hostname().ok().and_then(|h| {
-        if h.contains('.') {
-            Some(h)
-        } else {
-            canonical_name(&h)
-        }
+    // A host without a DNS domain (a workgroup or lab machine) is its own FQDN, as azcmagent
+    // reports it; a domain comes from the name or the resolver's canonical name.
+    let fqdn = hostname().ok().map(|h| match h.contains('.') {
+        true => h,
+        false => canonical_name(&h).unwrap_or(h),
     });
     super::OsFacts {
         os_type: "linux".into(),

@@ -191,7 +191,8 @@ pub fn os_facts() -> super::OsFacts {
         os_type: "windows".into(),
         os_version: version,
         os_sku: current_version("ProductName"),
-        fqdn: computer_name(ComputerNameDnsFullyQualified).filter(|f| f.contains('.')),
+        // A workgroup machine's fully qualified name is its host name, as azcmagent reports it.
+        fqdn: computer_name(ComputerNameDnsFullyQualified),
         domain: computer_name(ComputerNameDnsDomain),
         cloud_provider: firmware_strings().map(|s| super::cloud_provider_from_firmware(&s)),
     }
