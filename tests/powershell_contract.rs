@@ -422,7 +422,8 @@ fn cmdlets_call_real_commands_flags_and_values() {
 
         // Every --flag literal the cmdlet passes is a long flag of a command it runs.
         for literal in strings_in(&file, function.node) {
-            if let Some(flag) = literal.strip_prefix("--") {
+            // `--` alone ends azcm's options: the words after it are values.
+            if let Some(flag) = literal.strip_prefix("--").filter(|f| !f.is_empty()) {
                 let exists = invoked
                     .iter()
                     .any(|c| c.get_arguments().any(|a| a.get_long() == Some(flag)));

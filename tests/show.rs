@@ -239,12 +239,20 @@ fn arm_shows_the_clouds_view_and_where_it_disagrees() {
         "AZCM0023"
     );
 
-    connect(&o, "show-03");
+    let mut tagged = o.connect_args("show-03");
+    tagged.extend(["--tags", "Owner='Ops \"Blue\" Team',Path=C:\\Temp\\"]);
+    assert_eq!(o.azcm.json(&tagged).code, 0);
     let mut args = vec!["--arm"];
     args.extend_from_slice(&auth);
     let (_, r) = show(&o, &args);
     let arm = &r["arm"];
     assert_eq!(arm["exists"], true);
+    assert_eq!(
+        arm["tags"],
+        json!({"Owner": "Ops \"Blue\" Team", "Path": "C:\\Temp\\"}),
+        "{arm:#}"
+    );
+
     assert_eq!(arm["provisioningState"], "Succeeded");
     assert_eq!(arm["vmId"], r["vmId"]);
     assert_eq!(arm["disagreements"], json!([]), "{arm:#}");

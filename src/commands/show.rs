@@ -146,7 +146,8 @@ fn view(result: &Map<String, Value>, arm: Option<&Value>) -> Human {
             .row(
                 "Provisioning State",
                 display_value(&view["provisioningState"]),
-            );
+            )
+            .row("Tags", tags_text(&view["tags"]));
         for d in view["disagreements"].as_array().into_iter().flatten() {
             sec = sec.row(
                 format!("Differs: {}", display_value(&d["field"])),
@@ -156,6 +157,16 @@ fn view(result: &Map<String, Value>, arm: Option<&Value>) -> Human {
         sections.push(sec);
     }
     Human::Sections(sections)
+}
+
+/// Tags as `Name=Value` pairs, in ARM's order.
+fn tags_text(tags: &Value) -> String {
+    tags.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", display_value(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Each service by its display name and service name, with its state.
@@ -241,6 +252,7 @@ async fn arm_view(
         "location": arm_location,
         "detectedProperties": p["detectedProperties"].clone(),
         "automaticUpgrade": p["agentUpgrade"]["enableAutomaticUpgrade"].clone(),
+        "tags": m["tags"].as_object().cloned().unwrap_or_default(),
         "disagreements": disagreements,
     }))
 }

@@ -38,19 +38,27 @@ function Invoke-AzcmNative {
         $Cmdlet.ThrowTerminatingError((New-AzcmErrorRecord -ErrorInfo $info -TargetObject $TargetObject))
     }
 
+    # The global flags first: a cmdlet's positional values follow a `--`, after which azcm takes
+    # every word as a value, never as a flag.
     $nativeArgs = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    $nativeArgs.Add('--json')
+    $nativeArgs.Add('--log-stderr')
+    if ($VerbosePreference -ne [System.Management.Automation.ActionPreference]::SilentlyContinue) {
+        $nativeArgs.Add('--verbose')
+    }
     foreach ($word in $Command) {
         $nativeArgs.Add($word)
     }
     foreach ($word in $ArgumentList) {
         $nativeArgs.Add($word)
     }
-    $nativeArgs.Add('--json')
-    $nativeArgs.Add('--log-stderr')
-    if ($VerbosePreference -ne [System.Management.Automation.ActionPreference]::SilentlyContinue) {
-        $nativeArgs.Add('--verbose')
-    }
     $argArray = $nativeArgs.ToArray()
+    if (Test-AzcmLegacyArgumentPassing) {
+        # Legacy passing (Windows PowerShell 5.1, the shell of Intune and GPO scripts) would let
+        # a value with a double quote split into other words, even other flags: each argument is
+        # quoted for the command-line rules first, so azcm receives exactly these strings.
+        $argArray = @(foreach ($word in $argArray) { ConvertTo-AzcmCommandLineArgument -Argument $word })
+    }
     Write-Debug -Message ('azcm {0}' -f ($Command -join ' '))
 
     $progressId = 4242

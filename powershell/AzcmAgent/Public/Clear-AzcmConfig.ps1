@@ -41,7 +41,7 @@ function Clear-AzcmConfig {
             if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent configuration', $action)) {
                 continue
             }
-            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'clear') -ArgumentList @($property) -TargetObject $property
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'clear') -ArgumentList @('--', $property) -TargetObject $property
             if ($PassThru) {
                 ConvertTo-AzcmConfigSetting -Setting $result
             }

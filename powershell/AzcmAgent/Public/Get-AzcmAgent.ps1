@@ -71,9 +71,6 @@ function Get-AzcmAgent {
             return
         }
         $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'
-        foreach ($name in $Property) {
-            $arguments.Add($name)
-        }
         if ($Os) {
             $arguments.Add('--os')
         }
@@ -94,6 +91,13 @@ function Get-AzcmAgent {
             if ($TenantId) {
                 $arguments.Add('--tenant-id')
                 $arguments.Add($TenantId)
+            }
+        }
+        if ($Property) {
+            # The property names last, after `--`: values, never flags.
+            $arguments.Add('--')
+            foreach ($name in $Property) {
+                $arguments.Add($name)
             }
         }
         if ($null -ne $secret) {

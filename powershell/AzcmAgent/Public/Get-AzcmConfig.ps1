@@ -44,7 +44,7 @@ function Get-AzcmConfig {
             return
         }
         foreach ($property in $Name) {
-            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'get') -ArgumentList @($property) -TargetObject $property
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'get') -ArgumentList @('--', $property) -TargetObject $property
             ConvertTo-AzcmConfigSetting -Setting $result
         }
     }

@@ -25,7 +25,7 @@ function Get-AzcmConfigInfo {
         foreach ($property in $names) {
             $arguments = @()
             if ($property) {
-                $arguments = @($property)
+                $arguments = @('--', $property)
             }
             $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'info') -ArgumentList $arguments -TargetObject $property
             foreach ($info in $result.properties) {

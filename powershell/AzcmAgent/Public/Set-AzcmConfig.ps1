@@ -64,13 +64,15 @@ function Set-AzcmConfig {
         if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent configuration', $action)) {
             return
         }
-        $arguments = @($Name, $joined)
+        $arguments = @()
         if ($Add) {
             $arguments += '--add'
         }
         if ($Remove) {
             $arguments += '--remove'
         }
+        # After `--` the value is a value even when it starts with a dash.
+        $arguments += @('--', $Name, $joined)
         $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'set') -ArgumentList $arguments -TargetObject $Name
         if ($PassThru) {
             ConvertTo-AzcmConfigSetting -Setting $result
