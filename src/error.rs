@@ -69,8 +69,8 @@ codes! {
         "Read the message; if it persists, delete the resource in Azure and run `azcm disconnect --force-local-only`.";
     ALREADY_CONNECTED = 67, "AlreadyConnected", "The machine is already connected to Azure.",
         "Run `azcm disconnect` to remove the current connection, then try again.";
-    SUBSCRIPTION_LOOKUP = 68, "SubscriptionLookupFailed", "The subscription name could not be resolved to its id.",
-        "Pass the subscription id (a GUID) instead of its name.";
+    SUBSCRIPTION_LOOKUP = 68, "SubscriptionLookupFailed", "The subscription was not found, or the credentials cannot see it.",
+        "Check --subscription-id (the subscription id, or its exact display name) and that the signed-in principal has access to that subscription.";
     LOCAL_CONFIG_UPDATE = 69, "LocalConfigUpdateFailed", "The local configuration could not be updated.",
         "Check that the agent's configuration folder is writable by this user and not locked by another process, then try again.";
     LOCAL_CONFIG_READ = 70, "LocalConfigReadFailed", "The local configuration could not be read.",

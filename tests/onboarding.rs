@@ -1481,3 +1481,57 @@ fn a_host_without_a_domain_is_its_own_fqdn_without_a_warning() {
     assert!(doc["result"]["osFacts"]["domain"].is_null(), "{stdout}");
     assert!(machine(&o, "lab01").is_some());
 }
+
+#[test]
+fn a_subscription_by_name_resolves_and_an_unknown_one_is_azcm0068() {
+    let o = Onboarding::new().with_secret_env();
+    let replace = |args: Vec<&str>, with: &str| -> Vec<String> {
+        let id = o.fake.subscription_id.as_str();
+        args.into_iter()
+            .map(|a| {
+                if a == id {
+                    with.to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect()
+    };
+    // An id nobody has: ARM answers 404 SubscriptionNotFound.
+    let wrong = replace(
+        o.connect_args("sub-01"),
+        "00000000-0000-0000-0000-0000000000aa",
+    );
+    let run = o
+        .azcm
+        .json(&wrong.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(run.error_code(), "AZCM0068", "{}", run.stdout);
+    let error = &run.doc()["error"];
+    assert!(
+        error["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("--subscription-id"),
+        "{error}"
+    );
+    assert_eq!(
+        error["details"]["armErrorCode"], "SubscriptionNotFound",
+        "{error}"
+    );
+
+    let unknown_name = replace(o.connect_args("sub-01"), "No Such Subscription");
+    let run = o
+        .azcm
+        .json(&unknown_name.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(run.error_code(), "AZCM0068", "{}", run.stdout);
+
+    let by_name = replace(o.connect_args("sub-01"), &o.fake.subscription_name);
+    let run = o
+        .azcm
+        .json(&by_name.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(run.doc()["ok"], true, "{}", run.stdout);
+    assert_eq!(
+        run.doc()["result"]["subscriptionId"],
+        json!(o.fake.subscription_id)
+    );
+}

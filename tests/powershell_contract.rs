@@ -868,44 +868,57 @@ fn valid_error_categories() -> BTreeSet<&'static str> {
 }
 
 #[test]
-fn error_records_use_real_codes_and_categories() {
-    let file = parse(&module_dir().join("Private/New-AzcmErrorRecord.ps1"));
+fn error_records_map_every_code_to_a_category_and_its_own_next_step() {
+    let src =
+        std::fs::read_to_string(module_dir().join("Private/New-AzcmErrorRecord.ps1")).unwrap();
+    // The parse must succeed for the catalogue to be trusted.
+    parse(&module_dir().join("Private/New-AzcmErrorRecord.ps1"));
     let known: BTreeSet<String> = azcm::error::ErrorCode::ALL
         .iter()
         .map(|c| c.code())
         .collect();
-    let mut mapped = 0;
-    for clause in descendants(file.root())
-        .into_iter()
-        .filter(|n| n.kind() == "switch_clause")
+    let between = |line: &str, open: &str, close: &str| -> String {
+        let start = line
+            .find(open)
+            .map(|i| i + open.len())
+            .unwrap_or_else(|| panic!("{open} in {line}"));
+        let end = line[start..]
+            .find(close)
+            .map(|i| i + start)
+            .unwrap_or_else(|| panic!("{close} in {line}"));
+        line[start..end].to_string()
+    };
+    let mut mapped = BTreeSet::new();
+    let mut actions = BTreeSet::new();
+    for line in src
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("'AZCM"))
     {
-        let text = file.text(clause);
-        if let Some(code) = strings_in(&file, clause)
-            .into_iter()
-            .find(|s| s.starts_with("AZCM"))
-        {
-            assert!(known.contains(&code), "{code} is not an azcm error code");
-            mapped += 1;
-        }
-        let category = text
-            .rsplit("::")
-            .next()
-            .unwrap()
-            .trim_end_matches(|c: char| !c.is_alphanumeric());
+        let code = between(line, "'", "'");
+        let category = between(line, "Category = '", "'");
+        let action = between(line, "Action = '", "' }");
+        assert!(known.contains(&code), "{code} is not an azcm error code");
         assert!(
-            valid_error_categories().contains(category),
-            "{category} is not an ErrorCategory"
+            valid_error_categories().contains(category.as_str()),
+            "{code}: {category} is not an ErrorCategory"
         );
+        assert!(action.len() > 30, "{code}: say what to do next: {action}");
+        assert!(
+            !action.contains("--"),
+            "{code}: name cmdlet parameters, not azcm flags: {action}"
+        );
+        assert!(
+            actions.insert(action.clone()),
+            "{code}: its next step is another code's"
+        );
+        assert!(mapped.insert(code.clone()), "{code} is mapped twice");
     }
-    let errors_without_category: Vec<_> = known
-        .iter()
-        .filter(|c| !file.src.contains(c.as_str()) && c.as_str() != "AZCM0001")
-        .collect();
+    let unmapped: Vec<_> = known.difference(&mapped).collect();
     assert!(
-        errors_without_category.is_empty(),
-        "codes with no category: {errors_without_category:?}"
+        unmapped.is_empty(),
+        "codes azcm emits that the module does not map: {unmapped:?}"
     );
-    assert!(mapped >= 10);
 }
 
 #[test]

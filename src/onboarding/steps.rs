@@ -184,7 +184,8 @@ pub async fn resolve_subscription(arm: &Arm<'_>, given: &str) -> Result<Subscrip
                 &path,
                 None,
             )
-            .await?;
+            .await
+            .map_err(|e| subscription_not_visible(e, given))?;
         return Ok(found(&reply.body));
     }
     let path = format!("/subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}");
@@ -218,6 +219,24 @@ pub async fn resolve_subscription(arm: &Arm<'_>, given: &str) -> Result<Subscrip
             ErrorCode::SUBSCRIPTION_LOOKUP,
             format!("several subscriptions are named '{given}'"),
         )),
+    }
+}
+
+/// ARM's 404 (SubscriptionNotFound) or 403 for a subscription id: the id is wrong, or the
+/// principal has no access to it. Other failures (throttling, outages) keep their code.
+fn subscription_not_visible(err: AzcmError, given: &str) -> AzcmError {
+    let status = err.details.get("httpStatus").and_then(Value::as_u64);
+    if !matches!(status, Some(403 | 404)) {
+        return err;
+    }
+    AzcmError {
+        code: ErrorCode::SUBSCRIPTION_LOOKUP,
+        message: format!(
+            "the subscription {given} is not visible to these credentials: {}",
+            err.message
+        ),
+        remediation: None,
+        ..err
     }
 }
 

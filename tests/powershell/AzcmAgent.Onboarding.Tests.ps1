@@ -53,6 +53,31 @@ Describe 'Connect-AzcmAgent and Disconnect-AzcmAgent' {
         $caught.Exception.Message | Should -Not -Match ([regex]::Escape($env:FAKE_CLIENT_SECRET))
     }
 
+    It 'raises AZCM0068 as ObjectNotFound, naming -SubscriptionId, for a subscription nobody has' {
+        $wrongTarget = $script:target.Clone()
+        $wrongTarget.SubscriptionId = '00000000-0000-0000-0000-0000000000aa'
+        $caught = $null
+        try {
+            Connect-AzcmAgent -ServicePrincipalCredential $script:credential @wrongTarget -Name 'pester-06'
+        } catch {
+            $caught = $_
+        }
+        $caught.FullyQualifiedErrorId | Should -Be 'AZCM0068,Connect-AzcmAgent'
+        $caught.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $caught.ErrorDetails.RecommendedAction | Should -Match '-SubscriptionId'
+        $caught.TargetObject | Should -Match '00000000-0000-0000-0000-0000000000aa'
+        $caught.Exception.Data['AzcmRemediation'] | Should -Match 'subscription-id'
+    }
+
+    It 'shows the binary''s progress with Write-Progress, forward to 100, then completes it' {
+        Mock Write-Progress -ModuleName AzcmAgent
+        Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-07' | Out-Null
+        Should -Invoke Write-Progress -ModuleName AzcmAgent -ParameterFilter { $Activity -eq 'Connect' -and $PercentComplete -eq 0 } -Times 1 -Exactly
+        Should -Invoke Write-Progress -ModuleName AzcmAgent -ParameterFilter { $Activity -eq 'Connect' -and $PercentComplete -eq 100 } -Times 1 -Exactly
+        Should -Invoke Write-Progress -ModuleName AzcmAgent -ParameterFilter { $Completed } -Times 1 -Exactly
+        Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false | Out-Null
+    }
+
     It 'signs in with a device code, showing the code as information' {
         $result = Connect-AzcmAgent -UseDeviceCode @script:target -Name 'pester-04' -InformationVariable prompts
         $result.Status | Should -Be 'Connected'
