@@ -104,8 +104,16 @@ try {
     New-Item -ItemType Directory -Path $nativeBin -Force | Out-Null
     Copy-Item -LiteralPath (Join-Path -Path $targetDir -ChildPath ('{0}/{1}' -f $profileDir, $exeName)) -Destination $nativeBin
 
-    $crossBuilt = Join-Path -Path $repoRoot -ChildPath ('target/cross/x86_64-pc-windows-gnu/{0}/azcm.exe' -f $profileDir)
-    if (-not $onWindows -and (Test-Path -LiteralPath $crossBuilt)) {
+    # The Windows binary cross-built on Linux (scripts/cross-windows.sh): this profile's, else
+    # the other profile's, so a Debug stage still ships both platforms.
+    $crossBuilt = $null
+    foreach ($crossProfile in @($profileDir, 'release', 'debug')) {
+        $candidate = Join-Path -Path $repoRoot -ChildPath ('target/cross/x86_64-pc-windows-gnu/{0}/azcm.exe' -f $crossProfile)
+        if ($null -eq $crossBuilt -and (Test-Path -LiteralPath $candidate)) {
+            $crossBuilt = $candidate
+        }
+    }
+    if (-not $onWindows -and $null -ne $crossBuilt) {
         $winBin = Join-Path -Path $stage -ChildPath 'bin/win-x64'
         New-Item -ItemType Directory -Path $winBin -Force | Out-Null
         Copy-Item -LiteralPath $crossBuilt -Destination $winBin

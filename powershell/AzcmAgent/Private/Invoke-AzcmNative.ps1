@@ -29,13 +29,17 @@ function Invoke-AzcmNative {
     try {
         $binary = Resolve-AzcmBinary
     } catch {
+        $remediation = 'Install the AzcmAgent module with its binaries, or set AZCM_BINARY to the path of azcm.'
+        if ($_.Exception.Data.Contains('AzcmRemediation')) {
+            $remediation = [string]$_.Exception.Data['AzcmRemediation']
+        }
         $info = [pscustomobject]@{
             code        = 'AZCM0001'
             message     = $_.Exception.Message
-            remediation = 'Install the AzcmAgent module with its binaries, or set AZCM_BINARY to the path of azcm.'
+            remediation = $remediation
             details     = $null
         }
-        $Cmdlet.ThrowTerminatingError((New-AzcmErrorRecord -ErrorInfo $info -TargetObject $TargetObject))
+        $Cmdlet.ThrowTerminatingError((New-AzcmErrorRecord -ErrorInfo $info -TargetObject $TargetObject -FromModule))
     }
 
     # The global flags first: a cmdlet's positional values follow a `--`, after which azcm takes

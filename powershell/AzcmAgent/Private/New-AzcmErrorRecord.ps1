@@ -39,14 +39,19 @@ function New-AzcmErrorRecord {
         [object]$ErrorInfo,
 
         [Parameter(Mandatory = $false)]
-        [object]$TargetObject
+        [object]$TargetObject,
+
+        # The module's own failure (azcm missing or not executable): its remediation is the
+        # next step, not the catalogue's.
+        [Parameter(Mandatory = $false)]
+        [switch]$FromModule
     )
 
     $code = [string]$ErrorInfo.code
     $category = [System.Management.Automation.ErrorCategory]::NotSpecified
     $action = [string]$ErrorInfo.remediation
     $entry = $script:AzcmErrorCatalog[$code]
-    if ($null -ne $entry) {
+    if ($null -ne $entry -and -not $FromModule) {
         $category = [System.Management.Automation.ErrorCategory]$entry.Category
         $action = $entry.Action
     }

@@ -40,6 +40,7 @@ function Resolve-AzcmBinary {
     )
     foreach ($candidate in $candidates) {
         if (Test-Path -LiteralPath $candidate -PathType Leaf) {
+            Repair-AzcmExecutable -Path $candidate
             return $candidate
         }
     }
