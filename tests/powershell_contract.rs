@@ -292,6 +292,11 @@ const POWERSHELL_ONLY: &[&str] = &[
     "ComputerName",
     "Credential",
     "ThrottleLimit",
+    "HostName",
+    "UserName",
+    "KeyFilePath",
+    "Port",
+    "Options",
     "PassThru",
     "Quiet",
 ];

@@ -1,6 +1,8 @@
 //! `azcm-fakecloud [--print-env] [--dir DIR] [--scenario FILE]`: starts the fake cloud on free
 //! loopback ports, writes its cloud definition and CA certificate into DIR, prints
-//! `export NAME='value'` lines for azcm and for tests, and serves until it is stopped.
+//! `export NAME='value'` lines for azcm and for tests, and serves until it is stopped. While it
+//! serves, DIR/requests.json holds the request log (FAKE_REQUEST_LOG), rewritten every 200 ms,
+//! for tests in other processes (Pester).
 
 use azcm_fakecloud::{FakeCloud, Fault, Settings};
 use serde::Deserialize;
@@ -82,7 +84,14 @@ fn main() {
     });
     let root = dir.join("state");
     let _ = std::fs::create_dir_all(&root);
-    let mut vars = vec![("AZCM_ROOT".to_string(), root.display().to_string())];
+    let request_log = dir.join("requests.json");
+    let mut vars = vec![
+        ("AZCM_ROOT".to_string(), root.display().to_string()),
+        (
+            "FAKE_REQUEST_LOG".to_string(),
+            request_log.display().to_string(),
+        ),
+    ];
     vars.extend(fake.azcm_env(&cloud_file, &ca_file));
     vars.extend(fake.fake_env());
     for (name, value) in vars {
@@ -99,7 +108,25 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
+        let stop = tokio::signal::ctrl_c();
+        tokio::pin!(stop);
+        loop {
+            write_request_log(&fake, &request_log);
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+            }
+        }
     });
     drop(fake);
+}
+
+/// The request log as a JSON array, replaced whole (temp file, then rename) so a reader never
+/// sees half of it.
+fn write_request_log(fake: &FakeCloud, path: &std::path::Path) {
+    let temp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec(&fake.requests()).unwrap_or_default();
+    if std::fs::write(&temp, bytes).is_ok() {
+        let _ = std::fs::rename(&temp, path);
+    }
 }

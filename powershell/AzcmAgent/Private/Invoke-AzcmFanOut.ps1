@@ -32,33 +32,48 @@ function Invoke-AzcmFanOut {
         [string]$FailureTypeName
     )
 
-    # With -ComputerName the sessions are opened here (and closed at the end); a machine that
-    # cannot be reached answers like a failed one.
+    # With -ComputerName (WinRM) or -HostName (SSH, PowerShell 7) the sessions are opened here
+    # and closed at the end; a machine that cannot be reached answers like a failed one.
+    # Cmdlets that report one row per machine (-FailureTypeName) turn a session that did not
+    # open into an Unreachable row; the others let New-PSSession's own error through, once.
+    $bound = $Cmdlet.MyInvocation.BoundParameters
     $opened = @()
+    $unreachable = @()
+    $openErrors = @{ ErrorVariable = 'failedToOpen' }
+    if ($FailureTypeName) {
+        $openErrors['ErrorAction'] = 'SilentlyContinue'
+    }
     if ($ComputerName) {
-        $sessionArgs = @{ ComputerName = $ComputerName; ErrorAction = 'SilentlyContinue'; ErrorVariable = 'unreachable' }
+        $sessionArgs = @{ ComputerName = $ComputerName } + $openErrors
         if ($Credential) {
             $sessionArgs['Credential'] = $Credential
         }
-        $opened = @(New-PSSession @sessionArgs)
-        foreach ($failure in $unreachable) {
-            if (-not $FailureTypeName) {
-                $Cmdlet.WriteError($failure)
-                continue
-            }
-            $computer = [string]$failure.TargetObject
-            if ($failure.OriginInfo) {
-                $computer = [string]$failure.OriginInfo.PSComputerName
-            }
-            [pscustomobject]@{
-                PSTypeName     = $FailureTypeName
-                PSComputerName = $computer
-                Status         = 'Unreachable'
-                ResourceId     = $null
-                ErrorId        = [string]$failure.FullyQualifiedErrorId
-                Error          = [string]$failure.Exception.Message
+        $opened += @(New-PSSession @sessionArgs)
+        $unreachable += @(ConvertTo-AzcmUnreachable -Requested $ComputerName -Opened $opened -Failure $failedToOpen)
+    }
+    if ($bound.ContainsKey('HostName')) {
+        if (-not (Get-Command -Name 'New-PSSession').Parameters.ContainsKey('HostName')) {
+            $exception = New-Object -TypeName System.NotSupportedException -ArgumentList 'SSH remoting (-HostName, -UserName, -KeyFilePath, -Port, -Options) needs PowerShell 7; Windows PowerShell 5.1 remotes over WinRM: use -ComputerName or -Session.'
+            $Cmdlet.ThrowTerminatingError((New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList @($exception, 'SshRemotingNeedsPowerShell7', [System.Management.Automation.ErrorCategory]::NotImplemented, $bound['HostName'])))
+        }
+        $sshArgs = @{} + $openErrors
+        foreach ($name in @('UserName', 'KeyFilePath', 'Port', 'Options')) {
+            if ($bound.ContainsKey($name)) {
+                $sshArgs[$name] = $bound[$name]
             }
         }
+        $viaSsh = @(New-PSSession -HostName $bound['HostName'] @sshArgs)
+        $unreachable += @(ConvertTo-AzcmUnreachable -Requested $bound['HostName'] -Opened $viaSsh -Failure $failedToOpen)
+        $opened += $viaSsh
+    }
+    if ($FailureTypeName) {
+        foreach ($row in $unreachable) {
+            $row.PSObject.Properties.Remove('ErrorRecord')
+            $row.PSObject.TypeNames.Insert(0, $FailureTypeName)
+            $row
+        }
+    }
+    if ($ComputerName -or $bound.ContainsKey('HostName')) {
         $Session = $opened
     }
     if (-not $Session) {
@@ -77,7 +92,7 @@ function Invoke-AzcmFanOut {
     }
 
     # Fan-out and local-only parameters stay here; switches travel as booleans.
-    $localOnly = @('Session', 'ComputerName', 'Credential', 'ThrottleLimit', 'WhatIf', 'Confirm', 'OutVariable', 'OutBuffer', 'PipelineVariable', 'InformationVariable', 'WarningVariable', 'ErrorVariable')
+    $localOnly = @('Session', 'ComputerName', 'Credential', 'HostName', 'UserName', 'KeyFilePath', 'Port', 'Options', 'ThrottleLimit', 'WhatIf', 'Confirm', 'OutVariable', 'OutBuffer', 'PipelineVariable', 'InformationVariable', 'WarningVariable', 'ErrorVariable')
     $forward = @{}
     foreach ($key in $Cmdlet.MyInvocation.BoundParameters.Keys) {
         if ($localOnly -contains $key) {
@@ -98,21 +113,27 @@ function Invoke-AzcmFanOut {
 
     # With -FailureTypeName a failing machine answers with a result object (Status Failed, the
     # AZCM code and message) instead of an error record, so a fleet report has one row per machine.
+    # Every row also names the machine that answered (its own name; PSComputerName is the
+    # address the session was opened to).
     $remote = {
         param($Name, $Arguments, $FailureType)
+        $machine = [System.Environment]::MachineName
         try {
             Import-Module -Name AzcmAgent -ErrorAction Stop
-            & $Name @Arguments
+            & $Name @Arguments | ForEach-Object {
+                Add-Member -InputObject $_ -NotePropertyName 'MachineName' -NotePropertyValue $machine -Force -PassThru
+            }
         } catch {
             if (-not $FailureType) {
                 throw
             }
             [pscustomobject]@{
-                PSTypeName = $FailureType
-                Status     = 'Failed'
-                ResourceId = $null
-                ErrorId    = [string]$_.FullyQualifiedErrorId
-                Error      = [string]$_.Exception.Message
+                PSTypeName  = $FailureType
+                MachineName = $machine
+                Status      = 'Failed'
+                ResourceId  = $null
+                ErrorId     = [string]$_.FullyQualifiedErrorId
+                Error       = [string]$_.Exception.Message
             }
         }
     }

@@ -136,6 +136,25 @@ function Connect-AzcmAgent {
         [string[]]$ComputerName,
 
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$HostName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$UserName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$KeyFilePath,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 65535)]
+        [int]$Port,
+
+        [Parameter(Mandatory = $false)]
+        [hashtable]$Options,
+
+        [Parameter(Mandatory = $false)]
         [System.Management.Automation.PSCredential]$Credential,
 
         [Parameter(Mandatory = $false)]
@@ -146,7 +165,7 @@ function Connect-AzcmAgent {
     process {
         $target = 'Azure Arc: {0}/{1} in {2}' -f $SubscriptionId, $ResourceGroupName, $Location
         $whatIf = [bool]$WhatIfPreference
-        if ($Session -or $ComputerName) {
+        if ($Session -or $ComputerName -or $HostName) {
             $action = 'Connect to Azure Arc ({0})' -f $target
             if ($whatIf) {
                 Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'

@@ -70,6 +70,25 @@ function Disconnect-AzcmAgent {
         [string[]]$ComputerName,
 
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$HostName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$UserName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$KeyFilePath,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 65535)]
+        [int]$Port,
+
+        [Parameter(Mandatory = $false)]
+        [hashtable]$Options,
+
+        [Parameter(Mandatory = $false)]
         [System.Management.Automation.PSCredential]$Credential,
 
         [Parameter(Mandatory = $false)]
@@ -83,7 +102,7 @@ function Disconnect-AzcmAgent {
         if ($ForceLocalOnly) {
             $action = 'Reset the local Azure Arc agent state (the Azure resource stays)'
         }
-        if ($Session -or $ComputerName) {
+        if ($Session -or $ComputerName -or $HostName) {
             if ($whatIf) {
                 Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
             } else {

@@ -44,6 +44,25 @@ function Export-AzcmLog {
         [string[]]$ComputerName,
 
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$HostName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$UserName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$KeyFilePath,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 65535)]
+        [int]$Port,
+
+        [Parameter(Mandatory = $false)]
+        [hashtable]$Options,
+
+        [Parameter(Mandatory = $false)]
         [System.Management.Automation.PSCredential]$Credential,
 
         [Parameter(Mandatory = $false)]
@@ -52,7 +71,7 @@ function Export-AzcmLog {
     )
 
     process {
-        if ($Session -or $ComputerName) {
+        if ($Session -or $ComputerName -or $HostName) {
             # Each machine writes its archive locally (-Path as seen there); the FileInfo comes back.
             Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action 'Write the Azure Arc agent log archive' -ThrottleLimit $ThrottleLimit
             return

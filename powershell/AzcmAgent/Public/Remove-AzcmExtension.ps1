@@ -41,6 +41,25 @@ function Remove-AzcmExtension {
         [string[]]$ComputerName,
 
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$HostName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$UserName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$KeyFilePath,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 65535)]
+        [int]$Port,
+
+        [Parameter(Mandatory = $false)]
+        [hashtable]$Options,
+
+        [Parameter(Mandatory = $false)]
         [System.Management.Automation.PSCredential]$Credential,
 
         [Parameter(Mandatory = $false)]
@@ -54,7 +73,7 @@ function Remove-AzcmExtension {
             $target = 'every installed extension'
         }
         $action = 'Remove the Azure Arc extension ({0})' -f $target
-        if ($Session -or $ComputerName) {
+        if ($Session -or $ComputerName -or $HostName) {
             Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action $action -ThrottleLimit $ThrottleLimit
             return
         }

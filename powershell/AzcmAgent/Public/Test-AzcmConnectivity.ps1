@@ -66,6 +66,25 @@ function Test-AzcmConnectivity {
         [string[]]$ComputerName,
 
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$HostName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$UserName,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$KeyFilePath,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateRange(1, 65535)]
+        [int]$Port,
+
+        [Parameter(Mandatory = $false)]
+        [hashtable]$Options,
+
+        [Parameter(Mandatory = $false)]
         [System.Management.Automation.PSCredential]$Credential,
 
         [Parameter(Mandatory = $false)]
@@ -74,7 +93,7 @@ function Test-AzcmConnectivity {
     )
 
     process {
-        if ($Session -or $ComputerName) {
+        if ($Session -or $ComputerName -or $HostName) {
             Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit
             return
         }

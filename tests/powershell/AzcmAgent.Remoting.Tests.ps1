@@ -1,0 +1,133 @@
+# Fan-out over real SSH remoting: six machines (sshd on 127.0.0.11-15 and .17, each in its own UTS
+# namespace with its own host name and agent state), one of them with a host name that is not a
+# valid resource name, so its connect fails, and one address nobody listens on (127.0.0.16).
+BeforeDiscovery {
+    $script:canRun = $true
+    if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
+        $script:canRun = $false
+    }
+}
+
+BeforeAll {
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Common.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Remoting.ps1')
+
+    $missing = @(Test-TestSshPrerequisite)
+    if ($missing.Count -gt 0 -and $env:CI -eq 'true') {
+        throw ('CI must run the SSH remoting tests; missing: {0}' -f ($missing -join ', '))
+    }
+    $script:skip = $missing.Count -gt 0
+    if ($script:skip) {
+        return
+    }
+    $script:fake = Start-TestFakeCloud
+    $moduleRoot = Join-Path -Path $repoRoot -ChildPath 'powershell'
+    if ($env:AZCM_MODULE_PATH) {
+        $moduleRoot = Split-Path -Path (Split-Path -Path (Split-Path -Path $env:AZCM_MODULE_PATH -Parent) -Parent) -Parent
+    }
+    $machines = @(
+        @{ Address = '127.0.0.11'; Name = 'srv-01' },
+        @{ Address = '127.0.0.12'; Name = 'srv-02' },
+        @{ Address = '127.0.0.13'; Name = 'srv-03' },
+        @{ Address = '127.0.0.14'; Name = 'srv-04' },
+        @{ Address = '127.0.0.15'; Name = 'srv-05' },
+        # Not a valid resource name (ends with an underscore): connect fails with AZCM0102.
+        @{ Address = '127.0.0.17'; Name = 'srv_bad_' }
+    )
+    $script:fleet = Start-TestSshMachine -Machine $machines -ModuleRoot $moduleRoot
+    $script:ssh = $script:fleet.Ssh
+    $script:good = @('127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15')
+    $script:all = @($script:good + @('127.0.0.17', '127.0.0.16'))
+    $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
+    $script:credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
+    $script:target = @{
+        TenantId          = $env:FAKE_TENANT_ID
+        SubscriptionId    = $env:FAKE_SUBSCRIPTION_ID
+        ResourceGroupName = $env:FAKE_RESOURCE_GROUP
+        Location          = $env:FAKE_LOCATION
+        Cloud             = $env:FAKE_CLOUD
+    }
+
+    function Get-FakeRequestLog {
+        # The fake rewrites its log every 200 ms: wait for a fresh copy.
+        Start-Sleep -Milliseconds 600
+        Get-Content -LiteralPath $env:FAKE_REQUEST_LOG -Raw | ConvertFrom-Json
+    }
+}
+
+AfterAll {
+    if (-not $script:skip) {
+        Stop-TestSshMachine -Fleet $script:fleet
+        Stop-TestFakeCloud -Fake $script:fake
+    }
+}
+
+Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
+    BeforeEach {
+        if ($script:skip) {
+            Set-ItResult -Skipped -Because 'SSH remoting needs root, sshd and unshare'
+        }
+    }
+
+    It 'connects every machine with one row each, two at a time with -ThrottleLimit 2' {
+        $rows = @(Connect-AzcmAgent -HostName $script:all @script:ssh -ServicePrincipalCredential $script:credential @script:target -ThrottleLimit 2 -Confirm:$false)
+        $rows.Count | Should -Be 7 -Because ($rows | Format-Table PSComputerName, MachineName, Status, ErrorId | Out-String)
+        foreach ($address in $script:all) {
+            @($rows | Where-Object PSComputerName -EQ $address).Count | Should -Be 1 -Because "one row for $address"
+        }
+        foreach ($m in ($script:fleet.Machines | Where-Object Name -NE 'srv_bad_')) {
+            $row = $rows | Where-Object PSComputerName -EQ $m.Address
+            $row.PSObject.TypeNames | Should -Contain 'Deserialized.AzcmAgent.Connection'
+            $row.MachineName | Should -Be $m.Name
+            $row.Status | Should -Be 'Connected'
+            $row.ResourceId | Should -Match ('/machines/{0}$' -f $m.Name)
+            Test-Path -LiteralPath (Join-Path -Path $m.Root -ChildPath 'var/opt/azcmagent/agentconfig.json') | Should -BeTrue
+        }
+        $bad = $rows | Where-Object PSComputerName -EQ '127.0.0.17'
+        $bad.MachineName | Should -Be 'srv_bad_'
+        $bad.Status | Should -Be 'Failed'
+        $bad.ErrorId | Should -Match '^AZCM0102'
+        $gone = $rows | Where-Object PSComputerName -EQ '127.0.0.16'
+        $gone.Status | Should -Be 'Unreachable'
+        $gone.Error | Should -Not -BeNullOrEmpty
+
+        # The default view: which machine answered, and the resource's name, not its whole id.
+        $view = $rows | Where-Object Status -EQ 'Connected' | Format-Table | Out-String -Width 120
+        $view | Should -Match 'PSComputerName\s+MachineName\s+Status\s+Resource\s+Error'
+        $view | Should -Match '127\.0\.0\.11\s+srv-01\s+Connected\s+srv-01'
+        $view | Should -Not -Match '/subscriptions/'
+
+        # Each connect is one correlation id in the fake's log: never more than two at once.
+        $byConnect = Get-FakeRequestLog | Where-Object { $_.correlationId } | Group-Object -Property correlationId
+        $byConnect.Count | Should -Be 5
+        $spans = foreach ($g in $byConnect) {
+            $times = @($g.Group | ForEach-Object { [double]$_.msSinceStart })
+            [pscustomobject]@{ Start = ($times | Measure-Object -Minimum).Minimum; End = ($times | Measure-Object -Maximum).Maximum }
+        }
+        $most = 0
+        foreach ($s in $spans) {
+            $overlapping = @($spans | Where-Object { $_.Start -le $s.Start -and $_.End -ge $s.Start }).Count
+            $most = [Math]::Max($most, $overlapping)
+        }
+        $most | Should -BeLessOrEqual 2
+    }
+
+    It 'reads every machine with Get-AzcmAgent, and reports the one nobody answers as an error' {
+        $rows = @(Get-AzcmAgent -HostName @($script:good + '127.0.0.16') @script:ssh -ErrorVariable unreachable -ErrorAction SilentlyContinue)
+        $rows.Count | Should -Be 5
+        foreach ($m in ($script:fleet.Machines | Where-Object Name -NE 'srv_bad_')) {
+            $row = $rows | Where-Object PSComputerName -EQ $m.Address
+            $row.MachineName | Should -Be $m.Name
+            $row.ResourceName | Should -Be $m.Name
+        }
+        @($unreachable | Where-Object { $_.FullyQualifiedErrorId -match 'PSSessionOpenFailed' }).Count | Should -Be 1
+    }
+
+    It 'disconnects every machine' {
+        $rows = @(Disconnect-AzcmAgent -HostName $script:good @script:ssh -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false)
+        @($rows | Where-Object Status -EQ 'Disconnected').Count | Should -Be 5
+        foreach ($m in ($script:fleet.Machines | Where-Object Name -NE 'srv_bad_')) {
+            Test-Path -LiteralPath (Join-Path -Path $m.Root -ChildPath 'var/opt/azcmagent/agentconfig.json') | Should -BeFalse
+        }
+    }
+}
