@@ -1,0 +1,205 @@
+# The scripts in examples/ run for real, as Intune, Group Policy and an admin would run them:
+# each in its own PowerShell process that imports the module by name, against the fake cloud,
+# checked by exit code, output and the agent state they leave.
+BeforeAll {
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Common.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Remoting.ps1')
+
+    $script:fake = Start-TestFakeCloud
+    $script:examples = Join-Path -Path $repoRoot -ChildPath 'examples'
+    $script:moduleRoot = Join-Path -Path $repoRoot -ChildPath 'powershell'
+    if ($env:AZCM_MODULE_PATH) {
+        $script:moduleRoot = Split-Path -Path (Split-Path -Path (Split-Path -Path $env:AZCM_MODULE_PATH -Parent) -Parent) -Parent
+    }
+    $script:pwshPath = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+    $script:work = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('azcm-examples-{0}' -f [guid]::NewGuid())
+    New-Item -ItemType Directory -Path $script:work -Force | Out-Null
+    $script:secretPath = Join-Path -Path $script:work -ChildPath 'onboarding-secret.txt'
+    Set-Content -LiteralPath $script:secretPath -Value $env:FAKE_CLIENT_SECRET -NoNewline
+
+    function Invoke-Example {
+        # Runs an example script in a new PowerShell; returns its exit code and output.
+        param(
+            [Parameter(Mandatory = $true)]
+            [string]$Name,
+
+            [Parameter(Mandatory = $false)]
+            [hashtable]$Parameters = @{}
+        )
+        $arguments = @('-NoProfile', '-NonInteractive', '-File', (Join-Path -Path $script:examples -ChildPath $Name))
+        foreach ($key in $Parameters.Keys) {
+            $arguments += @(('-{0}' -f $key), [string]$Parameters[$key])
+        }
+        $savedModulePath = $env:PSModulePath
+        try {
+            $env:PSModulePath = $script:moduleRoot + [System.IO.Path]::PathSeparator + $env:PSModulePath
+            $output = & $script:pwshPath @arguments 2>&1
+            $code = $LASTEXITCODE
+        } finally {
+            $env:PSModulePath = $savedModulePath
+        }
+        [pscustomobject]@{ ExitCode = $code; Output = (@($output | ForEach-Object { [string]$_ }) -join "`n") }
+    }
+
+    function Get-AgentConfigPath {
+        Join-Path -Path $env:AZCM_ROOT -ChildPath 'var/opt/azcmagent/agentconfig.json'
+    }
+
+    $script:target = @{
+        TenantId           = $env:FAKE_TENANT_ID
+        SubscriptionId     = $env:FAKE_SUBSCRIPTION_ID
+        ResourceGroupName  = $env:FAKE_RESOURCE_GROUP
+        Location           = $env:FAKE_LOCATION
+        Cloud              = $env:FAKE_CLOUD
+        ServicePrincipalId = $env:FAKE_CLIENT_ID
+    }
+}
+
+AfterAll {
+    Stop-TestFakeCloud -Fake $script:fake
+    Remove-Item -LiteralPath $script:work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Intune remediation: detect, remediate, detect again' {
+    BeforeAll {
+        $script:intuneRoot = New-TestStateRoot -Name 'intune'
+    }
+
+    AfterAll {
+        # The resource is named after this host: delete it for the next example.
+        $env:AZCM_ROOT = $script:intuneRoot
+        $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
+        $credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
+        Disconnect-AzcmAgent -ServicePrincipalCredential $credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false | Out-Null
+    }
+
+    It 'detects a machine that is not connected (exit 1)' {
+        $run = Invoke-Example -Name 'Intune-Detect-AzcmAgent.ps1'
+        $run.ExitCode | Should -Be 1 -Because $run.Output
+        $run.Output | Should -Match 'Not connected to Azure Arc'
+    }
+
+    It 'remediates: connects (exit 0) and leaves its transcript in the agent''s log folder' {
+        $parameters = $script:target.Clone()
+        $parameters['SecretPath'] = $script:secretPath
+        $run = Invoke-Example -Name 'Intune-Remediate-AzcmAgent.ps1' -Parameters $parameters
+        $run.ExitCode | Should -Be 0 -Because $run.Output
+        $run.Output | Should -Match 'Connected: /subscriptions/'
+        Test-Path -LiteralPath (Get-AgentConfigPath) | Should -BeTrue
+        $logs = Join-Path -Path $env:AZCM_ROOT -ChildPath 'var/opt/azcmagent/log'
+        @(Get-ChildItem -LiteralPath $logs -Filter 'intune-*.log').Count | Should -Be 1
+    }
+
+    It 'detects the connected machine (exit 0), and a second remediation changes nothing' {
+        $run = Invoke-Example -Name 'Intune-Detect-AzcmAgent.ps1'
+        $run.ExitCode | Should -Be 0 -Because $run.Output
+        $run.Output | Should -Match 'Connected: /subscriptions/.*/machines/'
+        $parameters = $script:target.Clone()
+        $parameters['SecretPath'] = $script:secretPath
+        $again = Invoke-Example -Name 'Intune-Remediate-AzcmAgent.ps1' -Parameters $parameters
+        $again.ExitCode | Should -Be 0
+        $again.Output | Should -Match 'AlreadyConnected'
+    }
+
+    It 'fails a remediation with a wrong secret with exit 1 and the remediation line' {
+        New-TestStateRoot -Name 'intune-wrong' | Out-Null
+        $wrong = Join-Path -Path $script:work -ChildPath 'wrong-secret.txt'
+        Set-Content -LiteralPath $wrong -Value 'not-the-secret' -NoNewline
+        $parameters = $script:target.Clone()
+        $parameters['SecretPath'] = $wrong
+        $run = Invoke-Example -Name 'Intune-Remediate-AzcmAgent.ps1' -Parameters $parameters
+        $run.ExitCode | Should -Be 1
+        $run.Output | Should -Match 'Failed \(AZCM0041,Connect-AzcmAgent\)'
+        $run.Output | Should -Match 'Remediation: '
+        $run.Output | Should -Not -Match 'not-the-secret'
+    }
+}
+
+Describe 'Group Policy startup script' {
+    It 'connects once, and a later startup does nothing (exit 0 both times)' {
+        New-TestStateRoot -Name 'gpo' | Out-Null
+        $settings = Join-Path -Path $script:work -ChildPath 'settings.json'
+        @{
+            tenantId           = $env:FAKE_TENANT_ID
+            subscriptionId     = $env:FAKE_SUBSCRIPTION_ID
+            resourceGroup      = $env:FAKE_RESOURCE_GROUP
+            location           = $env:FAKE_LOCATION
+            cloud              = $env:FAKE_CLOUD
+            servicePrincipalId = $env:FAKE_CLIENT_ID
+            secretPath         = $script:secretPath
+        } | ConvertTo-Json | Set-Content -LiteralPath $settings
+        $run = Invoke-Example -Name 'GPO-Startup-Connect-AzcmAgent.ps1' -Parameters @{ SettingsPath = $settings }
+        $run.ExitCode | Should -Be 0 -Because $run.Output
+        $run.Output | Should -Match 'Connected: /subscriptions/'
+        $logs = Join-Path -Path $env:AZCM_ROOT -ChildPath 'var/opt/azcmagent/log'
+        Test-Path -LiteralPath (Join-Path -Path $logs -ChildPath 'gpo-connected.txt') | Should -BeTrue
+        $again = Invoke-Example -Name 'GPO-Startup-Connect-AzcmAgent.ps1' -Parameters @{ SettingsPath = $settings }
+        $again.ExitCode | Should -Be 0
+        $again.Output | Should -BeNullOrEmpty -Because 'a later startup skips the work quietly'
+        @(Get-ChildItem -LiteralPath $logs -Filter 'gpo-*.log').Count | Should -Be 1
+    }
+}
+
+Describe 'Connect-Fleet over SSH remoting' {
+    BeforeAll {
+        $script:missing = @(Test-TestSshPrerequisite)
+        if ($script:missing.Count -gt 0 -and $env:CI -eq 'true') {
+            throw ('CI must run the SSH fleet example; missing: {0}' -f ($script:missing -join ', '))
+        }
+        if ($script:missing.Count -eq 0) {
+            $machines = @(
+                @{ Address = '127.0.0.21'; Name = 'web-01' },
+                @{ Address = '127.0.0.22'; Name = 'web-02' },
+                @{ Address = '127.0.0.23'; Name = 'web-03' },
+                @{ Address = '127.0.0.24'; Name = 'web-04' },
+                @{ Address = '127.0.0.25'; Name = 'web_05_' }
+            )
+            $script:fleet = Start-TestSshMachine -Machine $machines -ModuleRoot $script:moduleRoot
+        }
+    }
+
+    AfterAll {
+        if ($script:fleet) {
+            Stop-TestSshMachine -Fleet $script:fleet
+        }
+    }
+
+    It 'connects every server of the CSV and reports one row each' {
+        if ($script:missing.Count -gt 0) {
+            Set-ItResult -Skipped -Because 'SSH remoting needs root, sshd and unshare'
+            return
+        }
+        $csv = Join-Path -Path $script:work -ChildPath 'servers.csv'
+        $report = Join-Path -Path $script:work -ChildPath 'report.csv'
+        @('127.0.0.21', '127.0.0.22', '127.0.0.23', '127.0.0.24', '127.0.0.25', '127.0.0.26') | ForEach-Object { [pscustomobject]@{ HostName = $_ } } | Export-Csv -LiteralPath $csv -NoTypeInformation
+        $optionsFile = Join-Path -Path $script:work -ChildPath 'fleet.ps1'
+        # -SshOptions is a hashtable: a wrapper passes it, as an admin's script would.
+        $wrapper = @'
+param([string]$Csv, [string]$Report, [string]$Key, [string]$KnownHosts)
+$secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
+$sp = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
+& (Join-Path -Path $env:AZCM_EXAMPLES -ChildPath 'Connect-Fleet.ps1') -CsvPath $Csv -ReportPath $Report -UserName root -KeyFilePath $Key -SshOptions @{ UserKnownHostsFile = $KnownHosts; StrictHostKeyChecking = 'yes' } -ServicePrincipalCredential $sp -TenantId $env:FAKE_TENANT_ID -SubscriptionId $env:FAKE_SUBSCRIPTION_ID -ResourceGroupName $env:FAKE_RESOURCE_GROUP -Location $env:FAKE_LOCATION -Cloud $env:FAKE_CLOUD -ThrottleLimit 3 | Out-Null
+'@
+        Set-Content -LiteralPath $optionsFile -Value $wrapper
+        $env:AZCM_EXAMPLES = $script:examples
+        $savedModulePath = $env:PSModulePath
+        try {
+            $env:PSModulePath = $script:moduleRoot + [System.IO.Path]::PathSeparator + $env:PSModulePath
+            $output = & $script:pwshPath -NoProfile -NonInteractive -File $optionsFile -Csv $csv -Report $report -Key $script:fleet.Ssh.KeyFilePath -KnownHosts $script:fleet.Ssh.Options.UserKnownHostsFile 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
+        } finally {
+            $env:PSModulePath = $savedModulePath
+            Remove-Item -Path Env:AZCM_EXAMPLES -ErrorAction SilentlyContinue
+        }
+        $rows = @(Import-Csv -LiteralPath $report)
+        $rows.Count | Should -Be 6 -Because ($rows | Format-Table | Out-String)
+        foreach ($m in ($script:fleet.Machines | Where-Object Name -NE 'web_05_')) {
+            $row = $rows | Where-Object ComputerName -EQ $m.Address
+            $row.MachineName | Should -Be $m.Name
+            $row.Status | Should -Be 'Connected'
+            $row.ResourceId | Should -Match ('/machines/{0}$' -f $m.Name)
+        }
+        ($rows | Where-Object ComputerName -EQ '127.0.0.25').Status | Should -Be 'Failed'
+        ($rows | Where-Object ComputerName -EQ '127.0.0.26').Status | Should -Be 'Unreachable'
+    }
+}
