@@ -6,4 +6,6 @@ foreach ($file in @($private + $public)) {
     . $file.FullName
 }
 
+Register-AzcmArgumentCompleter
+
 Export-ModuleMember -Function ($public | ForEach-Object { $_.BaseName })

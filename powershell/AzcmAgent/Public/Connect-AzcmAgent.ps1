@@ -17,19 +17,152 @@ function Connect-AzcmAgent {
     remoting (the AzcmAgent module must be installed there) and returns one result per machine;
     a failure on one machine never stops the others.
 
+    .PARAMETER ServicePrincipalCredential
+    The service principal to sign in with: its application (client) id as the user name and its
+    secret as the password. The secret reaches azcm on stdin only, never on a command line.
+
+    .PARAMETER ServicePrincipalId
+    The application (client) id of the service principal that signs in with a certificate.
+
+    .PARAMETER ServicePrincipalCertificatePath
+    A PEM or PFX file with the service principal's certificate and its private key.
+
+    .PARAMETER ServicePrincipalCertificateThumbprint
+    The thumbprint of the service principal's certificate in the Windows certificate store
+    (LocalMachine\My, then CurrentUser\My); its key may be non-exportable.
+
+    .PARAMETER AccessToken
+    An ARM access token (SecureString) to use instead of signing in, for example (Get-AzAccessToken
+    -AsSecureString).Token. It reaches azcm on stdin only.
+
+    .PARAMETER UseDeviceCode
+    Signs in as a person with a device code: the code and the URL to enter it at are shown as
+    information.
+
+    .PARAMETER UseAzureCli
+    Signs in with the Azure CLI's current session (az login) on this machine.
+
+    .PARAMETER TenantId
+    The Entra ID tenant (a GUID) of the service principal or of the subscription.
+
+    .PARAMETER UserTenantId
+    The tenant a person signs in to with -UseDeviceCode or -UseAzureCli, when it is not the
+    subscription's.
+
+    .PARAMETER SubscriptionId
+    The subscription for the machine resource: its id, or its exact display name.
+
+    .PARAMETER ResourceGroupName
+    The resource group for the machine resource; created in -Location when it does not exist.
+
+    .PARAMETER Location
+    The Azure region of the machine resource, for example westeurope (tab completion lists the
+    cloud's regions).
+
+    .PARAMETER Name
+    The name of the machine resource (default: the host name without its domain). Letters, digits,
+    hyphens, underscores and periods, up to 54 characters.
+
+    .PARAMETER Cloud
+    The Azure cloud: AzureCloud (default), AzureUSGovernment, AzureChinaCloud, or a custom cloud
+    defined in the file AZCM_CLOUD_FILE names. Tab completion lists them.
+
+    .PARAMETER Tag
+    Tags for the machine resource, as a hashtable: @{ Owner = 'Ops Team'; CostCenter = '1234' }.
+
+    .PARAMETER CorrelationId
+    A GUID recorded with the onboarding and sent with every ARM call, to find them in the activity
+    log.
+
+    .PARAMETER PrivateLinkScope
+    The resource id of the Azure Arc private link scope the machine connects through.
+
+    .PARAMETER GatewayId
+    The resource id of the Azure Arc gateway to route the agent's traffic through.
+
+    .PARAMETER AutomanageProfile
+    The resource id of an Azure Automanage configuration profile to assign (a best-practices profile
+    or your own).
+
+    .PARAMETER EnableAutomaticUpgrade
+    Lets the agent upgrade itself automatically (preview).
+
+    .PARAMETER IgnoreNetworkCheck
+    Connects even when the network check of the required endpoints fails (it is then a warning).
+
+    .PARAMETER RetryTimeout
+    How long, in seconds, ARM calls and their retries (throttling, outages) may take in all (default
+    120).
+
+    .PARAMETER Session
+    Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
+    installed there) and returns their results, each with PSComputerName and MachineName.
+
+    .PARAMETER ComputerName
+    Runs the cmdlet on these machines over WinRM remoting: sessions are opened, used and closed; a
+    machine that cannot be reached gets a row (or an error) of its own.
+
+    .PARAMETER HostName
+    Runs the cmdlet on these machines over SSH remoting (PowerShell 7; SSH key or agent
+    authentication, the powershell subsystem on each machine). Windows PowerShell 5.1 has no SSH
+    remoting: use -ComputerName or -Session.
+
+    .PARAMETER UserName
+    The user to sign in to the -HostName machines as, over SSH.
+
+    .PARAMETER KeyFilePath
+    The private key file to authenticate to the -HostName machines with, over SSH.
+
+    .PARAMETER Port
+    The SSH port of the -HostName machines (default 22).
+
+    .PARAMETER Options
+    SSH options for the -HostName sessions, as New-PSSession -Options takes them: a hashtable of ssh
+    -o settings, for example @{ StrictHostKeyChecking = 'yes'; UserKnownHostsFile =
+    '~/.ssh/fleet_known_hosts' }.
+
+    .PARAMETER Credential
+    The account to open the -ComputerName (WinRM) sessions with.
+
+    .PARAMETER ThrottleLimit
+    How many machines work at once with -Session, -ComputerName or -HostName (default 32).
+
     .EXAMPLE
     $credential = Get-Credential -UserName $appId -Message 'Service principal secret'
     Connect-AzcmAgent -ServicePrincipalCredential $credential -TenantId $tenantId -SubscriptionId Production -ResourceGroupName HybridServers -Location westeurope
 
+    Connects this machine with a service principal secret asked for interactively; the subscription is given by its display name.
+
     .EXAMPLE
     Connect-AzcmAgent -ServicePrincipalId $appId -ServicePrincipalCertificateThumbprint $thumbprint -TenantId $tenantId -SubscriptionId $sub -ResourceGroupName Servers -Location westeurope
+
+    Connects with a service principal whose certificate is in the Windows certificate store.
 
     .EXAMPLE
     Connect-AzcmAgent -AccessToken (Get-AzAccessToken -AsSecureString).Token -SubscriptionId $sub -ResourceGroupName Servers -Location eastus -Tag @{ Owner = 'Ops Team' } -WhatIf
 
+    Shows what connecting with an access token would change (resource group, machine resource, tags), changing nothing.
+
     .EXAMPLE
     $sessions = New-PSSession -ComputerName (Import-Csv servers.csv).Name
     Connect-AzcmAgent -Session $sessions -ThrottleLimit 50 -ServicePrincipalCredential $credential -TenantId $tenantId -SubscriptionId $sub -ResourceGroupName Servers -Location westeurope
+
+    Connects every server of a CSV file over WinRM remoting, 50 at a time, one result row per server.
+
+    .OUTPUTS
+    AzcmAgent.Connection: Status (Connected, AlreadyConnected, WhatIf, Failed, Unreachable), the resource, the actions taken; with remoting one per machine, with PSComputerName and MachineName.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Disconnect-AzcmAgent
+
+    .LINK
+    Get-AzcmAgent
+
+    .LINK
+    Test-AzcmConnectivity
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ServicePrincipal')]
     [OutputType('AzcmAgent.Connection')]
@@ -95,7 +228,6 @@ function Connect-AzcmAgent {
         [string]$Name,
 
         [Parameter(Mandatory = $false)]
-        [ArgumentCompleter({ 'AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud' })]
         [ValidateNotNullOrEmpty()]
         [string]$Cloud,
 

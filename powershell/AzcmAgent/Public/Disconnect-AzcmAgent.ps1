@@ -9,11 +9,96 @@ function Disconnect-AzcmAgent {
     and needs no credentials. Secrets go to azcm on its standard input. -WhatIf reports what would
     happen. High impact: PowerShell asks for confirmation unless -Confirm:$false.
 
+    .PARAMETER ServicePrincipalCredential
+    The service principal to sign in with: its application (client) id as the user name and its
+    secret as the password. The secret reaches azcm on stdin only, never on a command line.
+
+    .PARAMETER ServicePrincipalId
+    The application (client) id of the service principal that signs in with a certificate.
+
+    .PARAMETER ServicePrincipalCertificatePath
+    A PEM or PFX file with the service principal's certificate and its private key.
+
+    .PARAMETER ServicePrincipalCertificateThumbprint
+    The thumbprint of the service principal's certificate in the Windows certificate store
+    (LocalMachine\My, then CurrentUser\My); its key may be non-exportable.
+
+    .PARAMETER AccessToken
+    An ARM access token (SecureString) to use instead of signing in, for example (Get-AzAccessToken
+    -AsSecureString).Token. It reaches azcm on stdin only.
+
+    .PARAMETER UseDeviceCode
+    Signs in as a person with a device code: the code and the URL to enter it at are shown as
+    information.
+
+    .PARAMETER UseAzureCli
+    Signs in with the Azure CLI's current session (az login) on this machine.
+
+    .PARAMETER TenantId
+    The Entra ID tenant (a GUID) of the service principal or of the subscription.
+
+    .PARAMETER ForceLocalOnly
+    Resets the local agent state without deleting the resource in Azure (no sign-in): for a resource
+    already deleted, or a machine that cannot reach Azure.
+
+    .PARAMETER RetryTimeout
+    How long, in seconds, ARM calls and their retries (throttling, outages) may take in all (default
+    120).
+
+    .PARAMETER Session
+    Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
+    installed there) and returns their results, each with PSComputerName and MachineName.
+
+    .PARAMETER ComputerName
+    Runs the cmdlet on these machines over WinRM remoting: sessions are opened, used and closed; a
+    machine that cannot be reached gets a row (or an error) of its own.
+
+    .PARAMETER HostName
+    Runs the cmdlet on these machines over SSH remoting (PowerShell 7; SSH key or agent
+    authentication, the powershell subsystem on each machine). Windows PowerShell 5.1 has no SSH
+    remoting: use -ComputerName or -Session.
+
+    .PARAMETER UserName
+    The user to sign in to the -HostName machines as, over SSH.
+
+    .PARAMETER KeyFilePath
+    The private key file to authenticate to the -HostName machines with, over SSH.
+
+    .PARAMETER Port
+    The SSH port of the -HostName machines (default 22).
+
+    .PARAMETER Options
+    SSH options for the -HostName sessions, as New-PSSession -Options takes them: a hashtable of ssh
+    -o settings, for example @{ StrictHostKeyChecking = 'yes'; UserKnownHostsFile =
+    '~/.ssh/fleet_known_hosts' }.
+
+    .PARAMETER Credential
+    The account to open the -ComputerName (WinRM) sessions with.
+
+    .PARAMETER ThrottleLimit
+    How many machines work at once with -Session, -ComputerName or -HostName (default 32).
+
     .EXAMPLE
     Disconnect-AzcmAgent -ServicePrincipalCredential $credential -TenantId $tenantId
 
+    Deletes the machine resource in Azure and resets the local agent state (asks for confirmation).
+
     .EXAMPLE
     Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false
+
+    Resets the local agent state only, without asking: for a resource already deleted in Azure.
+
+    .OUTPUTS
+    AzcmAgent.Connection: Status (Disconnected, WhatIf, Failed, Unreachable) and the actions taken; with remoting one per machine.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Connect-AzcmAgent
+
+    .LINK
+    Get-AzcmAgent
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High', DefaultParameterSetName = 'ServicePrincipal')]
     [OutputType('AzcmAgent.Connection')]

@@ -12,17 +12,95 @@ function Get-AzcmAgent {
     -ServicePrincipalCredential and -TenantId, or -AccessToken) and lists where Azure and this
     machine disagree in the Arm property.
 
+    .PARAMETER Property
+    Only these properties, by display name or JSON key ('Agent Status', lastHeartbeat); each is
+    returned as an AzcmAgent.AgentProperty. Tab completion lists them.
+
+    .PARAMETER Os
+    Adds the OS properties: type, version, SKU, FQDN and domain.
+
+    .PARAMETER Arm
+    Also reads the machine resource from Azure Resource Manager (sign-in needed) and says where it
+    disagrees with this machine (the Arm property).
+
+    .PARAMETER ServicePrincipalCredential
+    The service principal to sign in with: its application (client) id as the user name and its
+    secret as the password. The secret reaches azcm on stdin only, never on a command line.
+
+    .PARAMETER AccessToken
+    An ARM access token (SecureString) to use instead of signing in, for example (Get-AzAccessToken
+    -AsSecureString).Token. It reaches azcm on stdin only.
+
+    .PARAMETER TenantId
+    The Entra ID tenant (a GUID) of the service principal or of the subscription.
+
+    .PARAMETER Session
+    Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
+    installed there) and returns their results, each with PSComputerName and MachineName.
+
+    .PARAMETER ComputerName
+    Runs the cmdlet on these machines over WinRM remoting: sessions are opened, used and closed; a
+    machine that cannot be reached gets a row (or an error) of its own.
+
+    .PARAMETER HostName
+    Runs the cmdlet on these machines over SSH remoting (PowerShell 7; SSH key or agent
+    authentication, the powershell subsystem on each machine). Windows PowerShell 5.1 has no SSH
+    remoting: use -ComputerName or -Session.
+
+    .PARAMETER UserName
+    The user to sign in to the -HostName machines as, over SSH.
+
+    .PARAMETER KeyFilePath
+    The private key file to authenticate to the -HostName machines with, over SSH.
+
+    .PARAMETER Port
+    The SSH port of the -HostName machines (default 22).
+
+    .PARAMETER Options
+    SSH options for the -HostName sessions, as New-PSSession -Options takes them: a hashtable of ssh
+    -o settings, for example @{ StrictHostKeyChecking = 'yes'; UserKnownHostsFile =
+    '~/.ssh/fleet_known_hosts' }.
+
+    .PARAMETER Credential
+    The account to open the -ComputerName (WinRM) sessions with.
+
+    .PARAMETER ThrottleLimit
+    How many machines work at once with -Session, -ComputerName or -HostName (default 32).
+
     .EXAMPLE
     Get-AzcmAgent
+
+    Shows this machine's Azure Arc state, as azcmagent show does.
 
     .EXAMPLE
     Get-AzcmAgent -Property 'Agent Status', lastHeartbeat
 
+    Returns just the agent status and the last heartbeat.
+
     .EXAMPLE
     Get-AzcmAgent -Arm -ServicePrincipalCredential $credential -TenantId $tenantId | Select-Object -ExpandProperty Arm
 
+    Compares this machine with its resource in Azure Resource Manager.
+
     .EXAMPLE
     Get-AzcmAgent -ComputerName (Get-Content servers.txt) | Where-Object Status -NE 'Connected'
+
+    Lists the servers of a text file whose agent is not connected.
+
+    .OUTPUTS
+    AzcmAgent.Agent: every property of azcmagent show; AzcmAgent.AgentProperty (Name, Value) for each -Property.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Connect-AzcmAgent
+
+    .LINK
+    Test-AzcmConnectivity
+
+    .LINK
+    Export-AzcmLog
     #>
     [CmdletBinding(DefaultParameterSetName = 'Local')]
     [OutputType('AzcmAgent.Agent', 'AzcmAgent.AgentProperty')]

@@ -6,8 +6,28 @@ function Get-AzcmConfigInfo {
     .DESCRIPTION
     Runs 'azcm config info'. Without -Name describes every property.
 
+    .PARAMETER Name
+    The properties to describe (tab completion lists them); all when omitted.
+
     .EXAMPLE
     Get-AzcmConfigInfo -Name extensions.allowlist
+
+    Describes the extensions.allowlist property: its type, default and an example.
+
+    .INPUTS
+    System.String, or objects with a Name property: the properties to describe.
+
+    .OUTPUTS
+    AzcmAgent.ConfigPropertyInfo: Name, Type, Default, AllowedValues, Description, Example.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Get-AzcmConfig
+
+    .LINK
+    Set-AzcmConfig
     #>
     [CmdletBinding()]
     [OutputType('AzcmAgent.ConfigPropertyInfo')]

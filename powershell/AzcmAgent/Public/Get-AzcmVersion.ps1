@@ -3,8 +3,29 @@ function Get-AzcmVersion {
     .SYNOPSIS
     Gets the version, build target and source revision of the azcm binary the module runs.
 
+    .DESCRIPTION
+    Runs 'azcm license': the licence text azcm is distributed under (MIT), as one string.
+
+    .PARAMETER Session
+    Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
+    installed there) and returns their results, each with PSComputerName and MachineName.
+
+    .PARAMETER ThrottleLimit
+    How many machines work at once with -Session, -ComputerName or -HostName (default 32).
+
     .EXAMPLE
     Get-AzcmVersion
+
+    Shows the version of azcm and of the module, and which binary the module runs.
+
+    .OUTPUTS
+    AzcmAgent.Version: the name, version, target, git revision and build profile of azcm, and the binary the module runs.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Get-AzcmLicense
     #>
     [CmdletBinding()]
     [OutputType('AzcmAgent.Version')]

@@ -8,8 +8,26 @@ function New-AzcmKeyPair {
     (administrators only) and whose public key is returned as base64 DER PKCS#1, the format of
     ARM's clientPublicKey. A new key replaces the previous one. Supports -WhatIf and -Confirm.
 
+    .PARAMETER Session
+    Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
+    installed there) and returns their results, each with PSComputerName and MachineName.
+
+    .PARAMETER ThrottleLimit
+    How many machines work at once with -Session, -ComputerName or -HostName (default 32).
+
     .EXAMPLE
     (New-AzcmKeyPair).PublicKey
+
+    Makes a new RSA key pair and returns its public key in the form ARM's clientPublicKey takes.
+
+    .OUTPUTS
+    AzcmAgent.KeyPair: the public key, its format and size, and where the private key is kept.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Connect-AzcmAgent
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium')]
     [OutputType('AzcmAgent.KeyPair')]

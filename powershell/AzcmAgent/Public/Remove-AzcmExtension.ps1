@@ -9,14 +9,75 @@ function Remove-AzcmExtension {
     stopped first. Asks for confirmation (ConfirmImpact High) unless -Confirm:$false; -WhatIf
     says what would be removed. Accepts AzcmAgent.Extension objects from Get-AzcmExtension.
 
+    .PARAMETER Name
+    The extension to remove, as Publisher.Type (tab completion lists the installed ones); from the
+    pipeline by the Name property, for example from Get-AzcmExtension.
+
+    .PARAMETER All
+    Removes every installed extension.
+
+    .PARAMETER TimeoutSec
+    How long, in seconds, an extension's uninstall may run before it is stopped (default 300).
+
+    .PARAMETER Session
+    Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
+    installed there) and returns their results, each with PSComputerName and MachineName.
+
+    .PARAMETER ComputerName
+    Runs the cmdlet on these machines over WinRM remoting: sessions are opened, used and closed; a
+    machine that cannot be reached gets a row (or an error) of its own.
+
+    .PARAMETER HostName
+    Runs the cmdlet on these machines over SSH remoting (PowerShell 7; SSH key or agent
+    authentication, the powershell subsystem on each machine). Windows PowerShell 5.1 has no SSH
+    remoting: use -ComputerName or -Session.
+
+    .PARAMETER UserName
+    The user to sign in to the -HostName machines as, over SSH.
+
+    .PARAMETER KeyFilePath
+    The private key file to authenticate to the -HostName machines with, over SSH.
+
+    .PARAMETER Port
+    The SSH port of the -HostName machines (default 22).
+
+    .PARAMETER Options
+    SSH options for the -HostName sessions, as New-PSSession -Options takes them: a hashtable of ssh
+    -o settings, for example @{ StrictHostKeyChecking = 'yes'; UserKnownHostsFile =
+    '~/.ssh/fleet_known_hosts' }.
+
+    .PARAMETER Credential
+    The account to open the -ComputerName (WinRM) sessions with.
+
+    .PARAMETER ThrottleLimit
+    How many machines work at once with -Session, -ComputerName or -HostName (default 32).
+
     .EXAMPLE
     Remove-AzcmExtension -Name Microsoft.Azure.Monitor.AzureMonitorWindowsAgent
+
+    Removes the Azure Monitor agent extension locally (asks for confirmation).
 
     .EXAMPLE
     Get-AzcmExtension | Where-Object State -EQ 'error' | Remove-AzcmExtension -Confirm:$false
 
+    Removes every extension in the error state without asking.
+
     .EXAMPLE
     Remove-AzcmExtension -All -WhatIf
+
+    Shows which extensions would be removed, removing none.
+
+    .INPUTS
+    Objects with a Name property (AzcmAgent.Extension from Get-AzcmExtension): the extensions to remove.
+
+    .OUTPUTS
+    AzcmAgent.ExtensionRemoval: each extension, whether it was removed, its uninstall exit code or error, and its folder.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Get-AzcmExtension
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High', DefaultParameterSetName = 'Name')]
     [OutputType('AzcmAgent.ExtensionRemoval')]

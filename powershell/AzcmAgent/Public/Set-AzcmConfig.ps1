@@ -9,14 +9,61 @@ function Set-AzcmConfig {
     Several -Value entries are joined into azcm's comma-separated list. Runs 'azcm config set'.
     Supports -WhatIf and -Confirm. Returns the new setting with -PassThru.
 
+    .PARAMETER Name
+    The property to set (tab completion lists them); from the pipeline by the Name property.
+
+    .PARAMETER Value
+    The value; several values set a list property (proxy.bypass, extensions.allowlist). Also by the
+    Value property from the pipeline.
+
+    .PARAMETER Add
+    Adds the values to the list property instead of replacing it.
+
+    .PARAMETER Remove
+    Removes the values from the list property.
+
+    .PARAMETER PassThru
+    Returns the property as it is now, as an AzcmAgent.ConfigSetting.
+
+    .PARAMETER Session
+    Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
+    installed there) and returns their results, each with PSComputerName and MachineName.
+
+    .PARAMETER ThrottleLimit
+    How many machines work at once with -Session, -ComputerName or -HostName (default 32).
+
     .EXAMPLE
     Set-AzcmConfig -Name proxy.url -Value 'http://proxy.contoso.corp:8080'
+
+    Sends the agent's traffic through a proxy.
 
     .EXAMPLE
     Set-AzcmConfig -Name extensions.allowlist -Value 'Microsoft.Azure.Monitor/AzureMonitorWindowsAgent' -Add -PassThru
 
+    Adds an extension to the allowlist and returns the list as it is now.
+
     .EXAMPLE
     Set-AzcmConfig -Name incomingconnections.enabled -Value $false -Session $sessions
+
+    Turns off incoming connections on every machine of $sessions.
+
+    .INPUTS
+    Objects with Name and Value properties (for example AzcmAgent.ConfigSetting): the properties to set.
+
+    .OUTPUTS
+    AzcmAgent.ConfigSetting, with -PassThru: the property as it is now.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Get-AzcmConfig
+
+    .LINK
+    Clear-AzcmConfig
+
+    .LINK
+    Get-AzcmConfigInfo
     #>
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Replace')]
     [OutputType('AzcmAgent.ConfigSetting')]

@@ -11,17 +11,95 @@ function Test-AzcmConnectivity {
     required endpoint fails, the results are still returned and an AZCM0026 error is written.
     -Quiet returns only $true or $false, like Test-NetConnection -Quiet.
 
+    .PARAMETER Location
+    The region to check (default: the connected machine's); tab completion lists the cloud's
+    regions.
+
+    .PARAMETER Cloud
+    The cloud to check (default: the connected machine's, else AzureCloud).
+
+    .PARAMETER EnablePrivateLinkCheck
+    Checks that the endpoints resolve to private addresses, as a private link scope needs.
+
+    .PARAMETER DnsServer
+    Resolves with this DNS server (an IP address with an optional port) instead of the system's.
+
+    .PARAMETER Extension
+    Also checks the endpoints of these extensions: sql, esu.
+
+    .PARAMETER IncludeAll
+    Checks every endpoint of the catalogue, also those of extensions.
+
+    .PARAMETER TimeoutSec
+    How long, in seconds, each stage of a probe (DNS, TCP, TLS, HTTP) may take (default 10).
+
+    .PARAMETER Quiet
+    Returns only $true (every required endpoint is reachable) or $false.
+
+    .PARAMETER Session
+    Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
+    installed there) and returns their results, each with PSComputerName and MachineName.
+
+    .PARAMETER ComputerName
+    Runs the cmdlet on these machines over WinRM remoting: sessions are opened, used and closed; a
+    machine that cannot be reached gets a row (or an error) of its own.
+
+    .PARAMETER HostName
+    Runs the cmdlet on these machines over SSH remoting (PowerShell 7; SSH key or agent
+    authentication, the powershell subsystem on each machine). Windows PowerShell 5.1 has no SSH
+    remoting: use -ComputerName or -Session.
+
+    .PARAMETER UserName
+    The user to sign in to the -HostName machines as, over SSH.
+
+    .PARAMETER KeyFilePath
+    The private key file to authenticate to the -HostName machines with, over SSH.
+
+    .PARAMETER Port
+    The SSH port of the -HostName machines (default 22).
+
+    .PARAMETER Options
+    SSH options for the -HostName sessions, as New-PSSession -Options takes them: a hashtable of ssh
+    -o settings, for example @{ StrictHostKeyChecking = 'yes'; UserKnownHostsFile =
+    '~/.ssh/fleet_known_hosts' }.
+
+    .PARAMETER Credential
+    The account to open the -ComputerName (WinRM) sessions with.
+
+    .PARAMETER ThrottleLimit
+    How many machines work at once with -Session, -ComputerName or -HostName (default 32).
+
     .EXAMPLE
     Test-AzcmConnectivity -Location westeurope
+
+    Checks every required endpoint of West Europe, stage by stage.
 
     .EXAMPLE
     Test-AzcmConnectivity -Location westeurope -EnablePrivateLinkCheck -DnsServer 10.0.0.4 | Where-Object { -not $_.Ok }
 
+    Checks with the private-link rule through a given DNS server, and lists the endpoints that fail.
+
     .EXAMPLE
     if (-not (Test-AzcmConnectivity -Quiet)) { Write-Warning 'Azure Arc endpoints unreachable' }
 
+    Warns when the endpoints of the connected machine's region are not all reachable.
+
     .EXAMPLE
     Test-AzcmConnectivity -ComputerName (Get-Content servers.txt) -Location eastus -Quiet
+
+    Checks East US from every server of a text file, one $true or $false each.
+
+    .OUTPUTS
+    AzcmAgent.EndpointCheck per endpoint and one AzcmAgent.ConnectivitySummary; System.Boolean with -Quiet.
+
+    .LINK
+    about_AzcmAgent
+
+    .LINK
+    Connect-AzcmAgent
+
+    .LINK
+    Get-AzcmAgent
     #>
     [CmdletBinding()]
     [OutputType('AzcmAgent.EndpointCheck', 'AzcmAgent.ConnectivitySummary', [bool])]
