@@ -317,12 +317,6 @@ function Connect-AzcmAgent {
         if ($Cloud) {
             $arguments += @('--cloud', $Cloud)
         }
-        if ($TenantId) {
-            $arguments += @('--tenant-id', $TenantId)
-        }
-        if ($UserTenantId) {
-            $arguments += @('--user-tenant-id', $UserTenantId)
-        }
         if ($Tag -and $Tag.Count -gt 0) {
             $arguments += @('--tags', (ConvertTo-AzcmTagArgument -Tag $Tag))
         }
@@ -344,30 +338,13 @@ function Connect-AzcmAgent {
         if ($IgnoreNetworkCheck) {
             $arguments += '--ignore-network-check'
         }
-        if ($PSBoundParameters.ContainsKey('RetryTimeout')) {
-            $arguments += @('--retry-timeout', [string]$RetryTimeout)
-        }
         if ($whatIf) {
             $arguments += '--what-if'
         }
 
-        $secret = $null
-        if ($PSCmdlet.ParameterSetName -eq 'ServicePrincipal') {
-            $arguments += @('--service-principal-id', $ServicePrincipalCredential.UserName, '--service-principal-secret', '-')
-            $secret = $ServicePrincipalCredential.Password
-        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
-            $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
-            $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath)
-        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificateThumbprint') {
-            $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert-thumbprint', $ServicePrincipalCertificateThumbprint)
-        } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode') {
-            $arguments += '--use-device-code'
-        } elseif ($PSCmdlet.ParameterSetName -eq 'AzureCli') {
-            $arguments += '--use-azcli'
-        } else {
-            $arguments += @('--access-token', '-')
-            $secret = $AccessToken
-        }
+        $signIn = ConvertTo-AzcmSignInArgument -BoundParameters $PSBoundParameters
+        $arguments += $signIn.Arguments
+        $secret = $signIn.Secret
         if ($null -ne $secret) {
             $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('connect') -ArgumentList $arguments -StdinSecret $secret -TargetObject $target
         } else {

@@ -203,32 +203,10 @@ function Disconnect-AzcmAgent {
         $secret = $null
         if ($ForceLocalOnly) {
             $arguments += '--force-local-only'
-        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipal') {
-            $arguments += @('--service-principal-id', $ServicePrincipalCredential.UserName, '--service-principal-secret', '-', '--tenant-id', $TenantId)
-            $secret = $ServicePrincipalCredential.Password
-        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificate') {
-            $certificatePath = (Resolve-Path -LiteralPath $ServicePrincipalCertificatePath -ErrorAction Stop).ProviderPath
-            $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert', $certificatePath, '--tenant-id', $TenantId)
-        } elseif ($PSCmdlet.ParameterSetName -eq 'ServicePrincipalCertificateThumbprint') {
-            $arguments += @('--service-principal-id', $ServicePrincipalId, '--service-principal-cert-thumbprint', $ServicePrincipalCertificateThumbprint, '--tenant-id', $TenantId)
-        } elseif ($PSCmdlet.ParameterSetName -eq 'DeviceCode' -or $PSCmdlet.ParameterSetName -eq 'AzureCli') {
-            if ($UseAzureCli) {
-                $arguments += '--use-azcli'
-            } else {
-                $arguments += '--use-device-code'
-            }
-            if ($TenantId) {
-                $arguments += @('--tenant-id', $TenantId)
-            }
         } else {
-            $arguments += @('--access-token', '-')
-            if ($TenantId) {
-                $arguments += @('--tenant-id', $TenantId)
-            }
-            $secret = $AccessToken
-        }
-        if ($PSBoundParameters.ContainsKey('RetryTimeout')) {
-            $arguments += @('--retry-timeout', [string]$RetryTimeout)
+            $signIn = ConvertTo-AzcmSignInArgument -BoundParameters $PSBoundParameters
+            $arguments += $signIn.Arguments
+            $secret = $signIn.Secret
         }
         if ($whatIf) {
             $arguments += '--what-if'

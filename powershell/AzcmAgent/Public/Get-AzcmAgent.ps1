@@ -174,21 +174,9 @@ function Get-AzcmAgent {
         $secret = $null
         if ($Arm) {
             $arguments.Add('--arm')
-            if ($PSCmdlet.ParameterSetName -eq 'ArmServicePrincipal') {
-                $arguments.Add('--service-principal-id')
-                $arguments.Add($ServicePrincipalCredential.UserName)
-                $arguments.Add('--service-principal-secret')
-                $arguments.Add('-')
-                $secret = $ServicePrincipalCredential.Password
-            } else {
-                $arguments.Add('--access-token')
-                $arguments.Add('-')
-                $secret = $AccessToken
-            }
-            if ($TenantId) {
-                $arguments.Add('--tenant-id')
-                $arguments.Add($TenantId)
-            }
+            $signIn = ConvertTo-AzcmSignInArgument -BoundParameters $PSBoundParameters
+            $arguments.AddRange([string[]]$signIn.Arguments)
+            $secret = $signIn.Secret
         }
         if ($Property) {
             # The property names last, after `--`: values, never flags.
