@@ -65,6 +65,18 @@ Describe 'Set-AzcmConfig' {
         (Get-AzcmConfig -Name proxy.url).Value | Should -Be 'http://proxy.contoso.corp:8080'
     }
 
+    It 'takes Name and Value from the pipeline by property name (a settings file, another machine''s settings)' {
+        $wanted = @(
+            [pscustomobject]@{ Name = 'proxy.url'; Value = 'http://proxy.contoso.corp:3128' },
+            [pscustomobject]@{ Name = 'extensions.enabled'; Value = 'false' }
+        )
+        $wanted | Set-AzcmConfig
+        (Get-AzcmConfig -Name proxy.url).Value | Should -Be 'http://proxy.contoso.corp:3128'
+        (Get-AzcmConfig -Name extensions.enabled).Value | Should -BeFalse
+        $copied = Get-AzcmConfig -Name proxy.url | Set-AzcmConfig -PassThru
+        $copied.Value | Should -Be 'http://proxy.contoso.corp:3128'
+    }
+
     It 'returns nothing without -PassThru' {
         Set-AzcmConfig -Name extensions.enabled -Value $false | Should -BeNullOrEmpty
         (Get-AzcmConfig -Name extensions.enabled).Value | Should -BeFalse

@@ -136,3 +136,41 @@ Describe 'Connect-AzcmAgent with a certificate in the Windows certificate store'
         }
     }
 }
+
+Describe '-WhatIf changes nothing, on disk or in Azure' {
+    BeforeAll {
+        function Get-WriteRequest {
+            # The fake rewrites its request log every 200 ms: wait for a fresh copy.
+            Start-Sleep -Milliseconds 600
+            @(Get-Content -LiteralPath $env:FAKE_REQUEST_LOG -Raw | ConvertFrom-Json | Where-Object { $_.method -ne 'GET' -and $_.path -notmatch '/oauth2/' })
+        }
+
+        function Get-StateSnapshot {
+            param([string]$Root)
+            @(Get-ChildItem -LiteralPath $Root -Recurse -File -Force | Where-Object Name -NE '.azcm.lock' | ForEach-Object {
+                    '{0} {1}' -f $_.FullName, (Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256).Hash
+                })
+        }
+    }
+
+    It 'connect -WhatIf sends no write to ARM and writes no file' {
+        $root = New-TestStateRoot -Name 'whatif-connect'
+        $before = @(Get-WriteRequest).Count
+        $plan = Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-whatif' -WhatIf
+        $plan.Status | Should -Be 'WhatIf'
+        @(Get-WriteRequest).Count | Should -Be $before -Because 'a what-if connect only reads'
+        @(Get-StateSnapshot -Root $root).Count | Should -Be 0
+    }
+
+    It 'disconnect -WhatIf deletes nothing in Azure and keeps the local state' {
+        $root = New-TestStateRoot -Name 'whatif-disconnect'
+        Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-whatif-2' | Out-Null
+        $state = Get-StateSnapshot -Root $root
+        $before = @(Get-WriteRequest).Count
+        Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -WhatIf | Out-Null
+        @(Get-WriteRequest).Count | Should -Be $before
+        Get-StateSnapshot -Root $root | Should -Be $state
+        Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false | Out-Null
+        @(Get-WriteRequest | Where-Object method -EQ 'DELETE').Count | Should -BeGreaterThan 0 -Because 'the log does see writes'
+    }
+}

@@ -21,6 +21,13 @@ Describe 'Get-AzcmAgent' {
         $agent.ResourceId | Should -BeNullOrEmpty
     }
 
+    It 'has a list view an admin can read: services as name: state, no hashtable syntax' {
+        $view = Get-AzcmAgent | Out-String -Width 160
+        $view | Should -Match 'Status\s+: Disconnected'
+        $view | Should -Match 'DependentServices\s+: himdsd: not installed, '
+        $view | Should -Not -Match '@\{'
+    }
+
     It 'returns the properties asked for by display name or key' {
         $rows = @(Get-AzcmAgent -Property 'Agent Status', 'lastHeartbeat')
         $rows.Count | Should -Be 2
