@@ -212,8 +212,7 @@ Describe 'Tags with quotes, backslashes and non-ASCII text are stored exactly (<
     BeforeAll {
         $global:PSNativeCommandArgumentPassing = $Mode
         $script:fake = Start-TestFakeCloud
-        $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
-        $script:credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
+        $script:credential = Get-TestFakeCredential
     }
 
     AfterAll {

@@ -45,14 +45,8 @@ BeforeAll {
         Join-Path -Path $env:AZCM_ROOT -ChildPath 'var/opt/azcmagent/agentconfig.json'
     }
 
-    $script:target = @{
-        TenantId           = $env:FAKE_TENANT_ID
-        SubscriptionId     = $env:FAKE_SUBSCRIPTION_ID
-        ResourceGroupName  = $env:FAKE_RESOURCE_GROUP
-        Location           = $env:FAKE_LOCATION
-        Cloud              = $env:FAKE_CLOUD
-        ServicePrincipalId = $env:FAKE_CLIENT_ID
-    }
+    $script:target = Get-TestFakeTarget
+    $script:target['ServicePrincipalId'] = $env:FAKE_CLIENT_ID
 }
 
 AfterAll {
@@ -68,9 +62,7 @@ Describe 'Intune remediation: detect, remediate, detect again' {
     AfterAll {
         # The resource is named after this host: delete it for the next example.
         $env:AZCM_ROOT = $script:intuneRoot
-        $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
-        $credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
-        Disconnect-AzcmAgent -ServicePrincipalCredential $credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false | Out-Null
+        Disconnect-AzcmAgent -ServicePrincipalCredential (Get-TestFakeCredential) -TenantId $env:FAKE_TENANT_ID -Confirm:$false | Out-Null
     }
 
     It 'detects a machine that is not connected (exit 1)' {

@@ -82,9 +82,12 @@ $manifestTest = Test-ModuleManifest -Path (Join-Path -Path $location -ChildPath 
         # PSModulePath (which may name the source tree) is not inherited.
         $env:HOME = $cleanHome
         Remove-Item -Path Env:PSModulePath -ErrorAction SilentlyContinue
+        # NuGet may write a NuGet.Config relative to the working folder: keep it in the work folder.
+        Push-Location -LiteralPath $script:work
         $script:output = & $pwshPath -NoProfile -NonInteractive -File $childScript -Stage $stage -Repository $repository 2>&1
         $script:exitCode = $LASTEXITCODE
     } finally {
+        Pop-Location
         $env:HOME = $savedHome
         $env:PSModulePath = $savedModulePath
     }

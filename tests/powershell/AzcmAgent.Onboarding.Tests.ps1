@@ -2,15 +2,8 @@ BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Common.ps1')
 
     $script:fake = Start-TestFakeCloud
-    $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
-    $script:credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
-    $script:target = @{
-        TenantId          = $env:FAKE_TENANT_ID
-        SubscriptionId    = $env:FAKE_SUBSCRIPTION_ID
-        ResourceGroupName = $env:FAKE_RESOURCE_GROUP
-        Location          = $env:FAKE_LOCATION
-        Cloud             = $env:FAKE_CLOUD
-    }
+    $script:credential = Get-TestFakeCredential
+    $script:target = Get-TestFakeTarget
 }
 
 AfterAll {

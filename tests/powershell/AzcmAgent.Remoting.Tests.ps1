@@ -38,15 +38,8 @@ BeforeAll {
     $script:ssh = $script:fleet.Ssh
     $script:good = @('127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15')
     $script:all = @($script:good + @('127.0.0.17', '127.0.0.16'))
-    $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
-    $script:credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
-    $script:target = @{
-        TenantId          = $env:FAKE_TENANT_ID
-        SubscriptionId    = $env:FAKE_SUBSCRIPTION_ID
-        ResourceGroupName = $env:FAKE_RESOURCE_GROUP
-        Location          = $env:FAKE_LOCATION
-        Cloud             = $env:FAKE_CLOUD
-    }
+    $script:credential = Get-TestFakeCredential
+    $script:target = Get-TestFakeTarget
 
     function Get-FakeRequestLog {
         # The fake rewrites its log every 200 ms: wait for a fresh copy.

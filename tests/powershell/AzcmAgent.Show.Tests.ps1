@@ -1,8 +1,7 @@
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Common.ps1')
     $script:fake = Start-TestFakeCloud
-    $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
-    $script:credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
+    $script:credential = Get-TestFakeCredential
 }
 
 AfterAll {

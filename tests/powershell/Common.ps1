@@ -95,3 +95,20 @@ function Stop-TestFakeCloud {
         Remove-Item -LiteralPath $Fake.Directory -Recurse -Force -ErrorAction SilentlyContinue
     }
 }
+
+function Get-TestFakeCredential {
+    # The fake cloud's service principal as a PSCredential (after Start-TestFakeCloud).
+    $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
+    New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
+}
+
+function Get-TestFakeTarget {
+    # Where a connect against the fake cloud goes, to splat onto Connect-AzcmAgent.
+    @{
+        TenantId          = $env:FAKE_TENANT_ID
+        SubscriptionId    = $env:FAKE_SUBSCRIPTION_ID
+        ResourceGroupName = $env:FAKE_RESOURCE_GROUP
+        Location          = $env:FAKE_LOCATION
+        Cloud             = $env:FAKE_CLOUD
+    }
+}
