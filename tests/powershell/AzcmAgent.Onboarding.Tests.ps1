@@ -167,3 +167,16 @@ Describe '-WhatIf changes nothing, on disk or in Azure' {
         @(Get-WriteRequest | Where-Object method -EQ 'DELETE').Count | Should -BeGreaterThan 0 -Because 'the log does see writes'
     }
 }
+
+Describe 'Confirmation' {
+    It 'asks before disconnecting (ConfirmImpact High); a session that cannot answer stops, -Confirm:$false goes ahead' {
+        $root = New-TestStateRoot -Name 'confirm'
+        Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-confirm' | Out-Null
+        $config = Join-Path -Path $root -ChildPath 'var/opt/azcmagent/agentconfig.json'
+        # Tests run with -NonInteractive: the prompt -Confirm asks for cannot be answered.
+        { Disconnect-AzcmAgent -ForceLocalOnly -Confirm } | Should -Throw
+        Test-Path -LiteralPath $config | Should -BeTrue -Because 'nothing changes without an answer'
+        (Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false).Status | Should -Be 'Disconnected'
+        Test-Path -LiteralPath $config | Should -BeFalse
+    }
+}
