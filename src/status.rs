@@ -76,7 +76,7 @@ pub static FIELDS: &[StatusField] = &[
     field(
         "Resource Namespace",
         "resourceNamespace",
-        Derived(|f| text(f.connected().then_some("Microsoft.HybridCompute"))),
+        Derived(|f| string_or_empty(f.connected().then_some("Microsoft.HybridCompute"))),
     ),
     field(
         "Resource Id",
@@ -102,7 +102,7 @@ pub static FIELDS: &[StatusField] = &[
     field(
         "VM UUID",
         "vmUuid",
-        Derived(|f| text(f.hardware.vm_uuid.as_deref())),
+        Derived(|f| string_or_empty(f.hardware.vm_uuid.as_deref())),
     ),
     field(
         "Location",
@@ -156,7 +156,7 @@ pub static FIELDS: &[StatusField] = &[
     field(
         "Cloud Provider",
         "cloudProvider",
-        Derived(|f| text(f.os.cloud_provider.as_deref())),
+        Derived(|f| string_or_empty(f.os.cloud_provider.as_deref())),
     ),
     StatusField {
         view: FieldView::Summary(|v| {
@@ -177,12 +177,12 @@ pub static FIELDS: &[StatusField] = &[
     field(
         "Manufacturer",
         "manufacturer",
-        Derived(|f| text(f.hardware.manufacturer.as_deref())),
+        Derived(|f| string_or_empty(f.hardware.manufacturer.as_deref())),
     ),
     field(
         "Model",
         "model",
-        Derived(|f| text(f.hardware.model.as_deref())),
+        Derived(|f| string_or_empty(f.hardware.model.as_deref())),
     ),
     field(
         "Mssql Server Detected",
@@ -235,17 +235,22 @@ pub static FIELDS: &[StatusField] = &[
     ),
     os_field("OS Type", "osType", |f| json!(f.os.os_type)),
     os_field("OS Version", "osVersion", |f| {
-        text(f.os.os_version.as_deref())
+        string_or_empty(f.os.os_version.as_deref())
     }),
-    os_field("OS SKU", "osSku", |f| text(f.os.os_sku.as_deref())),
-    os_field("FQDN", "fqdn", |f| text(f.os.fqdn.as_deref())),
-    os_field("Domain", "domain", |f| text(f.os.domain.as_deref())),
+    os_field("OS SKU", "osSku", |f| {
+        string_or_empty(f.os.os_sku.as_deref())
+    }),
+    os_field("FQDN", "fqdn", |f| string_or_empty(f.os.fqdn.as_deref())),
+    os_field("Domain", "domain", |f| {
+        string_or_empty(f.os.domain.as_deref())
+    }),
 ];
 
 /// Port of the agent's local proxy (arcproxy) that the agent uses in gateway mode.
 const ARCPROXY_URL: &str = "http://localhost:40343";
 
-fn text(v: Option<&str>) -> Value {
+/// A fact as show reports it: the text, or "" when the source did not say.
+fn string_or_empty(v: Option<&str>) -> Value {
     Value::String(v.unwrap_or("").to_string())
 }
 
@@ -297,7 +302,7 @@ impl Facts {
     fn agent_status(&self) -> Value {
         match self.connected() {
             false => json!("Disconnected"),
-            true => text(self.agent_status["status"].as_str()),
+            true => string_or_empty(self.agent_status["status"].as_str()),
         }
     }
 
@@ -333,11 +338,13 @@ impl Facts {
                     .filter(|v| !v.is_empty())
                 {
                     Some(v) => json!(v),
-                    None => text(self.compute[*himds_key].as_str()),
+                    None => string_or_empty(self.compute[*himds_key].as_str()),
                 }
             }
-            FieldSource::AgentConfig(from_config) => text(self.config.as_ref().map(from_config)),
-            AgentStatus(key) => text(self.agent_status[*key].as_str()),
+            FieldSource::AgentConfig(from_config) => {
+                string_or_empty(self.config.as_ref().map(from_config))
+            }
+            AgentStatus(key) => string_or_empty(self.agent_status[*key].as_str()),
             Derived(get) => get(self),
         }
     }
