@@ -132,6 +132,38 @@ Describe 'Group Policy startup script' {
     }
 }
 
+Describe 'Group Policy startup script with a certificate (the preferred sign-in)' {
+    It 'connects with the certificate the settings name' {
+        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+        $request = New-Object -TypeName System.Security.Cryptography.X509Certificates.CertificateRequest -ArgumentList 'CN=azcm gpo principal', $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+        $certificate = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddMinutes(-5), [DateTimeOffset]::UtcNow.AddDays(1))
+        $certificatePem = $certificate.ExportCertificatePem()
+        $pemPath = Join-Path -Path $script:work -ChildPath 'gpo-principal.pem'
+        Set-Content -LiteralPath $pemPath -Value ($certificatePem + "`n" + $rsa.ExportPkcs8PrivateKeyPem()) -Encoding Ascii
+        $scenario = Join-Path -Path $script:work -ChildPath 'gpo-scenario.json'
+        ConvertTo-Json -InputObject @{ clientCertificates = @($certificatePem) } | Set-Content -LiteralPath $scenario -Encoding Ascii
+        $certificateFake = Start-TestFakeCloud -Scenario $scenario
+        try {
+            New-TestStateRoot -Name 'gpo-certificate' | Out-Null
+            $settings = Join-Path -Path $script:work -ChildPath 'settings-certificate.json'
+            @{
+                tenantId           = $env:FAKE_TENANT_ID
+                subscriptionId     = $env:FAKE_SUBSCRIPTION_ID
+                resourceGroup      = $env:FAKE_RESOURCE_GROUP
+                location           = $env:FAKE_LOCATION
+                cloud              = $env:FAKE_CLOUD
+                servicePrincipalId = $env:FAKE_CLIENT_ID
+                certificatePath    = $pemPath
+            } | ConvertTo-Json | Set-Content -LiteralPath $settings
+            $run = Invoke-Example -Name 'GPO-Startup-Connect-AzcmAgent.ps1' -Parameters @{ SettingsPath = $settings }
+            $run.ExitCode | Should -Be 0 -Because $run.Output
+            $run.Output | Should -Match 'Connected: /subscriptions/'
+        } finally {
+            Stop-TestFakeCloud -Fake $certificateFake
+        }
+    }
+}
+
 Describe 'Connect-Fleet over SSH remoting' {
     BeforeAll {
         $script:missing = @(Test-TestSshPrerequisite)

@@ -180,3 +180,61 @@ Describe 'Confirmation' {
         Test-Path -LiteralPath $config | Should -BeFalse
     }
 }
+
+Describe 'The other sign-in parameter sets, end to end' {
+    BeforeEach {
+        $script:root = New-TestStateRoot -Name 'signin'
+    }
+
+    It 'connects and disconnects with -AccessToken, and reads the resource with Get-AzcmAgent -Arm -AccessToken' {
+        $token = ConvertTo-SecureString -String (Get-TestFakeAccessToken) -AsPlainText -Force
+        $result = Connect-AzcmAgent -AccessToken $token @script:target -Name 'pester-token' -Confirm:$false
+        $result.Status | Should -Be 'Connected'
+        (Get-AzcmAgent -Arm -AccessToken $token).Arm.exists | Should -BeTrue
+        (Disconnect-AzcmAgent -AccessToken $token -Confirm:$false).Status | Should -Be 'Disconnected'
+    }
+
+    It 'connects with -UseAzureCli, through the az on PATH' {
+        $az = Join-Path -Path $script:root -ChildPath 'az-bin'
+        New-Item -ItemType Directory -Path $az -Force | Out-Null
+        $answer = @{ accessToken = (Get-TestFakeAccessToken); expires_on = [DateTimeOffset]::UtcNow.AddHours(1).ToUnixTimeSeconds(); tenant = $env:FAKE_TENANT_ID; tokenType = 'Bearer' } | ConvertTo-Json -Compress
+        Set-Content -LiteralPath (Join-Path -Path $az -ChildPath 'answer.json') -Value $answer
+        $script = "#!/bin/sh`necho `"`$@`" >> `"`$(dirname `"`$0`")/calls.log`"`ncat `"`$(dirname `"`$0`")/answer.json`"`n"
+        [System.IO.File]::WriteAllText((Join-Path -Path $az -ChildPath 'az'), $script)
+        & chmod 755 (Join-Path -Path $az -ChildPath 'az')
+        $savedPath = $env:PATH
+        try {
+            $env:PATH = $az + [System.IO.Path]::PathSeparator + $env:PATH
+            $result = Connect-AzcmAgent -UseAzureCli @script:target -Name 'pester-azcli' -Confirm:$false
+        } finally {
+            $env:PATH = $savedPath
+        }
+        $result.Status | Should -Be 'Connected'
+        Get-Content -LiteralPath (Join-Path -Path $az -ChildPath 'calls.log') -Raw | Should -Match 'account get-access-token'
+        Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false | Out-Null
+    }
+}
+
+Describe 'Connect-AzcmAgent with a certificate file' {
+    It 'signs in with a PEM certificate and key, connects and disconnects' {
+        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+        $request = New-Object -TypeName System.Security.Cryptography.X509Certificates.CertificateRequest -ArgumentList 'CN=azcm pester principal', $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+        $certificate = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddMinutes(-5), [DateTimeOffset]::UtcNow.AddDays(1))
+        $certificatePem = $certificate.ExportCertificatePem()
+        $pemPath = Join-Path -Path $TestDrive -ChildPath 'principal.pem'
+        Set-Content -LiteralPath $pemPath -Value ($certificatePem + "`n" + $rsa.ExportPkcs8PrivateKeyPem()) -Encoding Ascii
+        $scenario = Join-Path -Path $TestDrive -ChildPath 'certificate-scenario.json'
+        ConvertTo-Json -InputObject @{ clientCertificates = @($certificatePem) } | Set-Content -LiteralPath $scenario -Encoding Ascii
+        $certificateFake = Start-TestFakeCloud -Scenario $scenario
+        try {
+            New-TestStateRoot -Name 'certificate' | Out-Null
+            $target = Get-TestFakeTarget
+            $result = Connect-AzcmAgent -ServicePrincipalId $env:FAKE_CLIENT_ID -ServicePrincipalCertificatePath $pemPath @target -Name 'pester-certificate' -Confirm:$false
+            $result.Status | Should -Be 'Connected'
+            $gone = Disconnect-AzcmAgent -ServicePrincipalId $env:FAKE_CLIENT_ID -ServicePrincipalCertificatePath $pemPath -TenantId $env:FAKE_TENANT_ID -Confirm:$false
+            $gone.Status | Should -Be 'Disconnected'
+        } finally {
+            Stop-TestFakeCloud -Fake $certificateFake
+        }
+    }
+}

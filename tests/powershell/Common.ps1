@@ -112,3 +112,23 @@ function Get-TestFakeTarget {
         Cloud             = $env:FAKE_CLOUD
     }
 }
+
+function Get-TestFakeAccessToken {
+    # An ARM access token from the fake cloud's Entra ID (client credentials), fetched the way
+    # any client would: over TLS verified against the fake's CA (AZCM_EXTRA_CA_CERTS).
+    $python = @'
+import json, os, ssl, urllib.parse, urllib.request
+cloud = json.load(open(os.environ["AZCM_CLOUD_FILE"]))["clouds"][0]
+url = "%s/%s/oauth2/v2.0/token" % (cloud["authority"].rstrip("/"), os.environ["FAKE_TENANT_ID"])
+form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": os.environ["FAKE_CLIENT_ID"],
+    "client_secret": os.environ["FAKE_CLIENT_SECRET"], "scope": cloud["audience"].rstrip("/") + "/.default"}).encode()
+context = ssl.create_default_context(cafile=os.environ["AZCM_EXTRA_CA_CERTS"])
+with urllib.request.urlopen(urllib.request.Request(url, data=form), context=context, timeout=30) as answer:
+    print(json.load(answer)["access_token"])
+'@
+    $token = $python | & python3 - 2>&1
+    if ($LASTEXITCODE -ne 0) {
+        throw ('no token from the fake cloud: {0}' -f ($token | Out-String))
+    }
+    ([string]$token).Trim()
+}
