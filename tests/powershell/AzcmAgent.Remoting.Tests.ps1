@@ -32,7 +32,9 @@ BeforeAll {
         @{ Address = '127.0.0.14'; Name = 'srv-04' },
         @{ Address = '127.0.0.15'; Name = 'srv-05' },
         # Not a valid resource name (ends with an underscore): connect fails with AZCM0102.
-        @{ Address = '127.0.0.17'; Name = 'srv_bad_' }
+        @{ Address = '127.0.0.17'; Name = 'srv_bad_' },
+        # SSH on another port (-Port).
+        @{ Address = '127.0.0.18'; Name = 'srv-port'; Port = 2222 }
     )
     $script:fleet = Start-TestSshMachine -Machine $machines -ModuleRoot $moduleRoot
     $script:ssh = $script:fleet.Ssh
@@ -68,7 +70,7 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
         foreach ($address in $script:all) {
             @($rows | Where-Object PSComputerName -EQ $address).Count | Should -Be 1 -Because "one row for $address"
         }
-        foreach ($m in ($script:fleet.Machines | Where-Object Name -NE 'srv_bad_')) {
+        foreach ($m in ($script:fleet.Machines | Where-Object { $_.Name -notin @('srv_bad_', 'srv-port') })) {
             $row = $rows | Where-Object PSComputerName -EQ $m.Address
             $row.PSObject.TypeNames | Should -Contain 'Deserialized.AzcmAgent.Connection'
             $row.MachineName | Should -Be $m.Name
@@ -108,7 +110,7 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
     It 'reads every machine with Get-AzcmAgent, and reports the one nobody answers as an error' {
         $rows = @(Get-AzcmAgent -HostName @($script:good + '127.0.0.16') @script:ssh -ErrorVariable unreachable -ErrorAction SilentlyContinue)
         $rows.Count | Should -Be 5
-        foreach ($m in ($script:fleet.Machines | Where-Object Name -NE 'srv_bad_')) {
+        foreach ($m in ($script:fleet.Machines | Where-Object { $_.Name -notin @('srv_bad_', 'srv-port') })) {
             $row = $rows | Where-Object PSComputerName -EQ $m.Address
             $row.MachineName | Should -Be $m.Name
             $row.ResourceName | Should -Be $m.Name
@@ -116,10 +118,17 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
         @($unreachable | Where-Object { $_.FullyQualifiedErrorId -match 'PSSessionOpenFailed' }).Count | Should -Be 1
     }
 
+    It 'reaches a machine whose SSH listens on another port with -Port' {
+        $row = Get-AzcmAgent -HostName '127.0.0.18' -Port 2222 @script:ssh
+        $row.MachineName | Should -Be 'srv-port'
+        $row.PSComputerName | Should -Be '127.0.0.18'
+        { Get-AzcmAgent -HostName '127.0.0.18' @script:ssh -ErrorAction Stop } | Should -Throw -Because 'nothing listens on port 22 there'
+    }
+
     It 'disconnects every machine' {
         $rows = @(Disconnect-AzcmAgent -HostName $script:good @script:ssh -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false)
         @($rows | Where-Object Status -EQ 'Disconnected').Count | Should -Be 5
-        foreach ($m in ($script:fleet.Machines | Where-Object Name -NE 'srv_bad_')) {
+        foreach ($m in ($script:fleet.Machines | Where-Object { $_.Name -notin @('srv_bad_', 'srv-port') })) {
             Test-Path -LiteralPath (Join-Path -Path $m.Root -ChildPath 'var/opt/azcmagent/agentconfig.json') | Should -BeFalse
         }
     }

@@ -18,7 +18,8 @@ function Test-TestSshPrerequisite {
 }
 
 function Start-TestSshMachine {
-    # Starts one sshd per machine (@{ Address = '127.0.0.11'; Name = 'srv-01' }) and returns the
+    # Starts one sshd per machine (@{ Address = '127.0.0.11'; Name = 'srv-01' }, optionally a Port
+    # other than 22) and returns the
     # fleet: what New-PSSession needs (-UserName, -KeyFilePath, -Options) and what to stop.
     param(
         [Parameter(Mandatory = $true)]
@@ -65,7 +66,7 @@ function Start-TestSshMachine {
         New-Item -ItemType Directory -Path $root -Force | Out-Null
         $config = Join-Path -Path $machineDir -ChildPath 'sshd_config'
         $lines = @(
-            ('ListenAddress {0}:22' -f $m.Address),
+            ('ListenAddress {0}:{1}' -f $m.Address, $(if ($m.Port) { $m.Port } else { 22 })),
             ('HostKey {0}' -f $hostKey),
             ('PidFile {0}' -f (Join-Path -Path $machineDir -ChildPath 'sshd.pid')),
             ('AuthorizedKeysFile {0}.pub' -f $clientKey),
@@ -83,7 +84,11 @@ function Start-TestSshMachine {
         # machine may still have.
         $arguments = '--uts sh -c "printf %s {0} > /proc/sys/kernel/hostname && exec /usr/sbin/sshd -D -e -f {1}"' -f $m.Name, $config
         $process = Start-Process -FilePath 'unshare' -ArgumentList $arguments -RedirectStandardError $log -PassThru
-        Add-Content -LiteralPath $knownHosts -Value ('{0} {1} {2}' -f $m.Address, $hostPublic[0], $hostPublic[1])
+        $knownAs = $m.Address
+        if ($m.Port) {
+            $knownAs = '[{0}]:{1}' -f $m.Address, $m.Port
+        }
+        Add-Content -LiteralPath $knownHosts -Value ('{0} {1} {2}' -f $knownAs, $hostPublic[0], $hostPublic[1])
         $started += [pscustomobject]@{ Address = $m.Address; Name = $m.Name; Root = $root; Process = $process; Log = $log }
     }
     $fleet = [pscustomobject]@{
