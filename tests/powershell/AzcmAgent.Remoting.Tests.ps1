@@ -88,7 +88,7 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
 
         # The default view: which machine answered, and the resource's name, not its whole id.
         $view = $rows | Where-Object Status -EQ 'Connected' | Format-Table | Out-String -Width 120
-        $view | Should -Match 'PSComputerName\s+MachineName\s+Status\s+Resource\s+Error'
+        $view | Should -Match '(?m)^PSComputerName\s+MachineName\s+Status\s+Resource\s+Error\s*$'
         $view | Should -Match '127\.0\.0\.11\s+srv-01\s+Connected\s+srv-01'
         $view | Should -Not -Match '/subscriptions/'
 
@@ -123,6 +123,28 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
         $row.MachineName | Should -Be 'srv-port'
         $row.PSComputerName | Should -Be '127.0.0.18'
         { Get-AzcmAgent -HostName '127.0.0.18' @script:ssh -ErrorAction Stop } | Should -Throw -Because 'nothing listens on port 22 there'
+    }
+
+    It 'runs the -Session cmdlets on sessions the caller opened' {
+        $sessions = @(New-PSSession -HostName '127.0.0.11', '127.0.0.12' @script:ssh)
+        try {
+            $sessions.Count | Should -Be 2
+            Set-AzcmConfig -Name proxy.url -Value 'http://proxy.contoso.corp:3128' -Session $sessions -Confirm:$false
+            $settings = @(Get-AzcmConfig -Name proxy.url -Session $sessions)
+            $settings.Count | Should -Be 2
+            @($settings | ForEach-Object { $_.MachineName } | Sort-Object) | Should -Be @('srv-01', 'srv-02')
+            @($settings | Where-Object Value -EQ 'http://proxy.contoso.corp:3128').Count | Should -Be 2
+            ($settings | Out-String -Width 160) | Should -Match '(?m)^PSComputerName\s+MachineName\s+Name\s+Value\s+Source\s*$'
+            ($settings | Out-String -Width 160) | Should -Match '127\.0\.0\.1[12]\s+srv-0[12]\s+proxy\.url'
+            Clear-AzcmConfig -Name proxy.url -Session $sessions -Confirm:$false
+            @(Get-AzcmConfig -Name proxy.url -Session $sessions | Where-Object Source -EQ 'default').Count | Should -Be 2
+            @(Get-AzcmVersion -Session $sessions | ForEach-Object { $_.Version } | Select-Object -Unique) | Should -Be @((Get-AzcmVersion).Version)
+            @(New-AzcmKeyPair -Session $sessions -Confirm:$false | Where-Object { $_.PublicKey -like 'MIIB*' }).Count | Should -Be 2
+        } finally {
+            # The proxy must not outlive this test: the machines disconnect next.
+            Clear-AzcmConfig -Name proxy.url -Session $sessions -Confirm:$false -ErrorAction SilentlyContinue
+            Remove-PSSession -Session $sessions
+        }
     }
 
     It 'disconnects every machine' {

@@ -139,7 +139,9 @@ function Invoke-AzcmFanOut {
     }
     $commandName = $Cmdlet.MyInvocation.MyCommand.Name
     try {
-        Invoke-Command -Session $targets -ScriptBlock $remote -ArgumentList @($commandName, $forward, $FailureTypeName) -ThrottleLimit $ThrottleLimit
+        # The views show PSComputerName (and MachineName) themselves: -HideComputerName keeps
+        # PowerShell from appending a second PSComputerName column; the property stays.
+        Invoke-Command -Session $targets -ScriptBlock $remote -ArgumentList @($commandName, $forward, $FailureTypeName) -ThrottleLimit $ThrottleLimit -HideComputerName
     } finally {
         if ($opened) {
             Remove-PSSession -Session $opened
