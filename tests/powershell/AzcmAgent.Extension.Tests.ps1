@@ -49,6 +49,17 @@ Describe 'Get-AzcmExtension and Remove-AzcmExtension' {
         Test-Path -LiteralPath $dir | Should -BeFalse
     }
 
+    It 'removes every extension with -All, and none with -All -WhatIf' {
+        $first = New-TestExtension -Name 'Contoso.Ops.Agent' -Version '1.2.3'
+        $second = New-TestExtension -Name 'Contoso.Ops.Monitor' -Version '2.0.0'
+        Remove-AzcmExtension -All -WhatIf
+        (Test-Path -LiteralPath $first) -and (Test-Path -LiteralPath $second) | Should -BeTrue
+        $removed = @(Remove-AzcmExtension -All -Confirm:$false)
+        $removed.Count | Should -Be 2
+        @($removed | Where-Object Removed).Count | Should -Be 2
+        @(Get-AzcmExtension).Count | Should -Be 0
+    }
+
     It 'raises AZCM0023 for an extension that is not installed' {
         { Remove-AzcmExtension -Name 'Contoso.Ops.Nope' -Confirm:$false } | Should -Throw -ErrorId 'AZCM0023,Remove-AzcmExtension'
     }

@@ -75,7 +75,7 @@ Describe 'Connect-AzcmAgent and Disconnect-AzcmAgent' {
         $result = Connect-AzcmAgent -UseDeviceCode @script:target -Name 'pester-04' -InformationVariable prompts
         $result.Status | Should -Be 'Connected'
         ($prompts | Out-String) | Should -Match 'devicelogin'
-        Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false | Out-Null
+        (Disconnect-AzcmAgent -UseDeviceCode -TenantId $env:FAKE_TENANT_ID -Confirm:$false -InformationAction SilentlyContinue).Status | Should -Be 'Disconnected'
     }
 
     It 'keeps the machine connected when disconnect runs with -WhatIf' {
@@ -206,12 +206,13 @@ Describe 'The other sign-in parameter sets, end to end' {
         try {
             $env:PATH = $az + [System.IO.Path]::PathSeparator + $env:PATH
             $result = Connect-AzcmAgent -UseAzureCli @script:target -Name 'pester-azcli' -Confirm:$false
+            $gone = Disconnect-AzcmAgent -UseAzureCli -TenantId $env:FAKE_TENANT_ID -Confirm:$false
         } finally {
             $env:PATH = $savedPath
         }
         $result.Status | Should -Be 'Connected'
+        $gone.Status | Should -Be 'Disconnected'
         Get-Content -LiteralPath (Join-Path -Path $az -ChildPath 'calls.log') -Raw | Should -Match 'account get-access-token'
-        Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false | Out-Null
     }
 }
 
