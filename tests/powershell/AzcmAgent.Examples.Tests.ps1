@@ -41,6 +41,22 @@ BeforeAll {
         [pscustomobject]@{ ExitCode = $code; Output = (@($output | ForEach-Object { [string]$_ }) -join "`n") }
     }
 
+    function New-GpoSetting {
+        # The GPO script's settings file for the fake cloud, with a secret or a certificate.
+        param([hashtable]$SignIn)
+        $settings = @{
+            tenantId           = $env:FAKE_TENANT_ID
+            subscriptionId     = $env:FAKE_SUBSCRIPTION_ID
+            resourceGroup      = $env:FAKE_RESOURCE_GROUP
+            location           = $env:FAKE_LOCATION
+            cloud              = $env:FAKE_CLOUD
+            servicePrincipalId = $env:FAKE_CLIENT_ID
+        } + $SignIn
+        $path = Join-Path -Path $script:work -ChildPath ('settings-{0}.json' -f [guid]::NewGuid())
+        $settings | ConvertTo-Json | Set-Content -LiteralPath $path
+        $path
+    }
+
     function Get-AgentConfigPath {
         Join-Path -Path $env:AZCM_ROOT -ChildPath 'var/opt/azcmagent/agentconfig.json'
     }
@@ -110,16 +126,7 @@ Describe 'Intune remediation: detect, remediate, detect again' {
 Describe 'Group Policy startup script' {
     It 'connects once, and a later startup does nothing (exit 0 both times)' {
         New-TestStateRoot -Name 'gpo' | Out-Null
-        $settings = Join-Path -Path $script:work -ChildPath 'settings.json'
-        @{
-            tenantId           = $env:FAKE_TENANT_ID
-            subscriptionId     = $env:FAKE_SUBSCRIPTION_ID
-            resourceGroup      = $env:FAKE_RESOURCE_GROUP
-            location           = $env:FAKE_LOCATION
-            cloud              = $env:FAKE_CLOUD
-            servicePrincipalId = $env:FAKE_CLIENT_ID
-            secretPath         = $script:secretPath
-        } | ConvertTo-Json | Set-Content -LiteralPath $settings
+        $settings = New-GpoSetting -SignIn @{ secretPath = $script:secretPath }
         $run = Invoke-Example -Name 'GPO-Startup-Connect-AzcmAgent.ps1' -Parameters @{ SettingsPath = $settings }
         $run.ExitCode | Should -Be 0 -Because $run.Output
         $run.Output | Should -Match 'Connected: /subscriptions/'
@@ -134,27 +141,11 @@ Describe 'Group Policy startup script' {
 
 Describe 'Group Policy startup script with a certificate (the preferred sign-in)' {
     It 'connects with the certificate the settings name' {
-        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
-        $request = New-Object -TypeName System.Security.Cryptography.X509Certificates.CertificateRequest -ArgumentList 'CN=azcm gpo principal', $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
-        $certificate = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddMinutes(-5), [DateTimeOffset]::UtcNow.AddDays(1))
-        $certificatePem = $certificate.ExportCertificatePem()
-        $pemPath = Join-Path -Path $script:work -ChildPath 'gpo-principal.pem'
-        Set-Content -LiteralPath $pemPath -Value ($certificatePem + "`n" + $rsa.ExportPkcs8PrivateKeyPem()) -Encoding Ascii
-        $scenario = Join-Path -Path $script:work -ChildPath 'gpo-scenario.json'
-        ConvertTo-Json -InputObject @{ clientCertificates = @($certificatePem) } | Set-Content -LiteralPath $scenario -Encoding Ascii
-        $certificateFake = Start-TestFakeCloud -Scenario $scenario
+        $principal = New-TestFakeCertificate -Directory $script:work
+        $certificateFake = Start-TestFakeCloud -Scenario $principal.Scenario
         try {
             New-TestStateRoot -Name 'gpo-certificate' | Out-Null
-            $settings = Join-Path -Path $script:work -ChildPath 'settings-certificate.json'
-            @{
-                tenantId           = $env:FAKE_TENANT_ID
-                subscriptionId     = $env:FAKE_SUBSCRIPTION_ID
-                resourceGroup      = $env:FAKE_RESOURCE_GROUP
-                location           = $env:FAKE_LOCATION
-                cloud              = $env:FAKE_CLOUD
-                servicePrincipalId = $env:FAKE_CLIENT_ID
-                certificatePath    = $pemPath
-            } | ConvertTo-Json | Set-Content -LiteralPath $settings
+            $settings = New-GpoSetting -SignIn @{ certificatePath = $principal.PemPath }
             $run = Invoke-Example -Name 'GPO-Startup-Connect-AzcmAgent.ps1' -Parameters @{ SettingsPath = $settings }
             $run.ExitCode | Should -Be 0 -Because $run.Output
             $run.Output | Should -Match 'Connected: /subscriptions/'

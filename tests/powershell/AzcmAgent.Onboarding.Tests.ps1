@@ -218,15 +218,9 @@ Describe 'The other sign-in parameter sets, end to end' {
 
 Describe 'Connect-AzcmAgent with a certificate file' {
     It 'signs in with a PEM certificate and key, connects and disconnects' {
-        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
-        $request = New-Object -TypeName System.Security.Cryptography.X509Certificates.CertificateRequest -ArgumentList 'CN=azcm pester principal', $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
-        $certificate = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddMinutes(-5), [DateTimeOffset]::UtcNow.AddDays(1))
-        $certificatePem = $certificate.ExportCertificatePem()
-        $pemPath = Join-Path -Path $TestDrive -ChildPath 'principal.pem'
-        Set-Content -LiteralPath $pemPath -Value ($certificatePem + "`n" + $rsa.ExportPkcs8PrivateKeyPem()) -Encoding Ascii
-        $scenario = Join-Path -Path $TestDrive -ChildPath 'certificate-scenario.json'
-        ConvertTo-Json -InputObject @{ clientCertificates = @($certificatePem) } | Set-Content -LiteralPath $scenario -Encoding Ascii
-        $certificateFake = Start-TestFakeCloud -Scenario $scenario
+        $principal = New-TestFakeCertificate -Directory $TestDrive
+        $pemPath = $principal.PemPath
+        $certificateFake = Start-TestFakeCloud -Scenario $principal.Scenario
         try {
             New-TestStateRoot -Name 'certificate' | Out-Null
             $target = Get-TestFakeTarget

@@ -132,3 +132,24 @@ with urllib.request.urlopen(urllib.request.Request(url, data=form), context=cont
     }
     ([string]$token).Trim()
 }
+
+function New-TestFakeCertificate {
+    # A self-signed certificate for the fake's service principal: a PEM file with the
+    # certificate and its key (what -ServicePrincipalCertificatePath takes), and a scenario file
+    # that registers it (Start-TestFakeCloud -Scenario).
+    param(
+        [Parameter(Mandatory = $true)]
+        [string]$Directory
+    )
+
+    $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+    $request = New-Object -TypeName System.Security.Cryptography.X509Certificates.CertificateRequest -ArgumentList 'CN=azcm pester principal', $rsa, ([System.Security.Cryptography.HashAlgorithmName]::SHA256), ([System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+    $certificate = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddMinutes(-5), [DateTimeOffset]::UtcNow.AddDays(1))
+    $certificatePem = $certificate.ExportCertificatePem()
+    $name = [guid]::NewGuid()
+    $pemPath = Join-Path -Path $Directory -ChildPath ('principal-{0}.pem' -f $name)
+    Set-Content -LiteralPath $pemPath -Value ($certificatePem + "`n" + $rsa.ExportPkcs8PrivateKeyPem()) -Encoding Ascii
+    $scenario = Join-Path -Path $Directory -ChildPath ('scenario-{0}.json' -f $name)
+    ConvertTo-Json -InputObject @{ clientCertificates = @($certificatePem) } | Set-Content -LiteralPath $scenario -Encoding Ascii
+    [pscustomobject]@{ PemPath = $pemPath; Scenario = $scenario }
+}
