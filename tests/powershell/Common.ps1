@@ -126,7 +126,7 @@ context = ssl.create_default_context(cafile=os.environ["AZCM_EXTRA_CA_CERTS"])
 with urllib.request.urlopen(urllib.request.Request(url, data=form), context=context, timeout=30) as answer:
     print(json.load(answer)["access_token"])
 '@
-    $token = $python | & python3 - 2>&1
+    $token = & python3 -c $python 2>&1
     if ($LASTEXITCODE -ne 0) {
         throw ('no token from the fake cloud: {0}' -f ($token | Out-String))
     }
