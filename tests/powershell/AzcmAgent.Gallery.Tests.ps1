@@ -148,19 +148,19 @@ Describe 'AzcmAgent installed from a PSResourceGet repository' -Skip:([System.En
     }
 }
 
-Describe 'A bundled binary this user may not make executable' -Skip:([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
+Describe 'A bundled binary that cannot be made executable' -Skip:([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
     It 'fails with AZCM0001 naming the file and the chmod that fixes it' {
         $isRoot = (& id -u) -eq '0'
         if ($env:CI -eq 'true') {
-            $isRoot | Should -BeTrue -Because 'CI runs as root, which can drop to another user with setpriv'
+            $isRoot | Should -BeTrue -Because 'CI runs as root, which can mount the module folder read-only in a namespace of its own'
         }
         if (-not $isRoot) {
-            Set-ItResult -Skipped -Because 'dropping to another user (setpriv) needs root'
+            Set-ItResult -Skipped -Because 'a read-only bind mount (unshare --mount) needs root'
             return
         }
-        # A module installed by root (root-owned files, the binary without execute bits), used
-        # by another user, who may not chmod it.
-        $module = Join-Path -Path $script:work -ChildPath 'root-installed/AzcmAgent'
+        # A module whose files cannot change (a read-only mount, as a module installed by root is
+        # to a user), with the binary as a package leaves it: no execute bits.
+        $module = Join-Path -Path $script:work -ChildPath 'read-only/AzcmAgent'
         New-Item -ItemType Directory -Path $module -Force | Out-Null
         Copy-Item -Path (Join-Path -Path $repoRoot -ChildPath 'powershell/AzcmAgent/*') -Destination $module -Recurse
         $binDir = Join-Path -Path $module -ChildPath 'bin/linux-x64'
@@ -168,10 +168,6 @@ Describe 'A bundled binary this user may not make executable' -Skip:([System.Env
         $binary = Join-Path -Path $binDir -ChildPath 'azcm'
         Copy-Item -LiteralPath $env:AZCM_BINARY -Destination $binary
         [System.IO.File]::SetUnixFileMode($binary, [System.IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
-        $userHome = Join-Path -Path $script:work -ChildPath 'user-home'
-        New-Item -ItemType Directory -Path $userHome -Force | Out-Null
-        & chmod -R a+rX $script:work
-        & chown 65534:65534 $userHome
         $probe = Join-Path -Path $script:work -ChildPath 'probe.ps1'
         $probeText = @'
 param([string]$Module)
@@ -182,21 +178,16 @@ try {
     'no error'
 } catch {
     [pscustomobject]@{
-        Id     = $_.FullyQualifiedErrorId
-        Action = $_.ErrorDetails.RecommendedAction
+        Id      = $_.FullyQualifiedErrorId
+        Action  = $_.ErrorDetails.RecommendedAction
         Message = $_.Exception.Message
     } | ConvertTo-Json
 }
 '@
         Set-Content -LiteralPath $probe -Value $probeText -Encoding UTF8
-        # The shared launcher unpacks PowerShell into a cache the other user can read; else the
-        # system's pwsh.
-        $launcherPath = Join-Path -Path $repoRoot -ChildPath '../shared/tools/pwsh'
-        if (-not (Test-Path -LiteralPath $launcherPath)) {
-            $launcherPath = (Get-Command -Name 'pwsh' -CommandType Application | Select-Object -First 1).Source
-        }
-        $tools = Join-Path -Path $userHome -ChildPath 'tools-cache'
-        $out = & setpriv --reuid=65534 --regid=65534 --clear-groups env "HOME=$userHome" "AZCM_TOOLS_CACHE=$tools" "AZCM_ROOT=$userHome" $launcherPath -NoProfile -NonInteractive -File $probe -Module (Join-Path -Path $module -ChildPath 'AzcmAgent.psd1') 2>&1
+        $pwshPath = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+        $mount = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+        $out = & unshare --mount sh -c $mount 'sh' $module $pwshPath -NoProfile -NonInteractive -File $probe -Module (Join-Path -Path $module -ChildPath 'AzcmAgent.psd1') 2>&1
         $text = ($out | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] }) -join "`n"
         $found = $null
         try {
