@@ -1,7 +1,6 @@
 function ConvertTo-AzcmUnreachable {
     # One row per requested machine no session was opened to: Status Unreachable, the remoting
-    # error's id and message (matched by the machine's name where the error names it), and the
-    # ErrorRecord for cmdlets that write errors instead of rows.
+    # error's id and message (matched by the machine's name where the error names it).
     [CmdletBinding()]
     param(
         [Parameter(Mandatory = $true)]
@@ -39,7 +38,6 @@ function ConvertTo-AzcmUnreachable {
             ResourceId     = $null
             ErrorId        = [string]$record.FullyQualifiedErrorId
             Error          = [string]$record.Exception.Message
-            ErrorRecord    = $record
         }
     }
 }

@@ -68,7 +68,6 @@ function Invoke-AzcmFanOut {
     }
     if ($FailureTypeName) {
         foreach ($row in $unreachable) {
-            $row.PSObject.Properties.Remove('ErrorRecord')
             $row.PSObject.TypeNames.Insert(0, $FailureTypeName)
             $row
         }
