@@ -823,12 +823,21 @@ fn azcm_runs_only_through_the_invoker_with_an_argument_array() {
             .into_iter()
             .any(|n| n.kind() == "command_invocation_operator" && file.text(n) == "&");
         if runs_native && !is_invoker {
-            // Only the fan-out helper may use & (to call the cmdlet remotely).
+            // Besides the invoker, only the fan-out helper (the cmdlet, remotely) and the SSH
+            // diagnosis (ssh -G, the ssh found on PATH) use &.
+            let ssh_diagnosis = path.ends_with("Private/Get-AzcmSshFailureReason.ps1");
             assert!(
-                path.ends_with("Private/Invoke-AzcmFanOut.ps1"),
+                path.ends_with("Private/Invoke-AzcmFanOut.ps1") || ssh_diagnosis,
                 "{}: only the invoker runs azcm",
                 file.name()
             );
+            if ssh_diagnosis {
+                assert!(
+                    file.src.contains("Get-Command -Name 'ssh' -CommandType Application"),
+                    "{}: runs ssh, nothing else",
+                    file.name()
+                );
+            }
         }
     }
 }

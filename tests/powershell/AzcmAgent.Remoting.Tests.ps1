@@ -84,13 +84,19 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
         $bad.ErrorId | Should -Match '^AZCM0102'
         $gone = $rows | Where-Object PSComputerName -EQ '127.0.0.16'
         $gone.Status | Should -Be 'Unreachable'
-        $gone.Error | Should -Not -BeNullOrEmpty
+        $gone.ErrorId | Should -Match 'PSSessionOpenFailed'
+        $gone.Error | Should -Match '^nothing listens on 127\.0\.0\.16 port 22 \(connection refused\)\. '
 
         # The default view: which machine answered, and the resource's name, not its whole id.
         $view = $rows | Where-Object Status -EQ 'Connected' | Format-Table | Out-String -Width 120
         $view | Should -Match '(?m)^PSComputerName\s+MachineName\s+Status\s+Resource\s+Error\s*$'
         $view | Should -Match '127\.0\.0\.11\s+srv-01\s+Connected\s+srv-01'
         $view | Should -Not -Match '/subscriptions/'
+        # Every row, the unreachable one too, in one table.
+        $all = $rows | Format-Table | Out-String -Width 200
+        ([regex]::Matches($all, '(?m)^PSComputerName\s')).Count | Should -Be 1 -Because $all
+        $all | Should -Match '127\.0\.0\.16\s+Unreachable\s+nothing listens on 127\.0\.0\.16 port 22'
+        $all | Should -Match '127\.0\.0\.17\s+srv_bad_\s+Failed'
 
         # Each connect is one correlation id in the fake's log: never more than two at once.
         $byConnect = Get-FakeRequestLog | Where-Object { $_.correlationId } | Group-Object -Property correlationId
@@ -116,6 +122,31 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
             $row.ResourceName | Should -Be $m.Name
         }
         @($unreachable | Where-Object { $_.FullyQualifiedErrorId -match 'PSSessionOpenFailed' }).Count | Should -Be 1
+    }
+
+    It 'says why a machine is unreachable: refused on the wrong port, a failed sign-in on the right one' {
+        $rows = @(Disconnect-AzcmAgent -HostName '127.0.0.18' @script:ssh -ForceLocalOnly -Confirm:$false)
+        $rows.Count | Should -Be 1
+        $rows[0].Status | Should -Be 'Unreachable'
+        $rows[0].Error | Should -Match '^nothing listens on 127\.0\.0\.18 port 22 \(connection refused\)'
+
+        # A key the machines do not know: port 2222 answers, the sign-in fails.
+        $strangerKey = Join-Path -Path $script:fleet.Directory -ChildPath 'stranger_key'
+        if (-not (Test-Path -LiteralPath $strangerKey)) {
+            & ssh-keygen -q -t ed25519 -N '' -C 'azcm-test-stranger' -f $strangerKey | Out-Null
+        }
+        $stranger = @{} + $script:ssh
+        $stranger['KeyFilePath'] = $strangerKey
+        $stranger['Options'] = @{} + $script:ssh['Options']
+        $stranger['Options']['BatchMode'] = 'yes'
+        $rows = @(Disconnect-AzcmAgent -HostName '127.0.0.18' -Port 2222 @stranger -ForceLocalOnly -Confirm:$false)
+        $rows.Count | Should -Be 1
+        $rows[0].Status | Should -Be 'Unreachable'
+        $rows[0].Error | Should -Match "^127\.0\.0\.18 port 2222 accepts connections, so the SSH sign-in .* 'ssh -p 2222 root@127\.0\.0\.18' shows which\. "
+        $rows[0].PSObject.TypeNames | Should -Contain 'AzcmAgent.Connection'
+        $view = $rows | Format-Table | Out-String -Width 200
+        $view | Should -Match '(?m)^PSComputerName\s+MachineName\s+Status\s+Resource\s+Error\s*$'
+        $view | Should -Match '127\.0\.0\.18\s+Unreachable\s+127\.0\.0\.18 port 2222 accepts'
     }
 
     It 'reaches a machine whose SSH listens on another port with -Port' {

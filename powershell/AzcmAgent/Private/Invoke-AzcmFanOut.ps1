@@ -63,12 +63,31 @@ function Invoke-AzcmFanOut {
             }
         }
         $viaSsh = @(New-PSSession -HostName $bound['HostName'] @sshArgs)
-        $unreachable += @(ConvertTo-AzcmUnreachable -Requested $bound['HostName'] -Opened $viaSsh -Failure $failedToOpen)
+        $sshUnreachable = @(ConvertTo-AzcmUnreachable -Requested $bound['HostName'] -Opened $viaSsh -Failure $failedToOpen)
+        if ($FailureTypeName -and $sshUnreachable.Count -gt 0) {
+            # PowerShell's message does not say why; the row does.
+            $probeArgs = @{}
+            foreach ($name in @('UserName', 'Port', 'Options')) {
+                if ($bound.ContainsKey($name)) {
+                    $probeArgs[$name] = $bound[$name]
+                }
+            }
+            $reasons = Get-AzcmSshFailureReason -HostName @($sshUnreachable | ForEach-Object { $_.PSComputerName }) @probeArgs
+            foreach ($row in $sshUnreachable) {
+                if ($reasons.ContainsKey($row.PSComputerName)) {
+                    $row.Error = '{0}. {1}' -f $reasons[$row.PSComputerName], $row.Error
+                }
+            }
+        }
+        $unreachable += $sshUnreachable
         $opened += $viaSsh
     }
     if ($FailureTypeName) {
+        # An Unreachable row is a connection result with the remote rows' view (PSComputerName,
+        # MachineName), which it shares a table with.
         foreach ($row in $unreachable) {
             $row.PSObject.TypeNames.Insert(0, $FailureTypeName)
+            $row.PSObject.TypeNames.Insert(0, ('{0}#Unreachable' -f $FailureTypeName))
             $row
         }
     }
