@@ -833,7 +833,8 @@ fn azcm_runs_only_through_the_invoker_with_an_argument_array() {
             );
             if ssh_diagnosis {
                 assert!(
-                    file.src.contains("Get-Command -Name 'ssh' -CommandType Application"),
+                    file.src
+                        .contains("Get-Command -Name 'ssh' -CommandType Application"),
                     "{}: runs ssh, nothing else",
                     file.name()
                 );
