@@ -73,6 +73,24 @@ Describe 'Tab completion' {
         @(Get-Completion -Line 'Test-AzcmConnectivity -Cloud Azure').Count | Should -Be 3
     }
 
+    It 'completes the clouds of AZCM_CLOUD_FILE, and their regions' {
+        $saved = $env:AZCM_CLOUD_FILE
+        $file = Join-Path -Path $TestDrive -ChildPath 'clouds.json'
+        $lab = @{ name = 'ContosoLab'; authority = 'https://login.contoso.lab'; resourceManager = 'https://management.contoso.lab'; audience = 'https://management.core.windows.net/'; portal = 'https://portal.contoso.lab'; regions = @('lab1', 'lab2') }
+        Set-Content -LiteralPath $file -Value (@{ version = 1; clouds = @($lab) } | ConvertTo-Json -Depth 4)
+        try {
+            $env:AZCM_CLOUD_FILE = $file
+            Get-Completion -Line 'Connect-AzcmAgent -Cloud Contoso' | Should -Be @('ContosoLab')
+            @(Get-Completion -Line 'Connect-AzcmAgent -Cloud ') | Should -Be @('AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud', 'ContosoLab')
+            Get-Completion -Line 'Connect-AzcmAgent -Cloud ContosoLab -Location lab' | Should -Be @('lab1', 'lab2')
+            # A broken file: azcm refuses it, the built-in clouds still complete.
+            Set-Content -LiteralPath $file -Value '{ "version": 1, "clouds": [ { "name": "x" } ] }'
+            @(Get-Completion -Line 'Connect-AzcmAgent -Cloud ') | Should -Be @('AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud')
+        } finally {
+            $env:AZCM_CLOUD_FILE = $saved
+        }
+    }
+
     It 'completes the regions of the chosen cloud' {
         Get-Completion -Line 'Test-AzcmConnectivity -Location westeu' | Should -Contain 'westeurope'
         $government = Get-Completion -Line 'Connect-AzcmAgent -Cloud AzureUSGovernment -Location usgov'

@@ -1,12 +1,23 @@
 function Register-AzcmArgumentCompleter {
-    # Tab completion where a ValidateSet cannot list the values: clouds, the regions of the
-    # chosen cloud (from azcm), and the extensions installed on this machine.
+    # Tab completion where a ValidateSet cannot list the values: clouds (built in, and those of
+    # AZCM_CLOUD_FILE), the regions of the chosen cloud (both from azcm), and the extensions
+    # installed on this machine.
     [CmdletBinding()]
     param()
 
     $cloud = {
         param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
-        foreach ($name in @('AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud')) {
+        $known = @()
+        try {
+            $known = @(Get-AzcmKnownCloud -ErrorAction Stop)
+        } catch {
+            $known = @()
+        }
+        if ($known.Count -eq 0) {
+            # azcm could not say (a broken cloud file, say): the built-in clouds still complete.
+            $known = @('AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud')
+        }
+        foreach ($name in $known) {
             if ($name -like ('{0}*' -f $wordToComplete)) {
                 New-Object -TypeName System.Management.Automation.CompletionResult -ArgumentList $name, $name, 'ParameterValue', $name
             }
