@@ -49,7 +49,9 @@ function Invoke-AzcmFanOut {
             $sessionArgs['Credential'] = $Credential
         }
         $opened += @(New-PSSession @sessionArgs)
-        $unreachable += @(ConvertTo-AzcmUnreachable -Requested $ComputerName -Opened $opened -Failure $failedToOpen)
+        if ($FailureTypeName) {
+            $unreachable += @(ConvertTo-AzcmUnreachable -Requested $ComputerName -Opened $opened -Failure $failedToOpen)
+        }
     }
     if ($bound.ContainsKey('HostName')) {
         if (-not (Get-Command -Name 'New-PSSession').Parameters.ContainsKey('HostName')) {
@@ -63,8 +65,11 @@ function Invoke-AzcmFanOut {
             }
         }
         $viaSsh = @(New-PSSession -HostName $bound['HostName'] @sshArgs)
-        $sshUnreachable = @(ConvertTo-AzcmUnreachable -Requested $bound['HostName'] -Opened $viaSsh -Failure $failedToOpen)
-        if ($FailureTypeName -and $sshUnreachable.Count -gt 0) {
+        $sshUnreachable = @()
+        if ($FailureTypeName) {
+            $sshUnreachable = @(ConvertTo-AzcmUnreachable -Requested $bound['HostName'] -Opened $viaSsh -Failure $failedToOpen)
+        }
+        if ($sshUnreachable.Count -gt 0) {
             # PowerShell's message does not say why; the row does.
             $probeArgs = @{}
             foreach ($name in @('UserName', 'Port', 'Options')) {
