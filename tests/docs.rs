@@ -77,7 +77,7 @@ fn every_command_has_a_result_schema_and_the_readme_lists_it() {
 }
 
 #[test]
-fn the_readme_layout_names_every_top_level_folder() {
+fn the_readme_layout_names_every_top_level_folder_and_file() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let layout = readme
         .split("## Layout")
@@ -97,6 +97,19 @@ fn the_readme_layout_names_every_top_level_folder() {
         }
         if !named.iter().any(|n| n.trim_end_matches('/') == name) {
             missing.push(name);
+        }
+    }
+    // Files kept in git at the top level too: a scratch file committed by mistake fails here.
+    let words: Vec<&str> = layout.split_whitespace().collect();
+    let tracked = std::process::Command::new("git")
+        .args(["ls-files"])
+        .current_dir(repo())
+        .output()
+        .expect("git runs");
+    assert!(tracked.status.success(), "git ls-files failed");
+    for file in String::from_utf8_lossy(&tracked.stdout).lines() {
+        if !file.contains('/') && !words.contains(&file) {
+            missing.push(file.to_string());
         }
     }
     assert!(
