@@ -26,7 +26,6 @@ function Get-AzcmSshFailureReason {
     )
 
     $ssh = Get-Command -Name 'ssh' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    $legacy = Test-AzcmLegacyArgumentPassing
     $probes = @()
     foreach ($name in $HostName) {
         $target = $name
@@ -49,9 +48,7 @@ function Get-AzcmSshFailureReason {
                 }
             }
             $sshArgs += @('--', $name)
-            if ($legacy) {
-                $sshArgs = @(foreach ($word in $sshArgs) { ConvertTo-AzcmCommandLineArgument -Argument $word })
-            }
+            $sshArgs = @(ConvertTo-AzcmNativeArgument -Argument $sshArgs)
             $effective = @(& $ssh.Source @sshArgs 2>$null)
             if ($LASTEXITCODE -ne 0) {
                 continue

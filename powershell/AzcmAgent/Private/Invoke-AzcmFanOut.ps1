@@ -58,11 +58,16 @@ function Invoke-AzcmFanOut {
             $exception = New-Object -TypeName System.NotSupportedException -ArgumentList 'SSH remoting (-HostName, -UserName, -KeyFilePath, -Port, -Options) needs PowerShell 7; Windows PowerShell 5.1 remotes over WinRM: use -ComputerName or -Session.'
             $Cmdlet.ThrowTerminatingError((New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList @($exception, 'SshRemotingNeedsPowerShell7', [System.Management.Automation.ErrorCategory]::NotImplemented, $bound['HostName'])))
         }
-        $sshArgs = @{} + $openErrors
-        foreach ($name in @('UserName', 'KeyFilePath', 'Port', 'Options')) {
+        # Where ssh connects (user, port, options), and then how it signs in.
+        $sshTarget = @{}
+        foreach ($name in @('UserName', 'Port', 'Options')) {
             if ($bound.ContainsKey($name)) {
-                $sshArgs[$name] = $bound[$name]
+                $sshTarget[$name] = $bound[$name]
             }
+        }
+        $sshArgs = $sshTarget + $openErrors
+        if ($bound.ContainsKey('KeyFilePath')) {
+            $sshArgs['KeyFilePath'] = $bound['KeyFilePath']
         }
         $viaSsh = @(New-PSSession -HostName $bound['HostName'] @sshArgs)
         $sshUnreachable = @()
@@ -71,13 +76,7 @@ function Invoke-AzcmFanOut {
         }
         if ($sshUnreachable.Count -gt 0) {
             # PowerShell's message does not say why; the row does.
-            $probeArgs = @{}
-            foreach ($name in @('UserName', 'Port', 'Options')) {
-                if ($bound.ContainsKey($name)) {
-                    $probeArgs[$name] = $bound[$name]
-                }
-            }
-            $reasons = Get-AzcmSshFailureReason -HostName @($sshUnreachable | ForEach-Object { $_.PSComputerName }) @probeArgs
+            $reasons = Get-AzcmSshFailureReason -HostName @($sshUnreachable | ForEach-Object { $_.PSComputerName }) @sshTarget
             foreach ($row in $sshUnreachable) {
                 if ($reasons.ContainsKey($row.PSComputerName)) {
                     $row.Error = '{0}. {1}' -f $reasons[$row.PSComputerName], $row.Error

@@ -56,13 +56,8 @@ function Invoke-AzcmNative {
     foreach ($word in $ArgumentList) {
         $nativeArgs.Add($word)
     }
-    $argArray = $nativeArgs.ToArray()
-    if (Test-AzcmLegacyArgumentPassing) {
-        # Legacy passing (Windows PowerShell 5.1, the shell of Intune and GPO scripts) would let
-        # a value with a double quote split into other words, even other flags: each argument is
-        # quoted for the command-line rules first, so azcm receives exactly these strings.
-        $argArray = @(foreach ($word in $argArray) { ConvertTo-AzcmCommandLineArgument -Argument $word })
-    }
+    # Quoted where Legacy argument passing would let a value split into other words, even flags.
+    $argArray = @(ConvertTo-AzcmNativeArgument -Argument $nativeArgs.ToArray())
     Write-Debug -Message ('azcm {0}' -f ($Command -join ' '))
 
     $progressId = 4242

@@ -9,7 +9,7 @@ function Register-AzcmArgumentCompleter {
         param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
         $known = @()
         try {
-            $known = @(Get-AzcmKnownCloud -ErrorAction Stop)
+            $known = @(Get-AzcmKnownName -Kind Cloud -ErrorAction Stop)
         } catch {
             $known = @()
         }
@@ -26,7 +26,7 @@ function Register-AzcmArgumentCompleter {
     $region = {
         param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
         $regionCloud = [string]$fakeBoundParameters['Cloud']
-        foreach ($name in @(Get-AzcmKnownRegion -Cloud $regionCloud -ErrorAction SilentlyContinue)) {
+        foreach ($name in @(Get-AzcmKnownName -Kind Region -Cloud $regionCloud -ErrorAction SilentlyContinue)) {
             if ($name -like ('{0}*' -f $wordToComplete)) {
                 New-Object -TypeName System.Management.Automation.CompletionResult -ArgumentList $name, $name, 'ParameterValue', $name
             }
