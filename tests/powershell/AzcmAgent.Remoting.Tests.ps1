@@ -133,7 +133,7 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
         # A key the machines do not know: port 2222 answers, the sign-in fails.
         $strangerKey = Join-Path -Path $script:fleet.Directory -ChildPath 'stranger_key'
         if (-not (Test-Path -LiteralPath $strangerKey)) {
-            & ssh-keygen -q -t ed25519 -N '' -C 'azcm-test-stranger' -f $strangerKey | Out-Null
+            New-TestSshKey -Path $strangerKey -Comment 'azcm-test-stranger'
         }
         $stranger = @{} + $script:ssh
         $stranger['KeyFilePath'] = $strangerKey

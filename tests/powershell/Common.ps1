@@ -116,6 +116,9 @@ function Get-TestFakeTarget {
 function Get-TestFakeAccessToken {
     # An ARM access token from the fake cloud's Entra ID (client credentials), fetched the way
     # any client would: over TLS verified against the fake's CA (AZCM_EXTRA_CA_CERTS).
+    # The helper's own native call passes its arguments as a list, whichever mode the module is
+    # tested under (the module reads the global one, this scope does not reach it).
+    $PSNativeCommandArgumentPassing = 'Standard'
     $python = @'
 import json, os, ssl, urllib.parse, urllib.request
 cloud = json.load(open(os.environ["AZCM_CLOUD_FILE"]))["clouds"][0]

@@ -17,10 +17,29 @@ function Test-TestSshPrerequisite {
     $missing
 }
 
+function New-TestSshKey {
+    # An ed25519 key pair without a passphrase at Path (and Path.pub). Its arguments go to
+    # ssh-keygen as a list whichever mode the module is tested under: Legacy passing would drop
+    # the empty passphrase.
+    param(
+        [Parameter(Mandatory = $true)]
+        [string]$Path,
+
+        [Parameter(Mandatory = $true)]
+        [string]$Comment
+    )
+
+    $PSNativeCommandArgumentPassing = 'Standard'
+    & ssh-keygen -q -t ed25519 -N '' -C $Comment -f $Path | Out-Null
+    if ($LASTEXITCODE -ne 0) {
+        throw ('ssh-keygen could not make {0}' -f $Path)
+    }
+}
+
 function Start-TestSshMachine {
     # Starts one sshd per machine (@{ Address = '127.0.0.11'; Name = 'srv-01' }, optionally a Port
-    # other than 22) and returns the
-    # fleet: what New-PSSession needs (-UserName, -KeyFilePath, -Options) and what to stop.
+    # other than 22) and returns the fleet: what New-PSSession needs (-UserName, -KeyFilePath,
+    # -Options) and what to stop.
     param(
         [Parameter(Mandatory = $true)]
         [object[]]$Machine,
@@ -33,8 +52,8 @@ function Start-TestSshMachine {
     New-Item -ItemType Directory -Path $dir -Force | Out-Null
     $clientKey = Join-Path -Path $dir -ChildPath 'client_key'
     $hostKey = Join-Path -Path $dir -ChildPath 'host_key'
-    & ssh-keygen -q -t ed25519 -N '' -C 'azcm-test-client' -f $clientKey | Out-Null
-    & ssh-keygen -q -t ed25519 -N '' -C 'azcm-test-host' -f $hostKey | Out-Null
+    New-TestSshKey -Path $clientKey -Comment 'azcm-test-client'
+    New-TestSshKey -Path $hostKey -Comment 'azcm-test-host'
     New-Item -ItemType Directory -Path '/run/sshd' -Force | Out-Null
 
     # The remote PowerShell: the shared launcher (or pwsh on PATH), the module on its path.
