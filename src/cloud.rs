@@ -105,8 +105,14 @@ fn file_error(path: &Path, why: impl std::fmt::Display) -> AzcmError {
 }
 
 fn check_https(path: &Path, cloud: &Cloud, field: &str, value: &str) -> Result<()> {
+    // The prefix too: the URL parser reads "https:/host" as https://host, but the endpoints
+    // are used as written (joined with paths), so the text itself must be a full https:// URL.
     match url::Url::parse(value) {
-        Ok(u) if u.scheme() == "https" && u.host_str().is_some() => Ok(()),
+        Ok(u)
+            if value.starts_with("https://") && u.scheme() == "https" && u.host_str().is_some() =>
+        {
+            Ok(())
+        }
         _ => Err(file_error(
             path,
             format!(
@@ -431,6 +437,8 @@ mod tests {
         assert_eq!(load_file(&path).unwrap()[0].name, "Lab");
         for bad in [
             good.replace("https://arm.lab\"", "http://arm.lab\""),
+            // Parsed as https://login.lab, but used as written: found by the cloud_file fuzzer.
+            good.replace("https://login.lab", "https:/login.lab"),
             good.replace("\"Lab\"", "\"AzureCloud\""),
             good.replace("[\"lab1\"]", "[]"),
             good.replace("\"portal\"", "\"portalUrl\""),
