@@ -107,7 +107,16 @@ fn file_error(path: &Path, why: impl std::fmt::Display) -> AzcmError {
 fn check_https(path: &Path, cloud: &Cloud, field: &str, value: &str) -> Result<()> {
     // The prefix too: the URL parser reads "https:/host" as https://host, but the endpoints
     // are used as written (joined with paths), so the text itself must be a full https:// URL.
+    // Credentials in a URL (user:pass@host) would travel with every request and show in
+    // every message and log that names the endpoint: refused.
     match url::Url::parse(value) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => Err(file_error(
+            path,
+            format!(
+                "cloud '{}': {field} must not carry a user name or password (user:pass@host)",
+                crate::error::excerpt(&cloud.name)
+            ),
+        )),
         Ok(u)
             if value.starts_with("https://") && u.scheme() == "https" && u.host_str().is_some() =>
         {
@@ -116,8 +125,9 @@ fn check_https(path: &Path, cloud: &Cloud, field: &str, value: &str) -> Result<(
         _ => Err(file_error(
             path,
             format!(
-                "cloud '{}': {field} must be an https:// URL, not '{value}'",
-                cloud.name
+                "cloud '{}': {field} must be an https:// URL, not '{}'",
+                crate::error::excerpt(&cloud.name),
+                crate::error::excerpt(value)
             ),
         )),
     }

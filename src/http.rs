@@ -45,6 +45,7 @@ pub fn client(options: &HttpOptions, report: &dyn Reporter) -> Result<reqwest::C
     }
     let builder = reqwest::Client::builder()
         .user_agent(user_agent())
+        .redirect(no_redirects())
         .tls_backend_preconfigured(tls.config)
         .connect_timeout(Duration::from_secs(15))
         .timeout(options.request_timeout.unwrap_or(Duration::from_secs(60)));
@@ -54,6 +55,23 @@ pub fn client(options: &HttpOptions, report: &dyn Reporter) -> Result<reqwest::C
             format!("cannot set up HTTPS: {}", error_chain(&e)),
         )
     })
+}
+
+/// No redirect is followed, by any client: Entra ID never redirects a token or device-code
+/// request (a redirect there would re-send the client secret to wherever it points), and ARM,
+/// IMDS and HIMDS answer where they are asked. A 3xx is an answer like any other failure.
+fn no_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::none()
+}
+
+/// The sentence for a 3xx answer that azcm did not follow.
+pub fn redirect_refused(status: u16, location: Option<&str>) -> String {
+    format!(
+        "the server answered HTTP {status} (a redirect{}); azcm follows no redirects, so the request was not sent on",
+        location
+            .map(|l| format!(" to {}", crate::error::excerpt(l)))
+            .unwrap_or_default()
+    )
 }
 
 fn apply_proxy(
@@ -112,6 +130,7 @@ pub fn local_client(timeout: Duration) -> Option<reqwest::Client> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls.config)
         .user_agent(user_agent())
+        .redirect(no_redirects())
         .no_proxy()
         .timeout(timeout)
         .build()

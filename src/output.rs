@@ -135,7 +135,8 @@ impl Output {
             doc.insert("warnings".into(), json!(*self.warnings.borrow()));
             self.print_document(doc);
         } else {
-            self.write(Stream::Out, &self.render_human(&outcome.human));
+            let text = self.render_human(outcome.human, &outcome.result);
+            self.write(Stream::Out, &text);
         }
         0
     }
@@ -171,10 +172,10 @@ impl Output {
         err.exit_code()
     }
 
-    fn render_human(&self, human: &Human) -> String {
+    fn render_human(&self, human: Human, result: &Value) -> String {
         match human {
             Human::Text(text) => {
-                let mut t = crate::terminal::lines(text).into_owned();
+                let mut t = crate::terminal::lines(&text).into_owned();
                 if !t.ends_with('\n') {
                     t.push('\n');
                 }
@@ -185,6 +186,7 @@ impl Output {
                 .map(|s| self.render_section(s))
                 .collect::<Vec<_>>()
                 .join("\n"),
+            Human::Later(view) => self.render_human(view(result), result),
         }
     }
 
@@ -204,7 +206,8 @@ impl Output {
             .max()
             .unwrap_or(0);
         for (label, value) in &section.rows {
-            let (label, value) = (crate::terminal::field(label), crate::terminal::field(value));
+            let value = crate::view::cut(value, crate::view::MAX_VIEW_VALUE);
+            let (label, value) = (crate::terminal::field(label), crate::terminal::field(&value));
             let pad = width.saturating_sub(label.chars().count());
             out.push_str(&format!("{indent}{label}{} : {value}\n", " ".repeat(pad)));
         }

@@ -19,13 +19,57 @@ impl Outcome {
             human,
         }
     }
+
+    /// A result whose human view is built from it only when a person reads it: with --json
+    /// the view is never built (values of any length and shape cost nothing there).
+    pub fn viewed_with(result: impl Serialize, view: impl FnOnce(&Value) -> Human + 'static) -> Self {
+        Self::new(result, Human::Later(Box::new(view)))
+    }
 }
 
-/// Human output: free text, or azcmagent-style aligned `Label : value` sections.
-#[derive(Debug)]
+/// Human output: free text, or azcmagent-style aligned `Label : value` sections, or a view
+/// built from the JSON result when (and only when) human output is printed.
 pub enum Human {
     Text(String),
     Sections(Vec<Section>),
+    Later(Box<dyn FnOnce(&Value) -> Human>),
+}
+
+impl std::fmt::Debug for Human {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Human::Text(t) => f.debug_tuple("Text").field(t).finish(),
+            Human::Sections(s) => f.debug_tuple("Sections").field(s).finish(),
+            Human::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
+/// The most characters of one value a human view shows (a table cell, a property); the rest
+/// is cut with a marker that says how much. JSON output always carries the whole value.
+pub const MAX_VIEW_VALUE: usize = 1000;
+
+/// `text` cut to `max` characters, with `… (N more characters)` where it was cut.
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!(
+            "{}… ({} more characters)",
+            &text[..end],
+            text[end..].chars().count()
+        )),
+    }
+}
+
+/// `text` followed by spaces up to `width` characters (format!'s own padding panics past
+/// 65,535).
+fn padded(text: &str, width: usize) -> String {
+    let mut out = text.to_string();
+    let len = text.chars().count();
+    if width > len {
+        out.extend(std::iter::repeat_n(' ', width - len));
+    }
+    out
 }
 
 #[derive(Debug, Default)]
@@ -57,8 +101,9 @@ pub fn text_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> St
     let rows: Vec<[String; N]> = rows
         .iter()
         .map(|row| {
-            row.clone()
-                .map(|cell| crate::terminal::field(&cell).into_owned())
+            row.clone().map(|cell| {
+                crate::terminal::field(&cut(&cell, MAX_VIEW_VALUE)).into_owned()
+            })
         })
         .collect();
     let rows = &rows[..];
@@ -72,7 +117,7 @@ pub fn text_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> St
         let mut text = cells
             .iter()
             .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .map(|(c, w)| padded(c, *w))
             .collect::<Vec<_>>()
             .join("  ");
         text.truncate(text.trim_end().len());

@@ -55,6 +55,12 @@ pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(16);
+/// The longest wait a server's `Retry-After` can ask for: more than any retry budget (3600 s),
+/// so a longer ask just means "give up now" — never an overflowing deadline.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// The shortest pause between two tries, whatever the server says (`Retry-After: 0`): a
+/// server that asks for no pause must not get a request loop.
+pub const MIN_RETRY_PAUSE: Duration = Duration::from_millis(250);
 
 #[derive(Debug)]
 pub struct Reply {
@@ -102,17 +108,27 @@ pub fn error_of(body: Option<&Value>, status: u16) -> (Option<String>, String) {
     (code, message)
 }
 
-/// `Retry-After` as seconds or an HTTP date.
+/// `Retry-After` as seconds or an HTTP date, at most [`MAX_RETRY_AFTER`] (a larger number,
+/// even past u64, is that cap).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(
         at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
     )
+}
+
+/// Whether a pause of `wait` from now still ends before `deadline`.
+fn ends_before(wait: Duration, deadline: Instant) -> bool {
+    Instant::now()
+        .checked_add(wait)
+        .is_some_and(|end| end < deadline)
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -198,8 +214,10 @@ impl<'a> Arm<'a> {
         if let Some(body) = body {
             request = request.json(body);
         }
+        // A request that could not even be built (a token with a line break cannot be a
+        // header) fails the same way every time: not retried.
         let network = |e: reqwest::Error| TryFailure {
-            transient: true,
+            transient: !e.is_builder(),
             status: None,
             arm_code: None,
             message: describe_network_error(&e),
@@ -245,6 +263,17 @@ impl<'a> Arm<'a> {
                 }),
             };
         }
+        if (300..400).contains(&status) {
+            let location = headers.get("location").and_then(|v| v.to_str().ok());
+            return Err(TryFailure {
+                transient: false,
+                status: Some(status),
+                arm_code: None,
+                message: crate::http::redirect_refused(status, location),
+                retry_after: None,
+                request_id,
+            });
+        }
         let (arm_code, arm_message) = error_of(parsed.as_ref(), status);
         Err(TryFailure {
             transient: matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
@@ -285,8 +314,11 @@ impl<'a> Arm<'a> {
                 continue;
             }
             if failure.transient {
-                let wait = failure.retry_after.unwrap_or_else(|| backoff(attempt));
-                if Instant::now() + wait < self.deadline {
+                let wait = failure
+                    .retry_after
+                    .unwrap_or_else(|| backoff(attempt))
+                    .max(MIN_RETRY_PAUSE);
+                if ends_before(wait, self.deadline) {
                     self.report.verbose(&format!(
                         "{step}: {}{}; retrying in {:.1}s",
                         failure
@@ -391,13 +423,13 @@ impl<'a> Arm<'a> {
             .and_then(|v| parse_retry_after(&v))
             .unwrap_or(Duration::from_secs(1));
         loop {
-            if Instant::now() + wait >= self.deadline {
+            if !ends_before(wait, self.deadline) {
                 return Err(
                     AzcmError::new(code, format!("{step} did not finish in time"))
                         .with_detail("step", step),
                 );
             }
-            tokio::time::sleep(wait.max(Duration::from_millis(100))).await;
+            tokio::time::sleep(wait.max(MIN_RETRY_PAUSE)).await;
             let reply = self.call(step, code, Method::GET, &url, None).await?;
             wait = reply
                 .header("retry-after")
@@ -450,6 +482,11 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+        // Huge numbers from a hostile server are the cap, never an overflow.
+        assert_eq!(parse_retry_after("18446744073709551615"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("99999999999999999999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("-1"), None);
+        assert!(!ends_before(Duration::MAX, Instant::now() + Duration::from_secs(1)));
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub async fn sign_in<'a>(
     correlation_id: String,
 ) -> Result<Arm<'a>> {
     let http = http_client(ctx, cloud, budget)?;
-    let tokens = Tokens::login(method, cloud, &http, ctx.report).await?;
+    let tokens = Tokens::login(method, cloud, &http, ctx.report, budget).await?;
     Arm::new(
         http,
         &cloud.resource_manager,

@@ -67,6 +67,21 @@ pub fn method_from_flags(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMetho
         SECRET_ENV,
     )?;
     let token = secret(ctx, "access-token", args.access_token.as_deref(), TOKEN_ENV)?;
+    if let Some(token) = &token {
+        // A token goes into an HTTP header: one with white space or a control character can
+        // never be sent, so it is refused now rather than failing every try.
+        if token
+            .secret()
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(AzcmError::new(
+                ErrorCode::INVALID_ACCESS_TOKEN,
+                "the access token holds a space, line break or control character; an access token is one word",
+            )
+            .with_remediation("Pass the token exactly as `az account get-access-token --query accessToken -o tsv` prints it, on one line."));
+        }
+    }
     if let Some(tenant) = &args.tenant_id {
         ids::require_guid("tenant-id", tenant)?;
     }

@@ -22,6 +22,7 @@ use base64::Engine;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How `connect`/`disconnect` authenticate.
 pub enum AuthMethod {
@@ -105,6 +106,10 @@ enum TokenSource {
 pub struct Tokens {
     source: TokenSource,
     scope: String,
+    /// The command's --retry-timeout budget: Entra ID gets no more time than ARM does, however
+    /// it fails (5xx, resets, a body that trickles in).
+    budget: Duration,
+    deadline: Instant,
 }
 
 /// azure_identity's pipeline over azcm's HTTP client, for the cloud's authority.
@@ -162,7 +167,12 @@ fn first_line(text: &str) -> &str {
 }
 
 impl Tokens {
-    pub fn new(method: AuthMethod, cloud: &Cloud, http: &reqwest::Client) -> Result<Self> {
+    pub fn new(
+        method: AuthMethod,
+        cloud: &Cloud,
+        http: &reqwest::Client,
+        budget: Duration,
+    ) -> Result<Self> {
         let scope = format!("{}/.default", cloud.audience.trim_end_matches('/'));
         let invalid = |e: azure_core::Error| {
             AzcmError::invalid_argument(format!(
@@ -220,7 +230,12 @@ impl Tokens {
                 )
             }
         };
-        Ok(Self { source, scope })
+        Ok(Self {
+            source,
+            scope,
+            budget,
+            deadline: Instant::now() + budget,
+        })
     }
 
     /// Signs in with any method and checks a token can be had: the device code flow runs here
@@ -230,6 +245,7 @@ impl Tokens {
         cloud: &Cloud,
         http: &reqwest::Client,
         report: &dyn Reporter,
+        budget: Duration,
     ) -> Result<Self> {
         let scope = format!("{}/.default", cloud.audience.trim_end_matches('/'));
         if let AuthMethod::DeviceCode { tenant_id } = &method {
@@ -238,15 +254,35 @@ impl Tokens {
             return Ok(Self {
                 source: TokenSource::Fixed(Secret::new(token)),
                 scope,
+                budget,
+                deadline: Instant::now() + budget,
             });
         }
-        let tokens = Self::new(method, cloud, http)?;
+        let tokens = Self::new(method, cloud, http, budget)?;
         tokens.get().await?;
         Ok(tokens)
     }
 
-    /// A token for ARM (cached by the credential until it nears expiry).
+    /// A token for ARM (cached by the credential until it nears expiry), within the budget.
     pub async fn get(&self) -> Result<String> {
+        if let TokenSource::Fixed(token) = &self.source {
+            return Ok(token.secret().to_string());
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, self.fetch()).await {
+            Ok(token) => token,
+            Err(_) => Err(AzcmError::new(
+                ErrorCode::NETWORK,
+                format!(
+                    "Entra ID gave no token within the retry budget ({} s, --retry-timeout)",
+                    self.budget.as_secs()
+                ),
+            )
+            .with_detail("retryTimeoutSeconds", self.budget.as_secs())),
+        }
+    }
+
+    async fn fetch(&self) -> Result<String> {
         match &self.source {
             TokenSource::Fixed(token) => Ok(token.secret().to_string()),
             TokenSource::Credential(credential) => credential
@@ -555,6 +591,11 @@ impl ClientAssertion for CertificateAssertion {
 /// in every tenant for ARM).
 pub const DEVICE_CODE_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// Seconds between device-code polls, whatever Entra ID's `interval` says.
+const MIN_DEVICE_POLL: u64 = 1;
+const MAX_DEVICE_POLL: u64 = 60;
+/// The longest a device code is waited for, whatever Entra ID's `expires_in` says.
+const MAX_DEVICE_CODE_LIFETIME: u64 = 3600;
 
 fn entra_failure(body: &serde_json::Value, what: &str) -> AzcmError {
     let description = body["error_description"]
@@ -590,7 +631,6 @@ async fn device_code_login(
     scope: &str,
     report: &dyn Reporter,
 ) -> Result<String> {
-    use std::time::{Duration, Instant};
     let base = cloud.authority.trim_end_matches('/');
     let network = |e: reqwest::Error| {
         AzcmError::new(
@@ -630,8 +670,19 @@ async fn device_code_login(
                 body["user_code"].as_str().unwrap_or("")
             )
         });
-    let mut interval = Duration::from_secs(body["interval"].as_u64().unwrap_or(5).max(1));
-    let deadline = Instant::now() + Duration::from_secs(body["expires_in"].as_u64().unwrap_or(900));
+    // The server's numbers are clamped (docs/limits.md): a poll every 1–60 s, a code valid for at
+    // most an hour, whatever (or however large) the answer says.
+    let mut interval = Duration::from_secs(
+        body["interval"]
+            .as_u64()
+            .unwrap_or(5)
+            .clamp(MIN_DEVICE_POLL, MAX_DEVICE_POLL),
+    );
+    let lifetime = body["expires_in"]
+        .as_u64()
+        .unwrap_or(900)
+        .min(MAX_DEVICE_CODE_LIFETIME);
+    let deadline = Instant::now() + Duration::from_secs(lifetime);
     report.info(&message);
     loop {
         if Instant::now() + interval > deadline {
@@ -676,7 +727,10 @@ async fn device_code_login(
         }
         match body["error"].as_str().unwrap_or("") {
             "authorization_pending" => {}
-            "slow_down" => interval += Duration::from_secs(5),
+            "slow_down" => {
+                interval = (interval + Duration::from_secs(5))
+                    .min(Duration::from_secs(MAX_DEVICE_POLL));
+            }
             "authorization_declined" => {
                 return Err(entra_failure(&body, "the sign-in was declined"));
             }

@@ -87,7 +87,8 @@ pub fn run(args: &CheckArgs, ctx: &Context<'_>) -> Result<Outcome> {
     );
     let report = ctx.block_on(network_check::run(&plan, ctx.report))??;
     verdict(&report)?;
-    Ok(Outcome::new(&report, Human::Text(render(&report))))
+    let result = serde_json::to_value(&report).expect("the check report serialises");
+    Ok(Outcome::viewed_with(result, move |_| Human::Text(render(&report))))
 }
 
 #[cfg(test)]

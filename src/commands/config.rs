@@ -122,12 +122,13 @@ fn list(ctx: &Context<'_>) -> Result<Outcome> {
         section = section.row(label(prop), annotated(s));
     }
     let mode = settings::effective(&cfg.settings, settings::find("config.mode")?).0;
+    let human = Human::Sections(vec![section]);
     Ok(Outcome::new(
         ListResult {
             config_mode: mode,
             localsettings: settings,
         },
-        Human::Sections(vec![section]),
+        human,
     ))
 }
 

@@ -29,31 +29,36 @@ fn human_size(bytes: u64) -> String {
 fn list(ctx: &Context<'_>) -> Result<Outcome> {
     let dir = ctx.paths()?.layout.extensions_dir.clone();
     let installed = extensions::list(&dir)?;
-    let view = if installed.is_empty() {
-        format!("No extensions are installed (looked in {}).", dir.display())
-    } else {
-        text_table(
-            ["Name", "Version", "State", "Size"],
-            &installed
-                .iter()
-                .map(|e| {
-                    [
-                        e.name.clone(),
-                        e.version.clone(),
-                        if e.state.is_empty() {
-                            "-".into()
-                        } else {
-                            e.state.clone()
-                        },
-                        human_size(e.size_bytes),
-                    ]
-                })
-                .collect::<Vec<_>>(),
-        )
-    };
-    Ok(Outcome::new(
+    Ok(Outcome::viewed_with(
         json!({"extensionsPath": dir.display().to_string(), "extensions": installed}),
-        Human::Text(view),
+        list_view,
+    ))
+}
+
+/// The human table of `extension list`, from its JSON result.
+fn list_view(result: &serde_json::Value) -> Human {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let installed = result["extensions"].as_array().cloned().unwrap_or_default();
+    if installed.is_empty() {
+        return Human::Text(format!(
+            "No extensions are installed (looked in {}).",
+            text(&result["extensionsPath"])
+        ));
+    }
+    Human::Text(text_table(
+        ["Name", "Version", "State", "Size"],
+        &installed
+            .iter()
+            .map(|e| {
+                let state = text(&e["state"]);
+                [
+                    text(&e["name"]),
+                    text(&e["version"]),
+                    if state.is_empty() { "-".into() } else { state },
+                    human_size(e["sizeBytes"].as_u64().unwrap_or(0)),
+                ]
+            })
+            .collect::<Vec<_>>(),
     ))
 }
 

@@ -110,11 +110,13 @@ pub fn run(args: &ShowArgs, ctx: &Context<'_>) -> Result<Outcome> {
             })
             .collect(),
     };
-    let human = view(&result, arm.as_ref());
+    let shown = (result.clone(), arm.clone());
     if let Some(view) = arm {
         result.insert("arm".into(), view);
     }
-    Ok(Outcome::new(Value::Object(result), human))
+    Ok(Outcome::viewed_with(Value::Object(result), move |_| {
+        view(&shown.0, shown.1.as_ref())
+    }))
 }
 
 /// azcmagent's `Label : value` lines, the services in a section of their own, then ARM's view.
