@@ -42,8 +42,28 @@ fn split_name(name: &str) -> (String, String) {
     }
 }
 
+/// A handler folder being deleted is first renamed to `<extensions>/.azcm-removing-…` in one
+/// atomic step: a removal killed halfway leaves a folder that is plainly no extension, and the
+/// next `list` or `remove` finishes deleting it.
+const ASIDE_PREFIX: &str = ".azcm-removing-";
+
+/// Deletes the folders earlier removals left aside (killed while deleting); best effort.
+fn finish_removals(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let aside = entry.file_name().to_string_lossy().starts_with(ASIDE_PREFIX);
+        // A folder, not a link: remove_dir_all does not follow links inside it either.
+        if aside && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Every handler folder that holds a HandlerManifest.json, sorted by name and version.
 pub fn list(dir: &Path) -> Result<Vec<Extension>> {
+    finish_removals(dir);
     let read_dir = |d: &Path| -> Result<Vec<PathBuf>> {
         match std::fs::read_dir(d) {
             Ok(entries) => Ok(entries
@@ -209,7 +229,7 @@ pub struct Removal {
 
 /// Runs the uninstall command (bounded by `timeout`), then deletes the handler folder whatever
 /// the command did — a broken extension is exactly what this is for — and says what happened.
-pub fn remove(ext: &Extension, timeout: Duration) -> Removal {
+pub fn remove(extensions_dir: &Path, ext: &Extension, timeout: Duration) -> Removal {
     let mut removal = Removal {
         name: ext.name.clone(),
         version: ext.version.clone(),
@@ -244,8 +264,25 @@ pub fn remove(ext: &Extension, timeout: Duration) -> Removal {
         },
         Err(why) => removal.uninstall_error = Some(why),
     }
-    match std::fs::remove_dir_all(&ext.dir) {
-        Ok(()) => removal.removed = true,
+    let aside = extensions_dir.join(format!(
+        "{ASIDE_PREFIX}{}-{}-{}-{:08x}",
+        ext.name,
+        ext.version,
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    match std::fs::rename(&ext.dir, &aside) {
+        Ok(()) => match std::fs::remove_dir_all(&aside) {
+            Ok(()) => removal.removed = true,
+            // It is no extension any more; the next list or remove deletes the rest.
+            Err(e) => {
+                removal.removed = true;
+                removal.error = Some(format!(
+                    "{} was set aside but not all of it could be deleted yet ({e}); the next `azcm extension list` finishes it",
+                    aside.display()
+                ));
+            }
+        },
         Err(e) => removal.error = Some(format!("cannot delete {}: {e}", ext.dir.display())),
     }
     // Windows: the version folder's parent goes too once empty.

@@ -67,9 +67,14 @@ pub fn run(args: &ConnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let mut req = request(args)?;
     let method = method_from_flags(ctx, &args.auth)?;
     req.tenant_hint = tenant_hint(&method, args.auth.tenant_id.as_deref());
-    if !req.what_if {
-        ctx.require_admin_to_change_state("connect")?;
-    }
+    // What-if changes nothing and runs beside anything.
+    let _changing = match req.what_if {
+        true => None,
+        false => {
+            ctx.require_admin_to_change_state("connect")?;
+            Some(crate::state::ChangeLock::acquire(ctx.paths()?, "connect")?)
+        }
+    };
     let result = ctx.block_on(onboarding::onboard(ctx, &req, method))??;
     let view = view(&result);
     Ok(Outcome::new(result, view))

@@ -60,6 +60,12 @@ fn plan(req: &DisconnectRequest) -> Vec<Step> {
 
 pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let paths = ctx.paths()?;
+    // Taken before the state is read: a connect running beside must not change it underneath.
+    let _changing = match args.what_if {
+        true => None,
+        false if paths.is_system_root() && !crate::platform::is_elevated() => None,
+        false => Some(crate::state::ChangeLock::acquire(paths, "disconnect")?),
+    };
     let Some(config) = AgentConfig::load(&paths.agent_config())? else {
         return Err(AzcmError::new(
             ErrorCode::DISCONNECT_FAILED,

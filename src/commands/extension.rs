@@ -169,7 +169,7 @@ fn remove(args: &ExtensionRemoveArgs, ctx: &Context<'_>) -> Result<Outcome> {
             ),
             Some((i * 100 / chosen.len()) as u8),
         );
-        let removal = extensions::remove(ext, timeout);
+        let removal = extensions::remove(&dir, ext, timeout);
         if let Some(why) = &removal.uninstall_error {
             ctx.report.warning(&format!(
                 "{} {}: {why}; its folder is removed anyway",

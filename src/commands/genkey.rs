@@ -17,6 +17,7 @@ struct GenkeyResult {
 
 pub fn run(ctx: &Context<'_>) -> Result<Outcome> {
     ctx.require_admin_to_change_state("genkey")?;
+    let _changing = crate::state::ChangeLock::acquire(ctx.paths()?, "genkey")?;
     let path = ctx.paths()?.onboarding_key();
     ctx.report
         .progress("Generating key pair", "RSA-2048", Some(0));

@@ -81,6 +81,15 @@ pub enum Links {
 }
 
 /// What an opened path turned out to be when azcm wants a regular file.
+/// A file inside the agent's folders that has other names: a planted hard link to some other
+/// file, never read or written as if it were the agent's.
+fn hard_linked() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        "it has more than one name (a hard link to another file, planted there), so azcm does not use it",
+    )
+}
+
 fn not_a_regular_file(kind: &str) -> io::Error {
     let why = if kind == "a symbolic link" || kind.contains("reparse point") {
         format!("it is {kind}, which azcm does not follow here")
@@ -456,6 +465,32 @@ pub struct CommandOutcome {
     pub output_tail: String,
 }
 
+/// The most of a handler command's output azcm keeps, per stream: the last bytes it printed.
+pub const MAX_COMMAND_OUTPUT_TAIL: usize = 64 << 10;
+
+/// The last [`MAX_COMMAND_OUTPUT_TAIL`] bytes of a stream, however much passes through.
+#[derive(Default)]
+struct OutputTail {
+    bytes: Vec<u8>,
+}
+
+impl OutputTail {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend_from_slice(chunk);
+        // Trimmed in steps (at twice the cap) so the copying stays linear in what is read.
+        if self.bytes.len() > 2 * MAX_COMMAND_OUTPUT_TAIL {
+            let cut = self.bytes.len() - MAX_COMMAND_OUTPUT_TAIL;
+            self.bytes.drain(..cut);
+        }
+    }
+
+    fn into_bytes(mut self) -> Vec<u8> {
+        let cut = self.bytes.len().saturating_sub(MAX_COMMAND_OUTPUT_TAIL);
+        self.bytes.drain(..cut);
+        self.bytes
+    }
+}
+
 /// Runs an extension handler's command (from its HandlerManifest.json) in its folder through
 /// the platform's shell, killing it after `timeout`.
 pub fn run_handler_command(
@@ -474,43 +509,64 @@ pub fn run_handler_command(
     // The handler and everything it starts, so a timeout stops all of it (a killed shell's
     // children would otherwise keep running and hold the folder).
     let tree = imp::ProcessTree::adopt(&child);
-    // Drain the pipes on threads so a chatty handler never blocks on a full pipe.
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
+    let deadline = started + timeout;
+    // Drain the pipes on threads so a chatty handler never blocks on a full pipe; each keeps
+    // only the tail of what it reads (memory stays bounded whatever the handler prints) and
+    // hands it over through a channel, so azcm can stop waiting for it.
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        let (sender, receiver) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::spawn(move || {
-            let mut buf = Vec::new();
+            let mut tail = OutputTail::default();
             if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
+                let mut chunk = [0u8; 8192];
+                loop {
+                    match p.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => tail.push(&chunk[..n]),
+                    }
+                }
             }
-            buf
-        })
+            let _ = sender.send(tail.into_bytes());
+        });
+        receiver
     };
-    let out_thread = reader(out.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err_thread = reader(err.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let out_pipe = child
+        .stdout
+        .take()
+        .map(|p| Box::new(p) as Box<dyn Read + Send>);
+    let err_pipe = child
+        .stderr
+        .take()
+        .map(|p| Box::new(p) as Box<dyn Read + Send>);
+    let out_tail = reader(out_pipe);
+    let err_tail = reader(err_pipe);
     let mut timed_out = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
         }
-        if started.elapsed() >= timeout {
+        if Instant::now() >= deadline {
             timed_out = true;
-            tree.kill();
             let _ = child.kill();
             let _ = child.wait();
             break None;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    // A killed handler's own children may keep the pipes open: do not wait for them forever.
-    let collect = |t: std::thread::JoinHandle<Vec<u8>>| -> Vec<u8> {
-        if timed_out && !t.is_finished() {
-            return Vec::new();
-        }
-        t.join().unwrap_or_default()
+    // What the handler left running (`sleep 25 &`, a helper) is stopped with it: the extension
+    // is being removed. A process that left the tree (a daemon) may still hold the pipes, so
+    // their tails are waited for briefly, never past the deadline.
+    tree.kill();
+    let grace = deadline
+        .saturating_duration_since(Instant::now())
+        .min(Duration::from_secs(2));
+    let until = Instant::now() + grace;
+    let collect = |r: std::sync::mpsc::Receiver<Vec<u8>>| -> Vec<u8> {
+        r.recv_timeout(until.saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
     };
-    let mut text = String::from_utf8_lossy(&collect(out_thread)).into_owned();
-    text.push_str(&String::from_utf8_lossy(&collect(err_thread)));
+    let mut text = String::from_utf8_lossy(&collect(out_tail)).into_owned();
+    text.push_str(&String::from_utf8_lossy(&collect(err_tail)));
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(20)..].join("\n");
     Ok(CommandOutcome {

@@ -134,6 +134,9 @@ pub fn open_regular(path: &Path, follow: super::Links) -> io::Result<File> {
     if (opened.dev(), opened.ino()) != (before.dev(), before.ino()) {
         return Err(io::Error::other("it was replaced while being opened"));
     }
+    if !follow && opened.nlink() > 1 {
+        return Err(super::hard_linked());
+    }
     Ok(file)
 }
 
@@ -152,8 +155,9 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
         let meta = file.metadata()?;
         check_regular(&meta)?;
         // SAFETY: geteuid has no preconditions.
-        if meta.uid() != unsafe { libc::geteuid() } {
-            // Planted by another user while the folder was open to them: theirs to lose.
+        // Planted by another user while the folder was open to them, or a hard link to some
+        // other file (whose mode azcm would change): removed, the link only, and made anew.
+        if meta.uid() != unsafe { libc::geteuid() } || meta.nlink() > 1 {
             fs::remove_file(path)?;
             continue;
         }
@@ -164,7 +168,7 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     }
     Err(io::Error::new(
         io::ErrorKind::PermissionDenied,
-        "another user keeps creating it",
+        "another user keeps planting it",
     ))
 }
 

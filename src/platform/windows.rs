@@ -485,7 +485,23 @@ pub fn open_regular(path: &Path, links: super::Links) -> io::Result<File> {
     if let Some(kind) = handle_kind(&file)? {
         return Err(super::not_a_regular_file(kind));
     }
+    if links == super::Links::Refuse && link_count(&file)? > 1 {
+        return Err(super::hard_linked());
+    }
     Ok(file)
+}
+
+/// How many names (hard links) the opened file has.
+fn link_count(file: &File) -> io::Result<u32> {
+    use windows_sys::Win32::Storage::FileSystem::{
+        GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION,
+    };
+    // SAFETY: a valid handle and an out-structure of the right type.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(info.nNumberOfLinks)
 }
 
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
@@ -497,6 +513,18 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     )?;
     if let Some(kind) = handle_kind(&file)? {
         return Err(super::not_a_regular_file(kind));
+    }
+    if link_count(&file)? > 1 {
+        // A hard link planted to some other file (whose protection azcm would change): the
+        // link is removed, the lock made anew.
+        drop(file);
+        fs::remove_file(path)?;
+        return create_file(
+            path,
+            GENERIC_READ | GENERIC_WRITE | WRITE_DAC | READ_CONTROL,
+            CREATE_NEW,
+            Some(state_sddl()),
+        );
     }
     if dacl_exposed(file.as_raw_handle() as HANDLE)? {
         apply_dacl(file.as_raw_handle() as HANDLE, state_sddl())?;

@@ -98,7 +98,45 @@ pub struct StateLock {
 /// How long a writer waits for another azcm process to finish before giving up.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Why a lock could not be had in time: another process holds it (the inner error of a
+/// TimedOut from [`StateLock::acquire`]).
+#[derive(Debug)]
+pub struct LockHeld {
+    pub holder: Option<u32>,
+    pub path: PathBuf,
+    pub waited: Duration,
+}
+
+impl std::fmt::Display for LockHeld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "another azcm")?;
+        if let Some(pid) = self.holder {
+            write!(f, " (process {pid})")?;
+        }
+        write!(
+            f,
+            " held {} for over {} s",
+            self.path.display(),
+            self.waited.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for LockHeld {}
+
+/// The process id the holder of a lock writes into it, read by those who wait for it.
+pub fn lock_holder(file: &File) -> Option<u32> {
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    let mut reader = file;
+    reader.seek(io::SeekFrom::Start(0)).ok()?;
+    reader.take(32).read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
 impl StateLock {
+    /// Waits up to `timeout` for the lock; the holder's pid is written into the lock file so
+    /// that a waiter that gives up can name it (`holder N` in the TimedOut error).
     pub fn acquire(lock_path: &Path, timeout: Duration) -> io::Result<Self> {
         if let Some(dir) = lock_path.parent() {
             prepare_dir(dir)?;
@@ -108,7 +146,16 @@ impl StateLock {
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(Self { _file: file }),
+                Ok(()) => {
+                    use std::io::Seek;
+                    let mut writer = &file;
+                    // Best effort: the lock itself is what serialises, the pid only informs.
+                    let _ = file.set_len(0).and_then(|()| {
+                        writer.seek(io::SeekFrom::Start(0))?;
+                        write!(writer, "{}", std::process::id())
+                    });
+                    return Ok(Self { _file: file });
+                }
                 Err(TryLockError::WouldBlock) if started.elapsed() < timeout => {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
@@ -116,16 +163,59 @@ impl StateLock {
                 Err(TryLockError::WouldBlock) => {
                     return Err(io::Error::new(
                         io::ErrorKind::TimedOut,
-                        format!(
-                            "another process held {} for over {}s",
-                            lock_path.display(),
-                            timeout.as_secs()
-                        ),
-                    ))
+                        LockHeld {
+                            holder: lock_holder(&file),
+                            path: lock_path.to_path_buf(),
+                            waited: timeout,
+                        },
+                    ));
                 }
                 Err(TryLockError::Error(e)) => return Err(e),
             }
         }
+    }
+}
+
+/// How long connect, disconnect and genkey wait for another one to finish on this machine.
+pub const CHANGE_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Held for the whole run of a command that changes the machine's onboarding state (connect,
+/// disconnect, genkey): two of them at once could leave two Azure resources, or a key on disk
+/// that matches neither.
+#[derive(Debug)]
+pub struct ChangeLock {
+    _lock: StateLock,
+}
+
+impl ChangeLock {
+    pub fn acquire(
+        paths: &crate::state::AgentPaths,
+        command: &str,
+    ) -> crate::error::Result<Self> {
+        use crate::error::{AzcmError, ErrorCode};
+        let lock_path = paths.change_lock();
+        StateLock::acquire(&lock_path, CHANGE_LOCK_TIMEOUT)
+            .map(|lock| Self { _lock: lock })
+            .map_err(|e| {
+                let holder = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<LockHeld>())
+                    .and_then(|held| held.holder);
+                let mut err = AzcmError::new(
+                    ErrorCode::LOCAL_CONFIG_UPDATE,
+                    if e.kind() == io::ErrorKind::TimedOut {
+                        format!("another azcm is changing this machine: {e}; `azcm {command}` did not start")
+                    } else {
+                        format!("cannot lock the agent's state for `azcm {command}` ({}): {e}", lock_path.display())
+                    },
+                )
+                .with_detail("path", lock_path.display().to_string())
+                .with_detail("reason", if e.kind() == io::ErrorKind::TimedOut { "locked" } else { "lockFailed" });
+                if let Some(pid) = holder {
+                    err = err.with_detail("holderPid", pid);
+                }
+                err.with_remediation("Wait for the other azcm connect, disconnect or genkey to finish (the message names its process), then run the command again.")
+            })
     }
 }
 

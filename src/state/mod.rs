@@ -5,7 +5,7 @@ pub mod atomic;
 pub mod localconfig;
 pub mod paths;
 
-pub use atomic::{write_atomic, StateLock};
+pub use atomic::{write_atomic, ChangeLock, StateLock};
 pub use paths::AgentPaths;
 
 /// A warning when a state file's protection was loosened outside azcm (readable or writable by

@@ -14,6 +14,8 @@ pub const LOCAL_CONFIG_FILE: &str = "localconfig.json";
 /// The private key `genkey` makes for a later `connect` (PKCS#8 PEM).
 pub const ONBOARDING_KEY_FILE: &str = "onboarding.key";
 const LOCK_FILE: &str = ".azcm.lock";
+/// Held by connect, disconnect and genkey for their whole run.
+const CHANGE_LOCK_FILE: &str = ".azcm.change.lock";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentPaths {
@@ -73,6 +75,11 @@ impl AgentPaths {
 
     pub fn onboarding_key(&self) -> PathBuf {
         self.layout.certs_dir.join(ONBOARDING_KEY_FILE)
+    }
+
+    /// The lock file connect, disconnect and genkey hold while they change the machine.
+    pub fn change_lock(&self) -> PathBuf {
+        self.layout.config_dir.join(CHANGE_LOCK_FILE)
     }
 
     /// The lock file that serialises read-modify-write of the agent's config folder.
