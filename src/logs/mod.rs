@@ -413,8 +413,9 @@ fn redact_region(region: &[u8], out: &mut impl Write) -> std::io::Result<usize> 
     Ok(count)
 }
 
-/// Copies `reader` to `out`, redacting line by line unless the data is binary (a NUL in the
-/// first chunk) or redaction is off. Returns the number of redactions.
+/// Copies `reader` to `out`, redacting line by line unless redaction is off. Any bytes are
+/// redacted: a log with NUL bytes (a file cut short by an unclean shutdown) or in another
+/// encoding is still scanned, never passed through whole. Returns the number of redactions.
 fn copy_redacted(
     mut reader: impl Read,
     out: &mut impl Write,
@@ -424,8 +425,6 @@ fn copy_redacted(
     // The unfinished last line of the previous chunk.
     let mut pending: Vec<u8> = Vec::new();
     let mut count = 0;
-    let mut first = true;
-    let mut text = redact;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -434,13 +433,7 @@ fn copy_redacted(
             Err(e) => return Err(e),
         };
         let chunk = &buf[..n];
-        if first {
-            first = false;
-            if chunk[..chunk.len().min(8192)].contains(&0) {
-                text = false;
-            }
-        }
-        if !text {
+        if !redact {
             out.write_all(chunk)?;
             continue;
         }
@@ -927,17 +920,24 @@ mod tests {
     }
 
     #[test]
-    fn redaction_streams_across_chunks_and_skips_binary() {
+    fn redaction_streams_across_chunks_and_covers_binary() {
         let secret = "client_secret=CANARYchunked";
         let mut text = "x".repeat(CHUNK - 10).into_bytes();
         text.extend_from_slice(format!(" {secret}\nnext line\n").as_bytes());
         let mut out = Vec::new();
         assert_eq!(copy_redacted(&text[..], &mut out, true).unwrap(), 1);
         assert!(!String::from_utf8_lossy(&out).contains("CANARYchunked"));
+        // A NUL in the first bytes (a log cut short by an unclean shutdown) once made the whole
+        // file pass unredacted: it is redacted like any other.
         let mut binary = vec![0u8, 1, 2];
         binary.extend_from_slice(secret.as_bytes());
         let mut out = Vec::new();
-        copy_redacted(&binary[..], &mut out, true).unwrap();
+        assert_eq!(copy_redacted(&binary[..], &mut out, true).unwrap(), 1);
+        assert!(!String::from_utf8_lossy(&out).contains("CANARYchunked"));
+        assert!(out.starts_with(&[0, 1, 2]));
+        // With redaction off, bytes pass as they are.
+        let mut out = Vec::new();
+        copy_redacted(&binary[..], &mut out, false).unwrap();
         assert_eq!(out, binary);
     }
 }

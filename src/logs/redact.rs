@@ -18,30 +18,46 @@ struct Rule {
     secret_group: usize,
 }
 
+/// A key that names a secret: any identifier that ends in one of these words, so
+/// `ClientSecret`, `client_secret`, `proxyPassword`, `SharedAccessKey`, `x-api-key` and
+/// `nextToken` all count (a little too much is masked rather than too little).
+const SECRET_KEY: &str = r"[A-Za-z0-9_.-]*?(?:secret|password|passwd|pwd|passphrase|token|assertion|credentials?|protected_?settings|(?:account|access|api|private|primary|secondary|subscription|shared_?access|master|storage|signing|encryption)[_-]?key|connection_?string|sas|sig(?:nature)?)";
+
+/// The forms a secret takes in the logs azcm collects, one rule each (tested one by one, in
+/// both letter cases): what precedes the secret is kept, the secret becomes [`MASK`].
+pub const FORMS: &[(&str, &str)] = &[
+    // JWTs (access, refresh and ID tokens) anywhere.
+    ("jwt", r"(?-u)()(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)"),
+    // Authorization: Bearer <token> / Basic <user:password in base64>.
+    ("authorization header", r"(?i-u)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})"),
+    // JSON and Python dicts: "clientSecret": "…", 'password': '…'.
+    ("json", r#"(?i-u)(["']SECRET_KEY["']\s*:\s*["'])((?:[^"'\\]|\\.)*)"#),
+    // key="…" and key: "…": XML attributes, YAML, INI and shell with double quotes.
+    ("double-quoted value", r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*")((?:[^"\\]|\\.)*)"#),
+    // key='…' and key: '…'.
+    ("single-quoted value", r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*')((?:[^'\\]|\\.)*)"#),
+    // key=value, key: value: command lines, form bodies, INI, YAML, URL queries
+    // (?client_secret=…&sig=…) and connection strings (AccountKey=…;SharedAccessKey=…).
+    ("key=value", r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*)([^\s&;,"'<>]+)"#),
+    // <Password>…</Password>: XML elements.
+    ("xml element", r"(?i-u)(<SECRET_KEY>)([^<]+)"),
+    // --flag value on command lines.
+    ("command-line flag", r"(?i-u)(--(?:service-principal-secret|access-token|password|client-secret|secret)\s+)([^\s-]\S*)"),
+    // user:password@ in URLs (proxy URLs).
+    ("url userinfo", r#"(?i-u)([a-z][a-z0-9+.-]*://[^/\s:@"']+:)([^@/\s"']+)(@)"#),
+];
+
 fn rules() -> &'static [Rule] {
     static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
     RULES.get_or_init(|| {
-        let rule = |pattern: &str, secret_group: usize| Rule {
-            regex: Regex::new(pattern).expect("redaction patterns compile"),
-            secret_group,
-        };
-        vec![
-            // JWTs (access, refresh and ID tokens) anywhere.
-            rule(r"(?-u)(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)", 1),
-            // Authorization: Bearer <opaque token>.
-            rule(r"(?i-u)(bearer\s+)([A-Za-z0-9._~+/=-]{8,})", 2),
-            // SAS signatures in storage URLs.
-            rule(r"(?i-u)([?&]sig=)([^&\s\x22'<>]+)", 2),
-            // "secret": "...", "password": "...", "protectedSettings": "...", also tokens by key.
-            // Python-style dicts (the VM agent's logs) use single quotes: both are covered.
-            rule(r#"(?i-u)(["'](?:client_?secret|secret|password|passwd|pwd|protected_?settings|access_?token|refresh_?token|id_?token|client_?assertion|sas_?token|account_?key|private_?key)["']\s*:\s*["'])((?:[^"'\\]|\\.)*)"#, 2),
-            // key=value and key: value outside JSON (command lines, form bodies, INI).
-            rule(r"(?i-u)\b((?:client_secret|client-secret|secret|password|passwd|pwd|access_token|refresh_token|client_assertion|accountkey|service-principal-secret)\s*[=:]\s*)([^\s&;,\x22']+)", 2),
-            // --flag value on command lines.
-            rule(r"(?i-u)(--(?:service-principal-secret|access-token|password)\s+)(\S+)", 2),
-            // user:password@ in URLs (proxy URLs).
-            rule(r"(?i-u)([a-z][a-z0-9+.-]*://[^/\s:@\x22']+:)([^@/\s\x22']+)(@)", 2),
-        ]
+        FORMS
+            .iter()
+            .map(|(_, pattern)| Rule {
+                regex: Regex::new(&pattern.replace("SECRET_KEY", SECRET_KEY))
+                    .expect("redaction patterns compile"),
+                secret_group: 2,
+            })
+            .collect()
     })
 }
 
@@ -50,7 +66,7 @@ fn rules() -> &'static [Rule] {
 pub fn prefilter() -> &'static Regex {
     static PRE: OnceLock<Regex> = OnceLock::new();
     PRE.get_or_init(|| {
-        Regex::new(r"(?i-u)eyJ|bearer|sig=|secret|passw|pwd|protected|token|assertion|accountkey|account_key|private_?key|://[^/\s@]*@")
+        Regex::new(r"(?i-u)eyJ|bearer|basic|sig|secret|passw|pwd|passphrase|protected|token|assertion|credential|key|connection_?string|sas|://[^/\s@]*@")
             .expect("the prefilter compiles")
     })
 }
@@ -66,9 +82,13 @@ pub fn redact_line(line: &[u8]) -> (Cow<'_, [u8]>, usize) {
         let replaced = rule
             .regex
             .replace_all(&current, |caps: &Captures<'_>| {
-                count += 1;
                 let whole = caps.get(0).expect("a match");
                 let secret = caps.get(rule.secret_group).expect("the secret group");
+                if secret.as_bytes() == MASK.as_bytes() {
+                    // Masked already by an earlier form.
+                    return whole.as_bytes().to_vec();
+                }
+                count += 1;
                 let mut out = Vec::with_capacity(whole.len());
                 out.extend_from_slice(&whole.as_bytes()[..secret.start() - whole.start()]);
                 out.extend_from_slice(MASK.as_bytes());
@@ -84,6 +104,72 @@ pub fn redact_line(line: &[u8]) -> (Cow<'_, [u8]>, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One case per form of [`FORMS`] and per secret the issue tracker named; each also runs with
+    /// its key in upper and in lower case.
+    #[test]
+    fn every_form_is_masked_in_both_letter_cases() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("jwt", "got eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJl ok", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJl"),
+            ("authorization header", "Authorization: Bearer CANARYopaque.token", "CANARYopaque.token"),
+            ("authorization header", "Authorization: Basic YXJjOkNBTkFSWXB3ZA==", "YXJjOkNBTkFSWXB3ZA=="),
+            ("json", r#"{"clientSecret": "CANARY~json", "n": 1}"#, "CANARY~json"),
+            ("json", r#"{'password': 'CANARYpy'}"#, "CANARYpy"),
+            ("json", r#"{"apiKey":"CANARYapikey"}"#, "CANARYapikey"),
+            ("double-quoted value", r#"<proxy user="arc" password="CANARY xml attr" />"#, "CANARY xml attr"),
+            ("double-quoted value", r#"clientSecret: "CANARYyaml""#, "CANARYyaml"),
+            ("single-quoted value", "password='CANARY single'", "CANARY single"),
+            ("key=value", "ClientSecret=CANARYcs rest", "CANARYcs"),
+            ("key=value", "clientSecret: CANARYyamlbare", "CANARYyamlbare"),
+            ("key=value", "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=CANARYsak=;EntityPath=q", "CANARYsak="),
+            ("key=value", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=CANARYak==;EndpointSuffix=core.windows.net", "CANARYak=="),
+            ("key=value", "apiKey=CANARYapi", "CANARYapi"),
+            ("key=value", "token=CANARYtok", "CANARYtok"),
+            ("key=value", "GET /cb?code=1&client_secret=CANARYquery&x=2", "CANARYquery"),
+            ("key=value", "https://acct.blob.core.windows.net/c/b?sv=2024&sig=CANARYsig%2B&se=1", "CANARYsig%2B"),
+            ("key=value", "Password: CANARYini", "CANARYini"),
+            ("xml element", "<Password>CANARYelement</Password>", "CANARYelement"),
+            ("command-line flag", "azcmagent connect --service-principal-secret CANARYcli -g rg", "CANARYcli"),
+            ("url userinfo", "proxy http://arc:CANARYproxypw@proxy.contoso.corp:3128", "CANARYproxypw"),
+        ];
+        let names: Vec<&str> = FORMS.iter().map(|(n, _)| *n).collect();
+        for (form, _, _) in cases {
+            assert!(names.contains(form), "unknown form {form}");
+        }
+        for name in &names {
+            assert!(cases.iter().any(|(f, _, _)| f == name), "form {name} has no case");
+        }
+        for (form, input, secret) in cases {
+            // The key in upper and in lower case; the secret as it was.
+            let key_end = input.find(secret).unwrap();
+            for key_case in [input[..key_end].to_uppercase(), input[..key_end].to_lowercase()] {
+                let line = format!("{key_case}{}", &input[key_end..]);
+                if *form == "jwt" && !line.contains("eyJ") {
+                    continue;
+                }
+                let (out, count) = redact_line(line.as_bytes());
+                let out = String::from_utf8_lossy(&out);
+                assert!(!out.contains(secret), "{form}: {line} -> {out}");
+                assert!(count >= 1 && out.contains(MASK), "{form}: {line} -> {out}");
+                assert!(prefilter().is_match(line.as_bytes()), "{form}: prefilter misses {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn binary_and_non_utf8_lines_are_redacted_too() {
+        let mut line = b"\x00\x00\xff\xfe garbage ".to_vec();
+        line.extend_from_slice(b"password=CANARYbin\x00 more");
+        let (out, count) = redact_line(&line);
+        assert_eq!(count, 1);
+        assert!(!out.windows(9).any(|w| w == b"CANARYbin"));
+    }
+
+    #[test]
+    fn a_mask_is_not_masked_again() {
+        let (out, count) = redact_line(br#"{"password": "CANARY"} password=CANARY2"#);
+        assert_eq!(count, 2, "{}", String::from_utf8_lossy(&out));
+    }
 
     fn r(text: &str) -> String {
         String::from_utf8(redact_line(text.as_bytes()).0.into_owned()).unwrap()
