@@ -8,6 +8,7 @@ mod arm;
 pub mod check;
 mod entra;
 mod himds;
+pub mod hostile;
 mod imds;
 mod jwt;
 mod server;
@@ -322,6 +323,24 @@ impl FakeCloud {
             self.shared.clone(),
         ));
         Ok(port)
+    }
+
+    /// Starts a hostile HTTPS server on loopback (certificate from this fake's CA) that gives
+    /// every request the same answer, and counts them.
+    pub fn start_hostile(&self, answer: hostile::Hostile) -> Result<hostile::HostileServer, BoxError> {
+        let config = tls::server_config(&self.ca, false)?;
+        let listener = self
+            .runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let url = format!("https://127.0.0.1:{}", listener.local_addr()?.port());
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        self.runtime.spawn(hostile::serve(
+            listener,
+            tokio_rustls::TlsAcceptor::from(config),
+            answer,
+            requests.clone(),
+        ));
+        Ok(hostile::HostileServer { url, requests })
     }
 
     /// Writes the cloud definition (`clouds.json`) and the CA certificate (`fakecloud-ca.pem`)

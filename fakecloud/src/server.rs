@@ -213,7 +213,12 @@ pub fn throttled(retry_after: Duration, as_date: bool) -> Resp {
         "The request is being throttled as the limit has been reached for operation type - Write.",
     );
     let value = if as_date {
-        http_date(SystemTime::now() + Duration::from_secs(secs))
+        // A hostile test may ask for u64::MAX seconds: the date saturates instead of panicking.
+        http_date(
+            SystemTime::now()
+                .checked_add(Duration::from_secs(secs))
+                .unwrap_or(SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)),
+        )
     } else {
         secs.to_string()
     };
