@@ -115,6 +115,14 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// azcm's lock files (`.azcm.lock`, `.azcm.change.lock`): they hold the last holder's pid,
+/// not state.
+pub fn is_lock_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(".azcm.") && n.ends_with(".lock"))
+}
+
 /// A private agent state root plus a way to run azcm on it.
 #[derive(Clone)]
 pub struct Azcm {
@@ -143,6 +151,14 @@ impl Azcm {
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
+    }
+
+    /// The same state root with none of the extra environment (cloud file, CA, endpoints).
+    pub fn same_root_only(&self) -> Self {
+        Self {
+            dir: self.dir.clone(),
+            env: Vec::new(),
+        }
     }
 
     /// The same state root with one more environment variable.
@@ -207,6 +223,31 @@ impl Azcm {
         cmd
     }
 
+    /// Runs azcm in a network namespace of its own with only loopback up (`unshare -n`):
+    /// nothing it sends can leave the machine, and no name resolves.
+    pub fn run_offline(&self, args: &[&str]) -> Run {
+        let inner = self.command(args);
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-n", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""])
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .stdin(Stdio::null());
+        for (key, value) in inner.get_envs() {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
+        let what = format!("offline {:?}", args);
+        let out = cmd.output().expect("run unshare");
+        Run {
+            what,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     pub fn run<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
@@ -250,7 +291,7 @@ impl Azcm {
                 let path = entry.path();
                 if path.is_dir() {
                     stack.push(path);
-                } else if path.file_name() != Some(OsStr::new(".azcm.lock")) {
+                } else if !is_lock_file(&path) {
                     out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
                 }
             }
