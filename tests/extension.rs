@@ -263,3 +263,107 @@ fn a_symlink_loop_does_not_trap_the_size() {
         "{listed:#?}"
     );
 }
+
+/// Attack: an extension status whose message is longer than 65,535 characters made `extension
+/// list` panic building its table (format! padding), with --json too. The view is built only
+/// for human output and cuts long values with a marker; JSON carries the whole value.
+#[test]
+fn a_status_longer_than_any_table_is_listed_not_a_panic() {
+    let azcm = Azcm::new();
+    let dir = install(&azcm, "Contoso.Ops.Long", "1.0.0", succeed(), None);
+    let long = "s".repeat(70_000);
+    let status = json!([{"status": {"status": long, "operation": "Enable"}, "timestampUTC": "2026-11-20T10:00:00Z"}]);
+    std::fs::write(dir.join("status/3.status"), serde_json::to_vec(&status).unwrap()).unwrap();
+    let listed = list(&azcm);
+    assert_eq!(listed[0]["state"].as_str().unwrap().len(), 70_000);
+    let human = azcm.run(["extension", "list"]);
+    assert_eq!(human.code, 0, "{}{}", human.stdout, human.stderr);
+    assert!(human.stdout.contains("(69000 more characters)"), "{}", &human.stdout[..300.min(human.stdout.len())]);
+    assert!(human.stdout.len() < 5_000);
+}
+
+/// An uninstall command that starts a background child holding its output (`sleep 25 &`) once
+/// held `extension remove` for 25 s, and a daemonizing one would have held it forever: the
+/// command's process group is stopped when it ends, and its output is waited for at most 2 s.
+#[cfg(unix)]
+#[test]
+fn background_children_of_an_uninstall_command_do_not_hold_the_removal() {
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    install(&azcm, "Contoso.Ops.Background", "1.0.0", "sleep 25 & echo started", None);
+    // setsid: a daemon that leaves the process group and keeps stdout open.
+    install(&azcm, "Contoso.Ops.Daemon", "1.0.0", "setsid sleep 20 & echo daemonized", None);
+    let started = std::time::Instant::now();
+    let run = azcm.json(&["extension", "remove", "--all", "--yes", "--timeout", "60"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(took < std::time::Duration::from_secs(12), "held for {took:?}");
+    let removed = run.doc()["result"]["removed"].as_array().unwrap().clone();
+    assert_eq!(removed.len(), 2);
+    assert!(removed.iter().all(|r| r["removed"] == true), "{removed:#?}");
+}
+
+/// An uninstall command that prints 300 MB drove `extension remove` to 2.6 GB of memory: only
+/// the last 64 KiB of each stream is kept (its last lines go into the result).
+#[cfg(unix)]
+#[test]
+fn a_loud_uninstall_command_costs_bounded_memory() {
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    install(&azcm, "Contoso.Ops.Loud", "1.0.0", "yes 'a line of uninstall chatter' | head -c 300000000; yes err | head -c 50000000 >&2; echo last-line", None);
+    let mut cmd = azcm.command(["--json", "extension", "remove", "--all", "--yes"]);
+    let out = cmd.output().unwrap();
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let peak_mib = usage.ru_maxrss / 1024;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tail = doc["result"]["removed"][0]["uninstall"]["outputTail"].as_str().unwrap();
+    assert!(tail.len() <= 64 << 10, "{}", tail.len());
+    assert!(tail.contains("err"), "{tail}");
+    // The largest child of this test process (other tests' azcm runs included) stayed small.
+    assert!(peak_mib < 200, "peak RSS {peak_mib} MiB");
+}
+
+/// kill -9 while a handler folder was being deleted left hundreds of files without a
+/// HandlerManifest.json that neither `list` showed nor `remove --all` could remove. The
+/// folder is set aside in one rename first; whatever a kill leaves, the next list finishes.
+#[cfg(unix)]
+#[test]
+fn a_killed_removal_converges_on_the_next_run() {
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    for round in 0..25u64 {
+        let dir = install(&azcm, "Contoso.Ops.Big", &format!("1.0.{round}"), succeed(), None);
+        for i in 0..1500 {
+            std::fs::write(dir.join(format!("f{i}")), b"x").unwrap();
+        }
+        let mut child = azcm
+            .command(["--json", "extension", "remove", "--all", "--yes"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5 + (round * 7) % 40));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the kill left: list finishes it, and nothing half-deleted remains.
+        let listed = list(&azcm);
+        let left: Vec<_> = std::fs::read_dir(extensions_dir(&azcm)).unwrap().flatten().map(|e| e.file_name()).collect();
+        if listed.is_empty() {
+            assert!(left.is_empty(), "round {round}: {left:?} left behind");
+        } else {
+            // Killed before the rename: still a whole extension, removable.
+            assert!(dir.join("HandlerManifest.json").exists(), "round {round}");
+            let run = azcm.json(&["extension", "remove", "--all", "--yes"]);
+            assert_eq!(run.code, 0, "{}", run.stdout);
+            assert!(list(&azcm).is_empty());
+        }
+    }
+}

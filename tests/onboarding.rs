@@ -1535,3 +1535,68 @@ fn a_subscription_by_name_resolves_and_an_unknown_one_is_azcm0068() {
         json!(o.fake.subscription_id)
     );
 }
+
+/// Attack/accident: two admins (or two scheduled scripts) connect the same machine at once
+/// with different names. Without one lock around connect, both succeeded and left two ARM
+/// resources, one orphaned, and sometimes a key on disk that matched neither. 8 racers per
+/// round, 25 rounds (200 connects): one resource in ARM at most, the key on disk matches it,
+/// every loser fails with an AZCM code.
+#[test]
+fn concurrent_connects_leave_one_resource_whose_key_is_on_disk() {
+    let o = Onboarding::new().with_secret_env();
+    for round in 0..25 {
+        let names: Vec<String> = (0..8).map(|i| format!("racer-{round}-{i}")).collect();
+        let runs: Vec<Run> = std::thread::scope(|scope| {
+            let handles: Vec<_> = names
+                .iter()
+                .map(|name| scope.spawn(|| o.azcm.json(&o.connect_args(name))))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {} connects succeeded", winners.len());
+        for loser in runs.iter().filter(|r| r.code != 0) {
+            let code = loser.error_code();
+            assert!(
+                code == "AZCM0067" || code == "AZCM0069",
+                "round {round}: a loser got {code}: {}",
+                loser.stdout
+            );
+        }
+        let machines = o.fake.machines();
+        assert_eq!(machines.len(), 1, "round {round}: {} resources in ARM", machines.len());
+        let key = azcm::keys::load_private(&o.azcm.certs_dir().join("onboarding.key")).unwrap();
+        assert_eq!(
+            machines[0]["properties"]["clientPublicKey"],
+            json!(azcm::keys::client_public_key(&key).unwrap()),
+            "round {round}: the key on disk is not the resource's"
+        );
+        assert_eq!(
+            agent_config(&o).unwrap()["ResourceName"],
+            machines[0]["name"],
+            "round {round}"
+        );
+        let run = json_run(&o, &o.disconnect_args());
+        assert_eq!(run.code, 0, "{}", run.stdout);
+    }
+}
+
+/// A second connect while one holds the machine waits for it; one that cannot wait that long
+/// is told who holds the machine (AZCM0069, holderPid).
+#[test]
+fn a_held_change_lock_names_its_holder() {
+    let o = Onboarding::new().with_secret_env();
+    let lock_path = o.azcm.config_dir().join(".azcm.change.lock");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let held = azcm::state::StateLock::acquire(&lock_path, Duration::from_secs(1)).unwrap();
+    let started = Instant::now();
+    let run = json_run(&o, &o.connect_args("waits"));
+    let waited = started.elapsed();
+    drop(held);
+    assert_eq!(run.error_code(), "AZCM0069", "{}", run.stdout);
+    let doc = run.doc();
+    assert_eq!(doc["error"]["details"]["holderPid"], json!(std::process::id()));
+    assert!(doc["error"]["message"].as_str().unwrap().contains("another azcm is changing this machine"));
+    assert!(waited >= Duration::from_secs(29) && waited < Duration::from_secs(45), "{waited:?}");
+    assert!(o.fake.machines().is_empty());
+}
