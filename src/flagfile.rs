@@ -38,13 +38,59 @@ pub fn read(path: &Path) -> Result<serde_json::Map<String, Value>> {
 /// with the square of their nesting (32,000 levels took 9 s), and a flag file needs a handful.
 pub const MAX_YAML_FLOW_COLLECTIONS: usize = 256;
 
+/// A flag file's top level, where a flag named twice is an error (JSON parsers otherwise keep
+/// the last one silently, and the admin's first value is lost without a word).
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Top;
+        impl<'de> serde::de::Visitor<'de> for Top {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of flag names to values")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::Null))
+            }
+            // An empty YAML document.
+            fn visit_none<E>(self) -> std::result::Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::Null))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> std::result::Result<UniqueKeys, A::Error> {
+                let mut map = serde_json::Map::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "'{}' is given twice",
+                            crate::error::excerpt(&key)
+                        )));
+                    }
+                    let value: Value = access.next_value()?;
+                    map.insert(key, value);
+                }
+                Ok(UniqueKeys(Value::Object(map)))
+            }
+        }
+        d.deserialize_any(Top)
+    }
+}
+
 /// The map a flag file's text holds (JSON, else YAML); the reason when it holds none.
 pub fn parse(
     text: &str,
     is_json: bool,
 ) -> std::result::Result<serde_json::Map<String, Value>, String> {
+    // As Windows Notepad and Windows PowerShell 5.1's `Set-Content -Encoding UTF8` write it:
+    // a byte order mark first (CRLF line ends parse as they are).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value = if is_json {
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?
+        serde_json::from_str::<UniqueKeys>(text)
+            .map_err(|e| format!("invalid JSON: {e}"))?
+            .0
     } else {
         let opened = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
         if opened > MAX_YAML_FLOW_COLLECTIONS {
@@ -52,7 +98,9 @@ pub fn parse(
                 "invalid YAML or JSON: it opens {opened} [ or {{ collections, more than the {MAX_YAML_FLOW_COLLECTIONS} azcm reads"
             ));
         }
-        serde_norway::from_str(text).map_err(|e| format!("invalid YAML or JSON: {e}"))?
+        serde_norway::from_str::<UniqueKeys>(text)
+            .map_err(|e| format!("invalid YAML or JSON: {e}"))?
+            .0
     };
     match value {
         Value::Object(map) => Ok(map),

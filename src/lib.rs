@@ -110,6 +110,9 @@ fn run(args: &[OsString]) -> i32 {
         Err(e) => return clap_failure(e, args),
     };
     let out = Output::new(Prefs::from_global(&cli.global));
+    if let Err(err) = check_environment() {
+        return out.failure(&cli.command.path(), &err);
+    }
     let ctx = context::Context::new(&out)
         .with_command_line_flags(typed)
         .with_json(cli.global.json);
@@ -118,6 +121,24 @@ fn run(args: &[OsString]) -> i32 {
         Ok(outcome) => out.success(&name, outcome),
         Err(err) => out.failure(&name, &err),
     }
+}
+
+/// azcm's environment variables that hold text (endpoints, api-version, secrets) must be
+/// UTF-8: one that is not was once taken as unset, so AZCM_IMDS_ENDPOINT fell back to the real
+/// 169.254.169.254. Paths (AZCM_ROOT, AZCM_CLOUD_FILE, AZCM_EXTRA_CA_CERTS) may be any bytes.
+fn check_environment() -> error::Result<()> {
+    const PATHS: &[&str] = &["AZCM_ROOT", "AZCM_CLOUD_FILE", "AZCM_EXTRA_CA_CERTS"];
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("AZCM_") && !PATHS.contains(&name) && value.to_str().is_none() {
+            return Err(AzcmError::invalid_argument(format!(
+                "the environment variable {name} is not valid text (UTF-8); azcm does not guess what it meant"
+            ))
+            .with_detail("variable", name)
+            .with_remediation(format!("Set {name} to a valid value, or unset it.")));
+        }
+    }
+    Ok(())
 }
 
 /// Output preferences read straight from the arguments, for failures before (or instead of)

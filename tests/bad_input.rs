@@ -646,3 +646,23 @@ fn the_bad_input_corpus_keeps_the_contract_within_bounds() {
     assert!(count >= 150, "the corpus has {count} cases");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// A non-UTF-8 AZCM_IMDS_ENDPOINT was taken as unset, so azcm asked the real IMDS
+/// (169.254.169.254); every text-valued AZCM_ variable that is not UTF-8 is refused.
+#[cfg(unix)]
+#[test]
+fn non_utf8_azcm_variables_are_refused_not_replaced_by_defaults() {
+    use std::os::unix::ffi::OsStrExt;
+    if common::windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    for name in ["AZCM_IMDS_ENDPOINT", "AZCM_HIMDS_ENDPOINT", "AZCM_SERVICE_PRINCIPAL_SECRET"] {
+        let mut cmd = azcm.command(["--json", "show"]);
+        cmd.env(name, std::ffi::OsStr::from_bytes(b"http://127.0.0.1:9/\xff"));
+        let out = cmd.output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["error"]["code"], "AZCM0023", "{name}: {doc:#}");
+        assert_eq!(doc["error"]["details"]["variable"], name);
+    }
+}

@@ -145,3 +145,35 @@ fn an_empty_file_changes_nothing() {
     let run = azcm.json(&["version", "--config", &file]);
     assert_eq!(run.code, 0);
 }
+
+/// A flag file as Windows Notepad or Windows PowerShell 5.1's `Set-Content -Encoding UTF8`
+/// writes it (a UTF-8 byte order mark, CRLF line ends) was refused; it is read as written.
+#[test]
+fn a_file_with_a_byte_order_mark_and_crlf_is_read() {
+    let azcm = Azcm::new();
+    for (name, text) in [
+        ("bom.yaml", "\u{feff}json: true\r\nverbose: true\r\n"),
+        ("bom.json", "\u{feff}{\r\n  \"json\": true\r\n}\r\n"),
+    ] {
+        let file = write(&azcm, name, text);
+        let run = azcm.run(["version", "--config", &file]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stdout);
+        assert!(run.stdout.trim_start().starts_with('{'), "{name}: --json from the file: {}", run.stdout);
+    }
+}
+
+/// A flag given twice in one file was silently taken from its last line; it is refused.
+#[test]
+fn a_flag_given_twice_in_a_file_is_refused() {
+    let azcm = Azcm::new();
+    for (name, text) in [
+        ("twice.json", "{\"verbose\": true, \"verbose\": false}"),
+        ("twice.yaml", "verbose: true\nverbose: false\n"),
+    ] {
+        let file = write(&azcm, name, text);
+        let run = azcm.json(&["version", "--config", &file]);
+        assert_eq!(run.error_code(), "AZCM0019", "{name}: {}", run.stdout);
+        let message = run.doc()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.contains("verbose") && message.contains("twice") || message.contains("duplicate"), "{name}: {message}");
+    }
+}
