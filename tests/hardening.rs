@@ -986,3 +986,67 @@ fn control_characters_in_state_never_reach_the_terminal() {
         json.stdout
     );
 }
+
+/// Attack: a `.azcm.lock` (or `.azcm.change.lock`) planted as a hard link to a root-owned 0644
+/// file got that file chmod-ed to 0600 by the next azcm run. A lock with more than one name is
+/// removed (the link only) and made anew; the other file keeps its mode and bytes.
+#[cfg(unix)]
+#[test]
+fn a_hard_linked_lock_file_is_replaced_not_chmodded() {
+    use std::os::unix::fs::PermissionsExt;
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    let config = azcm.config_dir();
+    std::fs::create_dir_all(&config).unwrap();
+    // The victim lives in the same file system as the state root (hard links cannot cross).
+    let victim = azcm.root().join("victim-0644");
+    std::fs::write(&victim, b"root's file").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for lock in [".azcm.lock", ".azcm.change.lock"] {
+        std::fs::hard_link(&victim, config.join(lock)).unwrap();
+    }
+    let set = azcm.json(&["config", "set", "proxy.url", "http://proxy:3128"]);
+    assert_eq!(set.code, 0, "{}", set.stdout);
+    let key = azcm.json(&["genkey"]);
+    assert_eq!(key.code, 0, "{}", key.stdout);
+    assert_eq!(mode(&victim), 0o644, "the linked file's mode was changed");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"root's file");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&victim).unwrap().nlink(), 1, "the links were removed");
+}
+
+/// Attack: a state file (agentconfig.json, localconfig.json) or a log planted as a hard link to
+/// another file was read as if it were the agent's. A file with more than one name is refused
+/// where links are (the state) and passed over with its reason (the support archive).
+#[cfg(unix)]
+#[test]
+fn hard_linked_state_and_log_files_are_not_read() {
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    let config = azcm.config_dir();
+    std::fs::create_dir_all(&config).unwrap();
+    let secret = outside(&azcm).join("secret.json");
+    std::fs::write(&secret, br#"{"CANARYhardlink": "only root may read this"}"#).unwrap();
+    std::fs::hard_link(&secret, config.join("localconfig.json")).unwrap();
+    let run = azcm.json(&["config", "list"]);
+    assert_eq!(run.error_code(), "AZCM0070", "{}", run.stdout);
+    assert!(run.stdout.contains("more than one name"), "{}", run.stdout);
+    assert!(!run.stdout.contains("CANARYhardlink"));
+    std::fs::remove_file(config.join("localconfig.json")).unwrap();
+    // A log in the agent's log folder.
+    let log_dir = azcm.root().join("var/opt/azcmagent/log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    std::fs::hard_link(&secret, log_dir.join("himds.log")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let zip = out.path().join("a.zip");
+    let run = azcm.json(&["logs", "--output", zip.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let skipped = run.doc()["result"]["skipped"].to_string();
+    assert!(skipped.contains("himds.log") && skipped.contains("more than one name"), "{skipped}");
+    let bytes = std::fs::read(&zip).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("CANARYhardlink"));
+}
