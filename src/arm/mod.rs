@@ -178,21 +178,30 @@ impl<'a> Arm<'a> {
 
     /// An absolute URL for a path, or a polling URL ARM gave — only on ARM's own host, so the
     /// token never travels anywhere else.
-    fn url(&self, path_or_url: &str) -> Result<url::Url> {
+    /// A URL that is not ARM's (an LRO or resource URL a server gave) fails the step with the
+    /// step's own code: it is the server's doing, not a bug in azcm (AZCM0001).
+    fn url(&self, step: &str, code: ErrorCode, path_or_url: &str) -> Result<url::Url> {
+        let refused = |why: String| {
+            AzcmError::new(code, format!("{step} failed: {why}"))
+                .with_detail("step", step)
+                .with_detail("reason", "notArmUrl")
+                .with_detail("url", crate::error::excerpt(path_or_url))
+                .with_remediation("ARM answered with a URL outside the cloud's ARM endpoint, which azcm does not follow (a misconfigured proxy or cloud file, or not ARM at all). Check the cloud's resourceManager endpoint and proxy.url.")
+        };
         let url = self.base.join(path_or_url).map_err(|e| {
-            AzcmError::new(
-                ErrorCode::UNKNOWN,
-                format!("bad ARM URL {path_or_url}: {e}"),
-            )
+            refused(format!(
+                "ARM gave a URL that is not one ({}: {e})",
+                crate::error::excerpt(path_or_url)
+            ))
         })?;
         if url.scheme() != "https"
             || url.host_str() != self.base.host_str()
             || url.port_or_known_default() != self.base.port_or_known_default()
         {
-            return Err(AzcmError::new(
-                ErrorCode::UNKNOWN,
-                format!("ARM pointed azcm at {}, which is not the cloud's ARM endpoint; not following it", url.host_str().unwrap_or("")),
-            ));
+            return Err(refused(format!(
+                "ARM pointed azcm at {}, which is not the cloud's ARM endpoint; not following it",
+                crate::error::excerpt(url.host_str().unwrap_or(""))
+            )));
         }
         Ok(url)
     }
@@ -295,7 +304,7 @@ impl<'a> Arm<'a> {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply> {
-        let url = self.url(path)?;
+        let url = self.url(step, code, path)?;
         let mut attempt: u32 = 0;
         let mut renewed = false;
         loop {
