@@ -53,7 +53,10 @@ fn finish_removals(dir: &Path) {
         return;
     };
     for entry in entries.filter_map(|e| e.ok()) {
-        let aside = entry.file_name().to_string_lossy().starts_with(ASIDE_PREFIX);
+        let aside = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(ASIDE_PREFIX);
         // A folder, not a link: remove_dir_all does not follow links inside it either.
         if aside && entry.file_type().is_ok_and(|t| t.is_dir()) {
             let _ = std::fs::remove_dir_all(entry.path());

@@ -207,7 +207,10 @@ impl Output {
             .unwrap_or(0);
         for (label, value) in &section.rows {
             let value = crate::view::cut(value, crate::view::MAX_VIEW_VALUE);
-            let (label, value) = (crate::terminal::field(label), crate::terminal::field(&value));
+            let (label, value) = (
+                crate::terminal::field(label),
+                crate::terminal::field(&value),
+            );
             let pad = width.saturating_sub(label.chars().count());
             out.push_str(&format!("{indent}{label}{} : {value}\n", " ".repeat(pad)));
         }

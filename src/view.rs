@@ -22,7 +22,10 @@ impl Outcome {
 
     /// A result whose human view is built from it only when a person reads it: with --json
     /// the view is never built (values of any length and shape cost nothing there).
-    pub fn viewed_with(result: impl Serialize, view: impl FnOnce(&Value) -> Human + 'static) -> Self {
+    pub fn viewed_with(
+        result: impl Serialize,
+        view: impl FnOnce(&Value) -> Human + 'static,
+    ) -> Self {
         Self::new(result, Human::Later(Box::new(view)))
     }
 }
@@ -101,9 +104,8 @@ pub fn text_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> St
     let rows: Vec<[String; N]> = rows
         .iter()
         .map(|row| {
-            row.clone().map(|cell| {
-                crate::terminal::field(&cut(&cell, MAX_VIEW_VALUE)).into_owned()
-            })
+            row.clone()
+                .map(|cell| crate::terminal::field(&cut(&cell, MAX_VIEW_VALUE)).into_owned())
         })
         .collect();
     let rows = &rows[..];

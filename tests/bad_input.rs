@@ -657,9 +657,16 @@ fn non_utf8_azcm_variables_are_refused_not_replaced_by_defaults() {
         return;
     }
     let azcm = Azcm::new();
-    for name in ["AZCM_IMDS_ENDPOINT", "AZCM_HIMDS_ENDPOINT", "AZCM_SERVICE_PRINCIPAL_SECRET"] {
+    for name in [
+        "AZCM_IMDS_ENDPOINT",
+        "AZCM_HIMDS_ENDPOINT",
+        "AZCM_SERVICE_PRINCIPAL_SECRET",
+    ] {
         let mut cmd = azcm.command(["--json", "show"]);
-        cmd.env(name, std::ffi::OsStr::from_bytes(b"http://127.0.0.1:9/\xff"));
+        cmd.env(
+            name,
+            std::ffi::OsStr::from_bytes(b"http://127.0.0.1:9/\xff"),
+        );
         let out = cmd.output().unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(doc["error"]["code"], "AZCM0023", "{name}: {doc:#}");

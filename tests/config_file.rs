@@ -158,7 +158,11 @@ fn a_file_with_a_byte_order_mark_and_crlf_is_read() {
         let file = write(&azcm, name, text);
         let run = azcm.run(["version", "--config", &file]);
         assert_eq!(run.code, 0, "{name}: {}", run.stdout);
-        assert!(run.stdout.trim_start().starts_with('{'), "{name}: --json from the file: {}", run.stdout);
+        assert!(
+            run.stdout.trim_start().starts_with('{'),
+            "{name}: --json from the file: {}",
+            run.stdout
+        );
     }
 }
 
@@ -174,6 +178,10 @@ fn a_flag_given_twice_in_a_file_is_refused() {
         let run = azcm.json(&["version", "--config", &file]);
         assert_eq!(run.error_code(), "AZCM0019", "{name}: {}", run.stdout);
         let message = run.doc()["error"]["message"].as_str().unwrap().to_string();
-        assert!(message.contains("verbose") && message.contains("twice") || message.contains("duplicate"), "{name}: {message}");
+        assert!(
+            message.contains("verbose") && message.contains("twice")
+                || message.contains("duplicate"),
+            "{name}: {message}"
+        );
     }
 }

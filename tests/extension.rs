@@ -273,12 +273,20 @@ fn a_status_longer_than_any_table_is_listed_not_a_panic() {
     let dir = install(&azcm, "Contoso.Ops.Long", "1.0.0", succeed(), None);
     let long = "s".repeat(70_000);
     let status = json!([{"status": {"status": long, "operation": "Enable"}, "timestampUTC": "2026-11-20T10:00:00Z"}]);
-    std::fs::write(dir.join("status/3.status"), serde_json::to_vec(&status).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("status/3.status"),
+        serde_json::to_vec(&status).unwrap(),
+    )
+    .unwrap();
     let listed = list(&azcm);
     assert_eq!(listed[0]["state"].as_str().unwrap().len(), 70_000);
     let human = azcm.run(["extension", "list"]);
     assert_eq!(human.code, 0, "{}{}", human.stdout, human.stderr);
-    assert!(human.stdout.contains("(69000 more characters)"), "{}", &human.stdout[..300.min(human.stdout.len())]);
+    assert!(
+        human.stdout.contains("(69000 more characters)"),
+        "{}",
+        &human.stdout[..300.min(human.stdout.len())]
+    );
     assert!(human.stdout.len() < 5_000);
 }
 
@@ -292,14 +300,29 @@ fn background_children_of_an_uninstall_command_do_not_hold_the_removal() {
         return;
     }
     let azcm = Azcm::new();
-    install(&azcm, "Contoso.Ops.Background", "1.0.0", "sleep 25 & echo started", None);
+    install(
+        &azcm,
+        "Contoso.Ops.Background",
+        "1.0.0",
+        "sleep 25 & echo started",
+        None,
+    );
     // setsid: a daemon that leaves the process group and keeps stdout open.
-    install(&azcm, "Contoso.Ops.Daemon", "1.0.0", "setsid sleep 20 & echo daemonized", None);
+    install(
+        &azcm,
+        "Contoso.Ops.Daemon",
+        "1.0.0",
+        "setsid sleep 20 & echo daemonized",
+        None,
+    );
     let started = std::time::Instant::now();
     let run = azcm.json(&["extension", "remove", "--all", "--yes", "--timeout", "60"]);
     let took = started.elapsed();
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(took < std::time::Duration::from_secs(12), "held for {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(12),
+        "held for {took:?}"
+    );
     let removed = run.doc()["result"]["removed"].as_array().unwrap().clone();
     assert_eq!(removed.len(), 2);
     assert!(removed.iter().all(|r| r["removed"] == true), "{removed:#?}");
@@ -321,9 +344,16 @@ fn a_loud_uninstall_command_costs_bounded_memory() {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     let peak_mib = usage.ru_maxrss / 1024;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let tail = doc["result"]["removed"][0]["uninstall"]["outputTail"].as_str().unwrap();
+    let tail = doc["result"]["removed"][0]["uninstall"]["outputTail"]
+        .as_str()
+        .unwrap();
     assert!(tail.len() <= 64 << 10, "{}", tail.len());
     assert!(tail.contains("err"), "{tail}");
     // The largest child of this test process (other tests' azcm runs included) stayed small.
@@ -341,7 +371,13 @@ fn a_killed_removal_converges_on_the_next_run() {
     }
     let azcm = Azcm::new();
     for round in 0..25u64 {
-        let dir = install(&azcm, "Contoso.Ops.Big", &format!("1.0.{round}"), succeed(), None);
+        let dir = install(
+            &azcm,
+            "Contoso.Ops.Big",
+            &format!("1.0.{round}"),
+            succeed(),
+            None,
+        );
         for i in 0..1500 {
             std::fs::write(dir.join(format!("f{i}")), b"x").unwrap();
         }
@@ -355,7 +391,11 @@ fn a_killed_removal_converges_on_the_next_run() {
         let _ = child.wait();
         // Whatever the kill left: list finishes it, and nothing half-deleted remains.
         let listed = list(&azcm);
-        let left: Vec<_> = std::fs::read_dir(extensions_dir(&azcm)).unwrap().flatten().map(|e| e.file_name()).collect();
+        let left: Vec<_> = std::fs::read_dir(extensions_dir(&azcm))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         if listed.is_empty() {
             assert!(left.is_empty(), "round {round}: {left:?} left behind");
         } else {

@@ -1014,7 +1014,11 @@ fn a_hard_linked_lock_file_is_replaced_not_chmodded() {
     assert_eq!(mode(&victim), 0o644, "the linked file's mode was changed");
     assert_eq!(std::fs::read(&victim).unwrap(), b"root's file");
     use std::os::unix::fs::MetadataExt;
-    assert_eq!(std::fs::metadata(&victim).unwrap().nlink(), 1, "the links were removed");
+    assert_eq!(
+        std::fs::metadata(&victim).unwrap().nlink(),
+        1,
+        "the links were removed"
+    );
 }
 
 /// Attack: a state file (agentconfig.json, localconfig.json) or a log planted as a hard link to
@@ -1046,7 +1050,10 @@ fn hard_linked_state_and_log_files_are_not_read() {
     let run = azcm.json(&["logs", "--output", zip.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let skipped = run.doc()["result"]["skipped"].to_string();
-    assert!(skipped.contains("himds.log") && skipped.contains("more than one name"), "{skipped}");
+    assert!(
+        skipped.contains("himds.log") && skipped.contains("more than one name"),
+        "{skipped}"
+    );
     let bytes = std::fs::read(&zip).unwrap();
     assert!(!String::from_utf8_lossy(&bytes).contains("CANARYhardlink"));
 }

@@ -48,17 +48,34 @@ fn a_token_endpoint_redirect_to_another_origin_is_not_followed_so_the_secret_sta
     // Attack: Entra ID's place answers 307 to another origin; a client that follows re-POSTs
     // the form with client_secret there.
     let o = Onboarding::new();
-    let elsewhere = hostile(&o, Hostile::json(200, &[], &json!({"access_token": "stolen", "token_type": "Bearer", "expires_in": 3600})));
+    let elsewhere = hostile(
+        &o,
+        Hostile::json(
+            200,
+            &[],
+            &json!({"access_token": "stolen", "token_type": "Bearer", "expires_in": 3600}),
+        ),
+    );
     for status in [307, 308, 302] {
         let redirect = hostile(
             &o,
-            Hostile::redirect(status, &format!("{}/{}/oauth2/v2.0/token", elsewhere.url, o.fake.tenant_id)),
+            Hostile::redirect(
+                status,
+                &format!("{}/{}/oauth2/v2.0/token", elsewhere.url, o.fake.tenant_id),
+            ),
         );
         let azcm = with_endpoint(&o, "authority", &redirect.url);
         let (run, took) = connect(&o, &azcm, "10");
         failed_with_own_code(&run);
-        assert!(redirect.request_count() >= 1, "the token endpoint was asked");
-        assert_eq!(elsewhere.request_count(), 0, "HTTP {status}: the other origin received the token request");
+        assert!(
+            redirect.request_count() >= 1,
+            "the token endpoint was asked"
+        );
+        assert_eq!(
+            elsewhere.request_count(),
+            0,
+            "HTTP {status}: the other origin received the token request"
+        );
         assert!(took < Duration::from_secs(25), "HTTP {status}: {took:?}");
         assert!(!run.stdout.contains(&o.fake.client_secret));
     }
@@ -69,12 +86,19 @@ fn a_token_endpoint_redirect_to_another_origin_is_not_followed_so_the_secret_sta
 fn an_arm_redirect_to_another_origin_is_not_followed_with_the_token() {
     let o = Onboarding::new();
     let elsewhere = hostile(&o, Hostile::json(200, &[], &json!({"value": []})));
-    let redirect = hostile(&o, Hostile::redirect(307, &format!("{}/subscriptions", elsewhere.url)));
+    let redirect = hostile(
+        &o,
+        Hostile::redirect(307, &format!("{}/subscriptions", elsewhere.url)),
+    );
     let azcm = with_endpoint(&o, "resourceManager", &redirect.url);
     let (run, took) = connect(&o, &azcm, "10");
     failed_with_own_code(&run);
     assert!(redirect.request_count() >= 1);
-    assert_eq!(elsewhere.request_count(), 0, "the other origin received an ARM request");
+    assert_eq!(
+        elsewhere.request_count(),
+        0,
+        "the other origin received an ARM request"
+    );
     let message = run.doc()["error"]["message"].as_str().unwrap().to_string();
     assert!(message.contains("redirect"), "{message}");
     // Not retried: a redirect is an answer, not a passing fault.
@@ -87,11 +111,22 @@ fn a_retry_after_of_u64_max_on_a_429_ends_the_run_instead_of_panicking() {
     // Was: "overflow when adding duration to instant" (AZCM0001).
     let o = Onboarding::new();
     for value in ["18446744073709551615", "99999999999999999999999999"] {
-        let arm = hostile(&o, Hostile::json(429, &[("Retry-After", value)], &json!({"error": {"code": "TooManyRequests", "message": "slow down"}})));
+        let arm = hostile(
+            &o,
+            Hostile::json(
+                429,
+                &[("Retry-After", value)],
+                &json!({"error": {"code": "TooManyRequests", "message": "slow down"}}),
+            ),
+        );
         let azcm = with_endpoint(&o, "resourceManager", &arm.url);
         let (run, took) = connect(&o, &azcm, "10");
         failed_with_own_code(&run);
-        assert_eq!(arm.request_count(), 1, "a wait past the budget means giving up at once");
+        assert_eq!(
+            arm.request_count(),
+            1,
+            "a wait past the budget means giving up at once"
+        );
         assert!(took < Duration::from_secs(15), "{took:?}");
     }
 }
@@ -100,7 +135,14 @@ fn a_retry_after_of_u64_max_on_a_429_ends_the_run_instead_of_panicking() {
 fn a_retry_after_of_zero_on_503_still_gets_a_pause_between_tries() {
     // Was: 8,510 requests in 30 s against one endpoint.
     let o = Onboarding::new();
-    let arm = hostile(&o, Hostile::json(503, &[("Retry-After", "0")], &json!({"error": {"code": "ServiceUnavailable", "message": "busy"}})));
+    let arm = hostile(
+        &o,
+        Hostile::json(
+            503,
+            &[("Retry-After", "0")],
+            &json!({"error": {"code": "ServiceUnavailable", "message": "busy"}}),
+        ),
+    );
     let azcm = with_endpoint(&o, "resourceManager", &arm.url);
     let (run, took) = connect(&o, &azcm, "4");
     failed_with_own_code(&run);
@@ -116,15 +158,24 @@ fn the_retry_budget_bounds_entra_id_as_it_bounds_arm() {
     // a 1 byte/s token body with 30.
     let o = Onboarding::new();
     for (case, answer) in [
-        ("5xx loop", Hostile::json(503, &[], &json!({"error": "temporarily_unavailable"}))),
-        ("reset-like empty 500", Hostile::json(500, &[], &json!(null))),
+        (
+            "5xx loop",
+            Hostile::json(503, &[], &json!({"error": "temporarily_unavailable"})),
+        ),
+        (
+            "reset-like empty 500",
+            Hostile::json(500, &[], &json!(null)),
+        ),
         ("1 byte per second body", Hostile::Trickle { byte_ms: 1000 }),
     ] {
         let entra = hostile(&o, answer);
         let azcm = with_endpoint(&o, "authority", &entra.url);
         let (run, took) = connect(&o, &azcm, "6");
         let code = failed_with_own_code(&run);
-        assert!(took < Duration::from_secs(6 + 10), "{case}: {took:?} ({code})");
+        assert!(
+            took < Duration::from_secs(6 + 10),
+            "{case}: {took:?} ({code})"
+        );
     }
 }
 
@@ -141,7 +192,10 @@ fn an_access_token_with_a_line_break_fails_at_once() {
     let started = Instant::now();
     let run = o
         .azcm
-        .clone_with_env("AZCM_ACCESS_TOKEN", "eyJhbGciOi.eyJzdWIi.sig\rInjected: header")
+        .clone_with_env(
+            "AZCM_ACCESS_TOKEN",
+            "eyJhbGciOi.eyJzdWIi.sig\rInjected: header",
+        )
         .json(&args);
     assert_eq!(failed_with_own_code(&run), "AZCM0012");
     assert!(started.elapsed() < Duration::from_secs(10));

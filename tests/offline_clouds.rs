@@ -51,7 +51,10 @@ fn commands(out_dir: &str) -> Vec<Vec<String>> {
     .iter()
     .map(|c| words(c))
     .collect();
-    all.insert(10, vec!["logs".into(), "--output".into(), format!("{out_dir}/")]);
+    all.insert(
+        10,
+        vec!["logs".into(), "--output".into(), format!("{out_dir}/")],
+    );
     all
 }
 
@@ -60,7 +63,12 @@ fn commands(out_dir: &str) -> Vec<Vec<String>> {
 const BOUND: Duration = Duration::from_secs(45);
 
 fn check_run(cloud: &str, run: &Run, took: Duration) {
-    assert!(!run.stderr.contains("panicked"), "{cloud} {}: {}", run.what, run.stderr);
+    assert!(
+        !run.stderr.contains("panicked"),
+        "{cloud} {}: {}",
+        run.what,
+        run.stderr
+    );
     assert!(took < BOUND, "{cloud} {}: took {took:?}", run.what);
 }
 
@@ -78,7 +86,10 @@ fn tier(cloud: &str, region: &str) {
         check_run(cloud, &run, started.elapsed());
         assert_contract(&run);
         let doc = run.doc();
-        eprintln!("{cloud}: {:?} -> {} {} {}", args, run.code, doc["error"]["code"], doc["error"]["message"]);
+        eprintln!(
+            "{cloud}: {:?} -> {} {} {}",
+            args, run.code, doc["error"]["code"], doc["error"]["message"]
+        );
         if doc["ok"] == false {
             let code = run.error_code();
             assert_ne!(code, "AZCM0001", "{cloud} {}: {doc:#}", run.what);
@@ -87,11 +98,20 @@ fn tier(cloud: &str, region: &str) {
         let started = Instant::now();
         let human = azcm.run_offline(&args);
         check_run(cloud, &human, started.elapsed());
-        assert!(!human.stdout.contains("AZCM0001"), "{cloud} {}: {}", human.what, human.stdout);
+        assert!(
+            !human.stdout.contains("AZCM0001"),
+            "{cloud} {}: {}",
+            human.what,
+            human.stdout
+        );
         let expected_code = run.code;
         // The state-changing ones ran once already under --json; a second run may differ.
         if !matches!(args[0], "genkey" | "config") {
-            assert_eq!(human.code, expected_code, "{cloud} {}: {}", human.what, human.stdout);
+            assert_eq!(
+                human.code, expected_code,
+                "{cloud} {}: {}",
+                human.what, human.stdout
+            );
         }
     }
     // `logs` worked: an archive was written (the human run may replace the JSON run's: the
@@ -116,7 +136,10 @@ fn every_command_works_or_fails_cleanly_offline_on_a_machine_connected_to_each_b
         .collect();
     for (run, (cloud, _)) in runs.into_iter().zip(clouds) {
         if let Err(panic) = run.join() {
-            std::panic::resume_unwind(Box::new(format!("{cloud}: {:?}", panic.downcast_ref::<String>())));
+            std::panic::resume_unwind(Box::new(format!(
+                "{cloud}: {:?}",
+                panic.downcast_ref::<String>()
+            )));
         }
     }
 }

@@ -1554,7 +1554,12 @@ fn concurrent_connects_leave_one_resource_whose_key_is_on_disk() {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
-        assert_eq!(winners.len(), 1, "round {round}: {} connects succeeded", winners.len());
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: {} connects succeeded",
+            winners.len()
+        );
         for loser in runs.iter().filter(|r| r.code != 0) {
             let code = loser.error_code();
             assert!(
@@ -1564,7 +1569,12 @@ fn concurrent_connects_leave_one_resource_whose_key_is_on_disk() {
             );
         }
         let machines = o.fake.machines();
-        assert_eq!(machines.len(), 1, "round {round}: {} resources in ARM", machines.len());
+        assert_eq!(
+            machines.len(),
+            1,
+            "round {round}: {} resources in ARM",
+            machines.len()
+        );
         let key = azcm::keys::load_private(&o.azcm.certs_dir().join("onboarding.key")).unwrap();
         assert_eq!(
             machines[0]["properties"]["clientPublicKey"],
@@ -1595,8 +1605,17 @@ fn a_held_change_lock_names_its_holder() {
     drop(held);
     assert_eq!(run.error_code(), "AZCM0069", "{}", run.stdout);
     let doc = run.doc();
-    assert_eq!(doc["error"]["details"]["holderPid"], json!(std::process::id()));
-    assert!(doc["error"]["message"].as_str().unwrap().contains("another azcm is changing this machine"));
-    assert!(waited >= Duration::from_secs(29) && waited < Duration::from_secs(45), "{waited:?}");
+    assert_eq!(
+        doc["error"]["details"]["holderPid"],
+        json!(std::process::id())
+    );
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("another azcm is changing this machine"));
+    assert!(
+        waited >= Duration::from_secs(29) && waited < Duration::from_secs(45),
+        "{waited:?}"
+    );
     assert!(o.fake.machines().is_empty());
 }

@@ -124,7 +124,8 @@ pub async fn serve(
                     // Bounded so a forgotten server stops by itself (an hour at most).
                     for _ in 0..(3_600_000 / byte_ms.max(1)) {
                         tokio::time::sleep(Duration::from_millis(byte_ms)).await;
-                        if tls.write_all(b"1\r\n \r\n").await.is_err() || tls.flush().await.is_err() {
+                        if tls.write_all(b"1\r\n \r\n").await.is_err() || tls.flush().await.is_err()
+                        {
                             return;
                         }
                     }

@@ -327,7 +327,10 @@ impl FakeCloud {
 
     /// Starts a hostile HTTPS server on loopback (certificate from this fake's CA) that gives
     /// every request the same answer, and counts them.
-    pub fn start_hostile(&self, answer: hostile::Hostile) -> Result<hostile::HostileServer, BoxError> {
+    pub fn start_hostile(
+        &self,
+        answer: hostile::Hostile,
+    ) -> Result<hostile::HostileServer, BoxError> {
         let config = tls::server_config(&self.ca, false)?;
         let listener = self
             .runtime

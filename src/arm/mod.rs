@@ -492,10 +492,19 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon"), None);
         // Huge numbers from a hostile server are the cap, never an overflow.
-        assert_eq!(parse_retry_after("18446744073709551615"), Some(MAX_RETRY_AFTER));
-        assert_eq!(parse_retry_after("99999999999999999999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("18446744073709551615"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999"),
+            Some(MAX_RETRY_AFTER)
+        );
         assert_eq!(parse_retry_after("-1"), None);
-        assert!(!ends_before(Duration::MAX, Instant::now() + Duration::from_secs(1)));
+        assert!(!ends_before(
+            Duration::MAX,
+            Instant::now() + Duration::from_secs(1)
+        ));
     }
 
     #[test]

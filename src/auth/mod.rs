@@ -728,8 +728,8 @@ async fn device_code_login(
         match body["error"].as_str().unwrap_or("") {
             "authorization_pending" => {}
             "slow_down" => {
-                interval = (interval + Duration::from_secs(5))
-                    .min(Duration::from_secs(MAX_DEVICE_POLL));
+                interval =
+                    (interval + Duration::from_secs(5)).min(Duration::from_secs(MAX_DEVICE_POLL));
             }
             "authorization_declined" => {
                 return Err(entra_failure(&body, "the sign-in was declined"));

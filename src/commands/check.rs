@@ -88,7 +88,9 @@ pub fn run(args: &CheckArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let report = ctx.block_on(network_check::run(&plan, ctx.report))??;
     verdict(&report)?;
     let result = serde_json::to_value(&report).expect("the check report serialises");
-    Ok(Outcome::viewed_with(result, move |_| Human::Text(render(&report))))
+    Ok(Outcome::viewed_with(result, move |_| {
+        Human::Text(render(&report))
+    }))
 }
 
 #[cfg(test)]

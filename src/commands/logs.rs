@@ -111,7 +111,9 @@ fn check(quiet: &Context<'_>, config: &AgentConfig) -> Result<serde_json::Value>
     let plan = Plan::for_machine(cloud, region, proxy, Some(config), options, quiet.report);
     let limit = Duration::from_secs(20);
     // The timer is made inside the runtime: tokio's timers need one to exist when created.
-    match quiet.block_on(async { tokio::time::timeout(limit, network_check::run(&plan, &Silent)).await })? {
+    match quiet
+        .block_on(async { tokio::time::timeout(limit, network_check::run(&plan, &Silent)).await })?
+    {
         Ok(report) => Ok(serde_json::to_value(report?).unwrap_or_default()),
         Err(_) => Err(AzcmError::new(
             ErrorCode::NETWORK,

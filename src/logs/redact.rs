@@ -27,24 +27,48 @@ const SECRET_KEY: &str = r"[A-Za-z0-9_.-]*?(?:secret|password|passwd|pwd|passphr
 /// both letter cases): what precedes the secret is kept, the secret becomes [`MASK`].
 pub const FORMS: &[(&str, &str)] = &[
     // JWTs (access, refresh and ID tokens) anywhere.
-    ("jwt", r"(?-u)()(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)"),
+    (
+        "jwt",
+        r"(?-u)()(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+    ),
     // Authorization: Bearer <token> / Basic <user:password in base64>.
-    ("authorization header", r"(?i-u)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})"),
+    (
+        "authorization header",
+        r"(?i-u)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})",
+    ),
     // JSON and Python dicts: "clientSecret": "…", 'password': '…'.
-    ("json", r#"(?i-u)(["']SECRET_KEY["']\s*:\s*["'])((?:[^"'\\]|\\.)*)"#),
+    (
+        "json",
+        r#"(?i-u)(["']SECRET_KEY["']\s*:\s*["'])((?:[^"'\\]|\\.)*)"#,
+    ),
     // key="…" and key: "…": XML attributes, YAML, INI and shell with double quotes.
-    ("double-quoted value", r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*")((?:[^"\\]|\\.)*)"#),
+    (
+        "double-quoted value",
+        r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*")((?:[^"\\]|\\.)*)"#,
+    ),
     // key='…' and key: '…'.
-    ("single-quoted value", r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*')((?:[^'\\]|\\.)*)"#),
+    (
+        "single-quoted value",
+        r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*')((?:[^'\\]|\\.)*)"#,
+    ),
     // key=value, key: value: command lines, form bodies, INI, YAML, URL queries
     // (?client_secret=…&sig=…) and connection strings (AccountKey=…;SharedAccessKey=…).
-    ("key=value", r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*)([^\s&;,"'<>]+)"#),
+    (
+        "key=value",
+        r#"(?i-u)(\bSECRET_KEY\s*[=:]\s*)([^\s&;,"'<>]+)"#,
+    ),
     // <Password>…</Password>: XML elements.
     ("xml element", r"(?i-u)(<SECRET_KEY>)([^<]+)"),
     // --flag value on command lines.
-    ("command-line flag", r"(?i-u)(--(?:service-principal-secret|access-token|password|client-secret|secret)\s+)([^\s-]\S*)"),
+    (
+        "command-line flag",
+        r"(?i-u)(--(?:service-principal-secret|access-token|password|client-secret|secret)\s+)([^\s-]\S*)",
+    ),
     // user:password@ in URLs (proxy URLs).
-    ("url userinfo", r#"(?i-u)([a-z][a-z0-9+.-]*://[^/\s:@"']+:)([^@/\s"']+)(@)"#),
+    (
+        "url userinfo",
+        r#"(?i-u)([a-z][a-z0-9+.-]*://[^/\s:@"']+:)([^@/\s"']+)(@)"#,
+    ),
 ];
 
 fn rules() -> &'static [Rule] {
@@ -137,12 +161,18 @@ mod tests {
             assert!(names.contains(form), "unknown form {form}");
         }
         for name in &names {
-            assert!(cases.iter().any(|(f, _, _)| f == name), "form {name} has no case");
+            assert!(
+                cases.iter().any(|(f, _, _)| f == name),
+                "form {name} has no case"
+            );
         }
         for (form, input, secret) in cases {
             // The key in upper and in lower case; the secret as it was.
             let key_end = input.find(secret).unwrap();
-            for key_case in [input[..key_end].to_uppercase(), input[..key_end].to_lowercase()] {
+            for key_case in [
+                input[..key_end].to_uppercase(),
+                input[..key_end].to_lowercase(),
+            ] {
                 let line = format!("{key_case}{}", &input[key_end..]);
                 if *form == "jwt" && !line.contains("eyJ") {
                     continue;
@@ -151,7 +181,10 @@ mod tests {
                 let out = String::from_utf8_lossy(&out);
                 assert!(!out.contains(secret), "{form}: {line} -> {out}");
                 assert!(count >= 1 && out.contains(MASK), "{form}: {line} -> {out}");
-                assert!(prefilter().is_match(line.as_bytes()), "{form}: prefilter misses {line}");
+                assert!(
+                    prefilter().is_match(line.as_bytes()),
+                    "{form}: prefilter misses {line}"
+                );
             }
         }
     }

@@ -188,10 +188,7 @@ pub struct ChangeLock {
 }
 
 impl ChangeLock {
-    pub fn acquire(
-        paths: &crate::state::AgentPaths,
-        command: &str,
-    ) -> crate::error::Result<Self> {
+    pub fn acquire(paths: &crate::state::AgentPaths, command: &str) -> crate::error::Result<Self> {
         use crate::error::{AzcmError, ErrorCode};
         let lock_path = paths.change_lock();
         StateLock::acquire(&lock_path, CHANGE_LOCK_TIMEOUT)
