@@ -157,11 +157,19 @@ impl Output {
                 self.write(Stream::Out, &format!("{}\n", view.trim_end()));
             }
             let stream = self.message_stream();
+            // Only the first line is azcm's sentence; any further lines come from a server's
+            // text (an ARM or Entra ID message) and are shown indented and quoted, so a line
+            // break in them cannot forge a "Remediation:" line that looks like azcm's own.
+            let message = crate::terminal::lines(&err.message);
+            let mut lines = message.lines();
             let mut text = format!(
                 "{} {}\n",
                 self.paint(stream, RED, &format!("Error ({}):", err.code.code())),
-                crate::terminal::lines(&err.message)
+                lines.next().unwrap_or("")
             );
+            for quoted in lines {
+                text.push_str(&format!("    | {quoted}\n"));
+            }
             text.push_str(&format!(
                 "{} {}\n",
                 self.paint(stream, DIM, "Remediation:"),

