@@ -19,6 +19,15 @@ pub struct Run {
 }
 
 impl Run {
+    pub fn from_output(what: String, out: &std::process::Output) -> Self {
+        Run {
+            what,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// The single JSON document on stdout (fails if there is anything else).
     pub fn doc(&self) -> Value {
         let trimmed = self.stdout.trim();
@@ -240,12 +249,7 @@ impl Azcm {
         }
         let what = format!("offline {:?}", args);
         let out = cmd.output().expect("run unshare");
-        Run {
-            what,
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from_output(what, &out)
     }
 
     pub fn run<I, S>(&self, args: I) -> Run
@@ -264,12 +268,7 @@ impl Azcm {
             note_wine_rerun(&what);
             out = self.command(&args).output().expect("run azcm");
         }
-        Run {
-            what,
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from_output(what, &out)
     }
 
     /// Runs with `--json`, checks the contract (one document, valid against the command's
@@ -327,12 +326,7 @@ pub fn run_as_unprivileged(args: &[&str], azcm_root: Option<&Path>) -> Option<Ru
         };
         let what = format!("{:?}", cmd.get_args().collect::<Vec<_>>());
         let out = cmd.output().expect("setpriv");
-        Run {
-            what,
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from_output(what, &out)
     };
     let probe = run(&["version", "--json"]);
     if probe.code != 0 {
