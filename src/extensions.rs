@@ -154,7 +154,10 @@ fn newest_status(dir: &Path) -> Option<Value> {
             e.file_name()
                 .to_string_lossy()
                 .eq_ignore_ascii_case("status")
-        })?
+        })
+        // A real folder only: a `status` that is a link (or junction) would pull in status
+        // files from anywhere on the machine.
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))?
         .path();
     let newest = std::fs::read_dir(status_dir)
         .ok()?

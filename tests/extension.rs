@@ -407,3 +407,31 @@ fn a_killed_removal_converges_on_the_next_run() {
         }
     }
 }
+
+/// Attack: a handler's `status` folder planted as a link to another folder made `extension
+/// list` read status files from there (outside content in its output). It is not followed.
+#[cfg(unix)]
+#[test]
+fn a_status_folder_that_is_a_link_is_not_followed() {
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    let dir = install(&azcm, "Contoso.Ops.Linked", "1.0.0", succeed(), None);
+    std::fs::remove_dir(dir.join("status")).unwrap();
+    let elsewhere = azcm.root().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let status = json!([{"status": {"status": "OUTSIDE-CANARY", "operation": "Enable"}}]);
+    std::fs::write(
+        elsewhere.join("1.status"),
+        serde_json::to_vec(&status).unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("status")).unwrap();
+    let listed = list(&azcm);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["state"], "", "{listed:#?}");
+    assert!(!serde_json::to_string(&listed)
+        .unwrap()
+        .contains("OUTSIDE-CANARY"));
+}
