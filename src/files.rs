@@ -66,9 +66,16 @@ pub fn read_input(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     read_file(path, Links::Follow, max)
 }
 
-/// A file inside the agent's folders: a link there is refused, not followed.
+/// A file inside the agent's folders: its folder is opened and checked once (a real folder,
+/// not writable by others) and the file is read through it; a link or a second name (hard
+/// link) is refused, not followed.
 pub fn read_state_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    read_file(path, Links::Refuse, max)
+    let (dir, name) = crate::state::atomic::open_parent(path, false)?;
+    let file = dir.open_read(&name)?;
+    if file.metadata()?.len() > max {
+        return Err(too_large(max));
+    }
+    read_bounded(file, max)
 }
 
 /// [`read_input`] as UTF-8 text.

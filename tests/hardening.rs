@@ -1057,3 +1057,135 @@ fn hard_linked_state_and_log_files_are_not_read() {
     let bytes = std::fs::read(&zip).unwrap();
     assert!(!String::from_utf8_lossy(&bytes).contains("CANARYhardlink"));
 }
+
+/// Attack: where the state folder's parent is writable by someone else, swapping the folder
+/// for a link between azcm's check and its writes made root write localconfig.json, the lock
+/// and certs/onboarding.key into the other folder. The folder is now opened once (never
+/// through a link) and every file is written through that handle: a neighbour swapping it
+/// back and forth at least 200 times while azcm writes gets nothing written outside.
+#[cfg(unix)]
+#[test]
+fn a_state_folder_swapped_for_a_link_during_runs_redirects_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    let first = azcm.json(&["config", "set", "proxy.url", "http://proxy:3128"]);
+    assert_eq!(first.code, 0, "{}", first.stdout);
+    let config = azcm.config_dir();
+    let parent = config.parent().unwrap().to_path_buf();
+    // The parent open to everyone's writes (no sticky bit): the neighbour's foothold.
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let elsewhere = outside(&azcm).join("swapped-in");
+    std::fs::create_dir_all(elsewhere.join("certs")).unwrap();
+    let aside = parent.join("azcmagent.aside");
+    let stop = AtomicBool::new(false);
+    let swaps = AtomicUsize::new(0);
+    let mut runs = Vec::new();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                if std::fs::rename(&config, &aside).is_ok() {
+                    let _ = std::os::unix::fs::symlink(&elsewhere, &config);
+                    std::thread::sleep(std::time::Duration::from_micros(500));
+                    let _ = std::fs::remove_file(&config);
+                    let _ = std::fs::rename(&aside, &config);
+                    swaps.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::sleep(std::time::Duration::from_micros(1500));
+            }
+        });
+        let started = std::time::Instant::now();
+        let mut i = 0;
+        while (swaps.load(Ordering::SeqCst) < 200 || runs.len() < 40)
+            && started.elapsed() < std::time::Duration::from_secs(120)
+        {
+            let run = if i % 4 == 3 {
+                azcm.json(&["genkey"])
+            } else {
+                azcm.json(&[
+                    "config",
+                    "set",
+                    "proxy.url",
+                    &format!("http://proxy:{}", 3000 + i),
+                ])
+            };
+            runs.push(run);
+            i += 1;
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    let swapped = swaps.load(Ordering::SeqCst);
+    assert!(swapped >= 200, "only {swapped} swaps");
+    // Nothing was ever written through the link.
+    let mut planted = Vec::new();
+    let mut stack = vec![elsewhere.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                planted.push(entry.path());
+            }
+        }
+    }
+    assert!(planted.is_empty(), "written outside: {planted:?}");
+    // Every run either worked or refused the link with its own code.
+    let mut worked = 0;
+    for run in &runs {
+        if run.code == 0 {
+            worked += 1;
+        } else {
+            let code = run.error_code();
+            assert!(
+                ["AZCM0069", "AZCM0070", "AZCM0103"].contains(&code.as_str()),
+                "{}: {}",
+                code,
+                run.stdout
+            );
+        }
+    }
+    assert!(worked > 0, "no run worked in {} runs", runs.len());
+    eprintln!(
+        "{} runs ({worked} worked) against {swapped} swaps",
+        runs.len()
+    );
+}
+
+/// A state folder that belongs to another user is theirs to fill with anything (links, a
+/// lock, a crafted agentconfig.json): root refuses to read or write through it.
+#[cfg(unix)]
+#[test]
+fn a_state_folder_owned_by_another_user_is_refused() {
+    if windows_binary() {
+        return;
+    }
+    let azcm = Azcm::new();
+    let config = azcm.config_dir();
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("localconfig.json"),
+        br#"{"proxy.url": "http://attacker:1"}"#,
+    )
+    .unwrap();
+    // SAFETY: chown on a path this test created.
+    let path = std::ffi::CString::new(config.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::chown(path.as_ptr(), 65534, 65534) }, 0);
+    for args in [
+        vec!["config", "list"],
+        vec!["config", "set", "proxy.url", "http://proxy:3128"],
+        vec!["genkey"],
+    ] {
+        let run = azcm.json(&args);
+        assert_ne!(run.code, 0, "{args:?}: {}", run.stdout);
+        assert_ne!(run.error_code(), "AZCM0001");
+        assert!(
+            run.stdout.contains("belongs to another user"),
+            "{args:?}: {}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("attacker"), "{args:?}: {}", run.stdout);
+    }
+}

@@ -530,3 +530,56 @@ fn a_file_over_4_gib_is_stored_as_zip64() {
         size.to_string()
     );
 }
+
+/// Attack: a rotated log that is a gzip bomb (4 MiB that decompresses to 4 GiB) was unpacked
+/// whole — 4 GiB written in 25 s — before it was passed over. Decompression stops at 1 GiB
+/// (or --max-file-size when smaller) and the file is listed as skipped with the reason.
+#[test]
+fn a_gzip_bomb_is_cut_at_the_decompression_cap() {
+    let azcm = Azcm::new();
+    let l = layout(azcm.root());
+    // 1 GiB and 1 MiB of zeros: about 1 MiB gzipped.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1025 {
+        e.write_all(&zeros).unwrap();
+    }
+    write(&l.agent_logs.join("himds.log.3.gz"), &e.finish().unwrap());
+    // A small bomb against a small --max-file-size: 10 MiB out of a few KiB.
+    let mut small = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for _ in 0..10 {
+        small.write_all(&zeros).unwrap();
+    }
+    write(
+        &l.agent_logs.join("azcmagent.log.1.gz"),
+        &small.finish().unwrap(),
+    );
+    let out = tempfile::tempdir().unwrap();
+    for (args, bomb, cap) in [
+        (vec![], "himds.log.3.gz", "1024 MiB"),
+        (
+            vec!["--max-file-size", "1048576"],
+            "azcmagent.log.1.gz",
+            "1 MiB",
+        ),
+    ] {
+        let zip = out.path().join(format!("{bomb}.zip"));
+        let mut full = vec!["logs", "--output"];
+        let target = native_path(&zip);
+        full.push(&target);
+        full.extend(args);
+        let started = std::time::Instant::now();
+        let run = azcm.json(&full);
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        let skipped = run.doc()["result"]["skipped"].to_string();
+        assert!(
+            skipped.contains(bomb) && skipped.contains(&format!("decompresses to more than {cap}")),
+            "{skipped}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert!(
+            std::fs::metadata(&zip).unwrap().len() < 8 << 20,
+            "the bomb was archived"
+        );
+    }
+}

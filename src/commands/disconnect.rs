@@ -180,7 +180,10 @@ async fn delete_machine(
 /// Removes agentconfig.json and the onboarding key; files already gone are fine.
 fn reset_local_state(paths: &AgentPaths) -> Result<()> {
     for file in [paths.agent_config(), paths.onboarding_key()] {
-        match std::fs::remove_file(&file) {
+        // Through the checked folder handle, like every other state change.
+        let removed = crate::state::atomic::open_parent(&file, false)
+            .and_then(|(dir, name)| dir.remove(&name).and_then(|()| dir.sync()));
+        match removed {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {

@@ -381,6 +381,33 @@ impl<W: Write> Write for Tally<W> {
 }
 
 const CHUNK: usize = 64 * 1024;
+/// The most a gzipped log may decompress to (or `--max-file-size`, when smaller): a 4 MiB
+/// gzip bomb once became 4 GiB in 25 s before it was passed over.
+pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// A decompressing reader that fails once more than `left` bytes come out of it.
+struct DecompressedCap<R> {
+    inner: R,
+    cap: u64,
+    left: u64,
+}
+
+impl<R: Read> Read for DecompressedCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "it decompresses to more than {}, the most azcm unpacks from one file",
+                    crate::files::size_text(self.cap)
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
 /// Lines longer than this are passed on in pieces (a file without line breaks stays bounded).
 const MAX_LINE: usize = 1024 * 1024;
 
@@ -518,8 +545,14 @@ fn prepare(source: &LogSource, index: usize, work: &Path, options: &ArchiveOptio
     let result = (|| -> std::io::Result<(u64, String, usize)> {
         let out = crate::platform::create_private_file(&temp)?;
         let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(CHUNK, out));
-        // Decompressed data can be larger than its source: zip64 early rather than failing.
-        let large = source_size > (1 << 30) || (gzipped && source_size > (1 << 27));
+        // What is written is at most the source (plus what masks add) or, decompressed, at
+        // most MAX_DECOMPRESSED: both known before writing, so zip64 is chosen only when an
+        // entry can really pass 4 GiB.
+        let large = !gzipped && source_size > (1 << 30);
+        let decompressed_cap = options
+            .max_file_size
+            .unwrap_or(MAX_DECOMPRESSED)
+            .min(MAX_DECOMPRESSED);
         zip.start_file(name.clone(), file_options(modified, large))
             .map_err(std::io::Error::other)?;
         let mut tally = Tally {
@@ -530,9 +563,13 @@ fn prepare(source: &LogSource, index: usize, work: &Path, options: &ArchiveOptio
         let limited = file.take(source_size);
         let count = if gzipped {
             copy_redacted(
-                flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(
-                    CHUNK, limited,
-                )),
+                DecompressedCap {
+                    inner: flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(
+                        CHUNK, limited,
+                    )),
+                    cap: decompressed_cap,
+                    left: decompressed_cap,
+                },
                 &mut tally,
                 options.redact,
             )?

@@ -119,6 +119,64 @@ pub fn open_regular(path: &Path, links: Links) -> io::Result<File> {
     imp::open_regular(path, links)
 }
 
+/// One of the agent's state folders (config, certs), opened once and checked — a real folder,
+/// not a link or junction; on Linux owned by this user or root and closed to others' writes —
+/// then used through that handle for every file in it (docs/limits.md).
+pub struct StateDir {
+    inner: imp::StateDir,
+    path: PathBuf,
+}
+
+impl StateDir {
+    /// Opens the folder, creating it (and what is missing above it) privately when `create`.
+    pub fn open(path: &Path, create: bool) -> io::Result<Self> {
+        let inner = imp::StateDir::open(path, create)
+            .map_err(|e| io::Error::new(e.kind(), format!("the folder {}: {e}", path.display())))?;
+        Ok(Self {
+            inner,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A new owner-only file; fails when anything (a link too) is at `name`.
+    pub fn create_new(&self, name: &str) -> io::Result<File> {
+        self.inner.create_new(name)
+    }
+
+    /// A regular file with a single name, never through a link, never blocking.
+    pub fn open_read(&self, name: &str) -> io::Result<File> {
+        self.inner.open_read(name)
+    }
+
+    /// The lock file `name`, created when missing (see [`open_lock_file`]).
+    pub fn open_lock(&self, name: &str) -> io::Result<File> {
+        self.inner.open_lock(name)
+    }
+
+    /// Replaces `to` with `from`, both in this folder.
+    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        self.inner.remove(name)
+    }
+
+    /// Makes renames and removals in the folder durable (Linux: fsync of the folder).
+    pub fn sync(&self) -> io::Result<()> {
+        self.inner.sync()
+    }
+
+    /// The names of the regular files in the folder.
+    pub fn file_names(&self) -> io::Result<Vec<String>> {
+        self.inner.file_names()
+    }
+}
+
 /// Opens (creating when missing) the lock file of a state folder: owner-only, never through
 /// a link, a regular file owned by this user (one planted by another user is replaced).
 pub fn open_lock_file(path: &Path) -> io::Result<File> {

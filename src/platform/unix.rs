@@ -507,6 +507,342 @@ fn agent_journal(dest: &Path, full: bool, timeout: std::time::Duration) -> io::R
     }
 }
 
+/// A state folder opened once and then used through its handle (openat and friends), so a
+/// folder swapped for a link (or another folder) after it was checked changes nothing: every
+/// file azcm writes or reads in it is in the folder it checked.
+pub struct StateDir {
+    dir: File,
+}
+
+fn c_name(name: &str) -> io::Result<std::ffi::CString> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("'{name}' is not a file name"),
+        ));
+    }
+    std::ffi::CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a file name with a NUL byte"))
+}
+
+fn c_os(name: &std::ffi::OsStr) -> io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))
+}
+
+fn cvt(result: libc::c_int) -> io::Result<libc::c_int> {
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+fn fd_of(file: &File) -> libc::c_int {
+    use std::os::fd::AsRawFd;
+    file.as_raw_fd()
+}
+
+/// Opens `name` in `dir` with `flags` (O_CLOEXEC and O_NOFOLLOW always added).
+fn openat(
+    dir: &File,
+    name: &std::ffi::CStr,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a valid folder descriptor and a NUL-terminated name.
+    let fd = cvt(unsafe {
+        libc::openat(
+            fd_of(dir),
+            name.as_ptr(),
+            flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            libc::c_uint::from(mode),
+        )
+    })?;
+    // SAFETY: a fresh descriptor nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// What is at `name` in `dir`, without following a link there.
+fn lstatat(dir: &File, name: &std::ffi::CStr) -> io::Result<libc::stat> {
+    // SAFETY: a valid descriptor, a NUL-terminated name and a stat buffer to fill.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    cvt(unsafe {
+        libc::fstatat(
+            fd_of(dir),
+            name.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })?;
+    Ok(st)
+}
+
+fn kind_of_mode(mode: libc::mode_t) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFLNK => "a symbolic link",
+        libc::S_IFDIR => "a folder",
+        libc::S_IFIFO => "a FIFO (named pipe)",
+        libc::S_IFSOCK => "a socket",
+        libc::S_IFCHR => "a character device",
+        libc::S_IFBLK => "a block device",
+        _ => "a regular file",
+    }
+}
+
+/// Whether a folder with this owner and mode lets users other than its owner (and root) add,
+/// remove or rename entries: group or others may write, and no sticky bit restrains them.
+fn others_may_change_entries(st: &libc::stat) -> bool {
+    st.st_mode & 0o022 != 0 && st.st_mode & libc::S_ISVTX == 0
+}
+
+/// A link (or an entry) that no other user can have planted: owned by root or this user, in a
+/// folder where others cannot change entries (or, in a sticky folder like /tmp, owned by
+/// root or this user, which others cannot rename or remove).
+fn trusted_entry(parent: &libc::stat, entry: &libc::stat) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let owner_ok = entry.st_uid == 0 || entry.st_uid == me;
+    owner_ok && !others_may_change_entries(parent)
+}
+
+fn fstat_of(file: &File) -> io::Result<libc::stat> {
+    // SAFETY: a valid descriptor and a stat buffer to fill.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    cvt(unsafe { libc::fstat(fd_of(file), &mut st) })?;
+    Ok(st)
+}
+
+impl StateDir {
+    /// Walks `path` from `/` one folder at a time, each opened relative to the one before and
+    /// never through a link — except a link nobody else could have planted (the system's own,
+    /// such as a distribution's /var/run). With `create`, missing folders are made 0700. The
+    /// folder itself must be owned by this user or root; write access for others is taken away
+    /// when it is this user's, and refused otherwise.
+    pub fn open(path: &Path, create: bool) -> io::Result<Self> {
+        use std::collections::VecDeque;
+        use std::path::Component;
+        if !path.is_absolute() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the state folder's path is not absolute",
+            ));
+        }
+        let open_dir = |parent: &File, name: &std::ffi::CStr| {
+            openat(parent, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+        };
+        let root = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open("/")?;
+        let mut current = root;
+        let mut rest: VecDeque<std::ffi::OsString> = path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        let mut hops = 0;
+        while let Some(name) = rest.pop_front() {
+            let cname = c_os(&name)?;
+            let opened = match open_dir(&current, &cname) {
+                Ok(dir) => dir,
+                Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
+                    // SAFETY: a valid descriptor and a NUL-terminated name.
+                    match cvt(unsafe { libc::mkdirat(fd_of(&current), cname.as_ptr(), 0o700) }) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(e),
+                    }
+                    let dir = open_dir(&current, &cname)?;
+                    // The umask can only take bits away; exactly 0700 when azcm made it.
+                    if fstat_of(&dir)?.st_uid == unsafe { libc::geteuid() } {
+                        dir.set_permissions(fs::Permissions::from_mode(0o700))?;
+                    }
+                    dir
+                }
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR)) => {
+                    let st = lstatat(&current, &cname)?;
+                    let shown = Path::new(&name).display().to_string();
+                    if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
+                        return Err(super::not_a_regular_folder(kind_of_mode(st.st_mode)))
+                            .map_err(|e| io::Error::new(e.kind(), format!("{shown}: {e}")));
+                    }
+                    // The state folder itself is never a link; a link above it is followed
+                    // only when nobody else could have planted it.
+                    if rest.is_empty() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            "it is a symbolic link, which azcm does not follow here",
+                        ));
+                    }
+                    if !trusted_entry(&fstat_of(&current)?, &st) || hops >= 40 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("{shown} on the way to {} is a symbolic link that another user could have planted, which azcm does not follow", path.display()),
+                        ));
+                    }
+                    hops += 1;
+                    let target =
+                        fs::read_link(format!("/proc/self/fd/{}/{}", fd_of(&current), shown))?;
+                    let mut expanded: VecDeque<std::ffi::OsString> = target
+                        .components()
+                        .filter_map(|c| match c {
+                            Component::Normal(n) => Some(n.to_os_string()),
+                            Component::ParentDir => Some("..".into()),
+                            _ => None,
+                        })
+                        .collect();
+                    if target.is_absolute() {
+                        current = OpenOptions::new()
+                            .read(true)
+                            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+                            .open("/")?;
+                    }
+                    expanded.extend(rest.drain(..));
+                    rest = expanded;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            current = opened;
+        }
+        let st = fstat_of(&current)?;
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if st.st_uid != me && st.st_uid != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "it belongs to another user (uid {}), who could put anything in it",
+                    st.st_uid
+                ),
+            ));
+        }
+        if st.st_mode & 0o022 != 0 {
+            if st.st_uid == me {
+                // Nobody else may plant files or links here; reading stays as the admin set it.
+                current.set_permissions(fs::Permissions::from_mode(st.st_mode & 0o7755))?;
+            } else {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "other users can write in it, so they could plant files or links there",
+                ));
+            }
+        }
+        Ok(Self { dir: current })
+    }
+
+    /// A new private (0600) file; fails when anything is at `name`.
+    pub fn create_new(&self, name: &str) -> io::Result<File> {
+        let file = openat(
+            &self.dir,
+            &c_name(name)?,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+            0o600,
+        )?;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+
+    /// A regular file with one name, opened for reading without blocking or following a link.
+    pub fn open_read(&self, name: &str) -> io::Result<File> {
+        use std::os::unix::fs::MetadataExt;
+        let cname = c_name(name)?;
+        let before = lstatat(&self.dir, &cname)?;
+        if before.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(super::not_a_regular_file(kind_of_mode(before.st_mode)));
+        }
+        let file = openat(
+            &self.dir,
+            &cname,
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+            0,
+        )
+        .map_err(refuse_link)?;
+        let opened = file.metadata()?;
+        check_regular(&opened)?;
+        if (opened.dev(), opened.ino()) != (before.st_dev, before.st_ino) {
+            return Err(io::Error::other("it was replaced while being opened"));
+        }
+        if opened.nlink() > 1 {
+            return Err(super::hard_linked());
+        }
+        Ok(file)
+    }
+
+    /// The lock file `name`, created when missing: owner-only, one name, this user's (one
+    /// planted by another user, or a hard link, is removed and made anew).
+    pub fn open_lock(&self, name: &str) -> io::Result<File> {
+        use std::os::unix::fs::MetadataExt;
+        let cname = c_name(name)?;
+        for _ in 0..2 {
+            let file = openat(
+                &self.dir,
+                &cname,
+                libc::O_RDWR | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY,
+                0o600,
+            )
+            .map_err(refuse_link)?;
+            let meta = file.metadata()?;
+            check_regular(&meta)?;
+            // SAFETY: geteuid has no preconditions.
+            if meta.uid() != unsafe { libc::geteuid() } || meta.nlink() > 1 {
+                self.remove(name)?;
+                continue;
+            }
+            if meta.mode() & 0o077 != 0 {
+                file.set_permissions(fs::Permissions::from_mode(0o600))?;
+            }
+            return Ok(file);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "another user keeps planting it",
+        ))
+    }
+
+    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        let (from, to) = (c_name(from)?, c_name(to)?);
+        // SAFETY: valid descriptors and NUL-terminated names.
+        cvt(unsafe {
+            libc::renameat(
+                fd_of(&self.dir),
+                from.as_ptr(),
+                fd_of(&self.dir),
+                to.as_ptr(),
+            )
+        })?;
+        Ok(())
+    }
+
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        let name = c_name(name)?;
+        // SAFETY: a valid descriptor and a NUL-terminated name.
+        cvt(unsafe { libc::unlinkat(fd_of(&self.dir), name.as_ptr(), 0) })?;
+        Ok(())
+    }
+
+    /// Makes renames and removals in the folder durable.
+    pub fn sync(&self) -> io::Result<()> {
+        self.dir.sync_all()
+    }
+
+    /// The names of the regular files in the folder (not following links).
+    pub fn file_names(&self) -> io::Result<Vec<String>> {
+        let listing = fs::read_dir(format!("/proc/self/fd/{}", fd_of(&self.dir)))?;
+        Ok(listing
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

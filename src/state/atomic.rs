@@ -1,8 +1,8 @@
 //! Durable, atomic file replacement and the lock around read-modify-write.
 //! Every state file azcm writes goes through [`write_atomic`].
 
-use crate::platform;
-use std::fs::{self, File, TryLockError};
+use crate::platform::{self, StateDir};
+use std::fs::{File, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,47 +11,47 @@ use std::time::{Duration, Instant};
 /// write, fsync, rename over the target, fsync the folder. Readers see the old or the new
 /// file, never a partial one; a crash leaves at most a stray temp file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent folder"))?;
-    prepare_dir(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
-    let (tmp, mut file) = create_temp(dir, name)?;
+    let (dir, name) = open_parent(path, true)?;
+    let (tmp, mut file) = create_temp(&dir, &name)?;
     let result = (|| {
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        fs::rename(&tmp, path)?;
-        platform::sync_dir(dir)
+        dir.rename(&tmp, &name)?;
+        dir.sync()
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let _ = dir.remove(&tmp);
     } else {
-        remove_stray_temps(dir, name);
+        remove_stray_temps(&dir, &name);
     }
     result
 }
 
-/// The state folder, created private when missing; an existing one must be a real folder
-/// (not a link) and is closed to other users' writes.
-fn prepare_dir(dir: &Path) -> io::Result<()> {
-    platform::create_private_dir_all(dir)?;
-    platform::secure_existing_dir(dir)
-        .map_err(|e| io::Error::new(e.kind(), format!("the folder {}: {e}", dir.display())))
+/// The state folder holding `path`, opened and checked once (created privately when
+/// `create`), and the file's name in it: every later step works through that folder handle,
+/// so swapping the folder for a link mid-way redirects nothing.
+pub fn open_parent(path: &Path, create: bool) -> io::Result<(StateDir, String)> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent folder"))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the file name is not text"))?;
+    Ok((StateDir::open(dir, create)?, name.to_string()))
 }
 
 /// Temp files of writes whose process was killed (`.<name>.<pid>.<random>.tmp` of a pid that
 /// no longer runs): removed by the next write of the same file.
-fn remove_stray_temps(dir: &Path, name: &str) {
-    let Ok(entries) = fs::read_dir(dir) else {
+fn remove_stray_temps(dir: &StateDir, name: &str) {
+    let Ok(names) = dir.file_names() else {
         return;
     };
     let prefix = format!(".{name}.");
-    for entry in entries.filter_map(|e| e.ok()) {
-        let file_name = entry.file_name();
+    for file_name in names {
         let Some(rest) = file_name
-            .to_str()
-            .and_then(|n| n.strip_prefix(&prefix))
+            .strip_prefix(&prefix)
             .and_then(|n| n.strip_suffix(".tmp"))
         else {
             continue;
@@ -62,21 +62,20 @@ fn remove_stray_temps(dir: &Path, name: &str) {
         else {
             continue;
         };
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && pid != std::process::id() && !platform::process_alive(pid) {
-            let _ = fs::remove_file(entry.path());
+        if pid != std::process::id() && !platform::process_alive(pid) {
+            let _ = dir.remove(&file_name);
         }
     }
 }
 
-fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+fn create_temp(dir: &StateDir, name: &str) -> io::Result<(String, File)> {
     for _ in 0..16 {
-        let tmp = dir.join(format!(
+        let tmp = format!(
             ".{name}.{}.{:08x}.tmp",
             std::process::id(),
             rand::random::<u32>()
-        ));
-        match platform::create_private_file(&tmp) {
+        );
+        match dir.create_new(&tmp) {
             Ok(file) => return Ok((tmp, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -138,10 +137,8 @@ impl StateLock {
     /// Waits up to `timeout` for the lock; the holder's pid is written into the lock file so
     /// that a waiter that gives up can name it (`holder N` in the TimedOut error).
     pub fn acquire(lock_path: &Path, timeout: Duration) -> io::Result<Self> {
-        if let Some(dir) = lock_path.parent() {
-            prepare_dir(dir)?;
-        }
-        let file = platform::open_lock_file(lock_path)?;
+        let (dir, name) = open_parent(lock_path, true)?;
+        let file = dir.open_lock(&name)?;
         let started = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
@@ -219,6 +216,7 @@ impl ChangeLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn replaces_content_and_leaves_no_temp_files() {
