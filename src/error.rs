@@ -170,14 +170,20 @@ impl AzcmError {
         self.code.exit_code()
     }
 
+    /// The message as printed: at most [`MAX_MESSAGE`] characters, however large an input it
+    /// quotes (a 120,000-character argument once came back whole, twice).
+    pub fn shown_message(&self) -> std::borrow::Cow<'_, str> {
+        excerpt_to(&self.message, MAX_MESSAGE)
+    }
+
     pub fn to_json(&self) -> ErrorJson<'_> {
         ErrorJson {
             code: self.code.code(),
             name: self.code.name(),
             exit_code: self.exit_code(),
-            message: &self.message,
+            message: self.shown_message(),
             remediation: self.remediation(),
-            details: &self.details,
+            details: bounded_details(&self.details),
         }
     }
 }
@@ -197,9 +203,28 @@ pub struct ErrorJson<'a> {
     pub code: String,
     pub name: &'static str,
     pub exit_code: i32,
-    pub message: &'a str,
+    pub message: std::borrow::Cow<'a, str>,
     pub remediation: &'a str,
-    pub details: &'a Map<String, Value>,
+    pub details: Map<String, Value>,
+}
+
+/// The most characters of an error message, and of one text in its details, that azcm prints.
+pub const MAX_MESSAGE: usize = 2000;
+pub const MAX_DETAIL_TEXT: usize = 1000;
+
+/// Details with every text cut to [`MAX_DETAIL_TEXT`] characters (in lists and maps too).
+fn bounded_details(details: &Map<String, Value>) -> Map<String, Value> {
+    fn bound(value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(excerpt_to(s, MAX_DETAIL_TEXT).into_owned()),
+            Value::Array(items) => Value::Array(items.iter().map(bound).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), bound(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    details.iter().map(|(k, v)| (k.clone(), bound(v))).collect()
 }
 
 pub type Result<T, E = AzcmError> = std::result::Result<T, E>;
@@ -207,14 +232,18 @@ pub type Result<T, E = AzcmError> = std::result::Result<T, E>;
 /// A user's input as an error message quotes it: at most 200 characters, so a huge argument
 /// cannot make a huge message.
 pub fn excerpt(text: &str) -> String {
-    const MAX: usize = 200;
-    match text.char_indices().nth(MAX) {
-        None => text.to_string(),
-        Some((end, _)) => format!(
+    excerpt_to(text, 200).into_owned()
+}
+
+/// `text` cut to `max` characters, with `… (N more characters)` where it was cut.
+pub fn excerpt_to(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!(
             "{}… ({} more characters)",
             &text[..end],
             text[end..].chars().count()
-        ),
+        )),
     }
 }
 

@@ -160,7 +160,8 @@ impl Output {
             // Only the first line is azcm's sentence; any further lines come from a server's
             // text (an ARM or Entra ID message) and are shown indented and quoted, so a line
             // break in them cannot forge a "Remediation:" line that looks like azcm's own.
-            let message = crate::terminal::lines(&err.message);
+            let shown = err.shown_message();
+            let message = crate::terminal::lines(&shown);
             let mut lines = message.lines();
             let mut text = format!(
                 "{} {}\n",

@@ -54,14 +54,7 @@ pub const MAX_VIEW_VALUE: usize = 1000;
 
 /// `text` cut to `max` characters, with `… (N more characters)` where it was cut.
 pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(max) {
-        None => std::borrow::Cow::Borrowed(text),
-        Some((end, _)) => std::borrow::Cow::Owned(format!(
-            "{}… ({} more characters)",
-            &text[..end],
-            text[end..].chars().count()
-        )),
-    }
+    crate::error::excerpt_to(text, max)
 }
 
 /// `text` followed by spaces up to `width` characters (format!'s own padding panics past

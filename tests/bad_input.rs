@@ -673,3 +673,52 @@ fn non_utf8_azcm_variables_are_refused_not_replaced_by_defaults() {
         assert_eq!(doc["error"]["details"]["variable"], name);
     }
 }
+
+/// An error about a huge input (a 120,000-character argument; 1 MB would exceed the
+/// command line's own limit) once quoted it whole, sometimes twice: message and details are
+/// bounded whatever the input, in JSON and in human output.
+#[test]
+fn an_error_about_a_huge_input_quotes_a_bounded_excerpt() {
+    let azcm = Azcm::new();
+    let huge = "a".repeat(120_000);
+    for args in [
+        vec!["config", "set", "proxy.url", huge.as_str()],
+        vec!["config", "set", "extensions.allowlist", huge.as_str()],
+        vec!["config", "get", huge.as_str()],
+        vec!["show", huge.as_str()],
+        vec![
+            "connect",
+            "-s",
+            "sub",
+            "-g",
+            huge.as_str(),
+            "-l",
+            "eastus",
+            "--access-token",
+            "t",
+        ],
+        vec!["help", huge.as_str()],
+        vec![huge.as_str()],
+    ] {
+        let run = azcm.json(&args);
+        assert_ne!(run.code, 0);
+        assert_ne!(run.error_code(), "AZCM0001");
+        assert!(
+            run.stdout.len() < 10_000,
+            "{} bytes for {:?}…",
+            run.stdout.len(),
+            &args[..args.len().min(2)]
+        );
+        assert!(
+            run.stdout.contains("more characters"),
+            "{}",
+            &run.stdout[..500.min(run.stdout.len())]
+        );
+        let human = azcm.run(&args);
+        assert!(
+            human.stdout.len() + human.stderr.len() < 10_000,
+            "human: {} bytes",
+            human.stdout.len()
+        );
+    }
+}

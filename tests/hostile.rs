@@ -240,3 +240,34 @@ fn server_text_with_line_breaks_cannot_forge_azcms_remediation() {
         run.stdout
     );
 }
+
+#[test]
+fn an_operation_url_on_another_origin_fails_the_step_with_its_own_code() {
+    // Attack: ARM's place answers the delete with 202 and an Azure-AsyncOperation URL on
+    // another origin; azcm must neither poll it (the token would go along) nor call the
+    // refusal its own bug (it was AZCM0001).
+    let o = Onboarding::new().with_secret_env();
+    let run = o.azcm.json(&o.connect_args("lro-target"));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let elsewhere = hostile(&o, Hostile::json(200, &[], &json!({"status": "Succeeded"})));
+    let operation = format!("{}/operations/1?api-version=2026-09-01", elsewhere.url);
+    let arm = hostile(
+        &o,
+        Hostile::json(
+            202,
+            &[
+                ("Azure-AsyncOperation", operation.as_str()),
+                ("Retry-After", "0"),
+            ],
+            &json!(null),
+        ),
+    );
+    let azcm = with_endpoint(&o, "resourceManager", &arm.url);
+    let mut args = o.disconnect_args();
+    args.extend(["--retry-timeout", "10"]);
+    let run = azcm.json(&args);
+    assert_eq!(failed_with_own_code(&run), "AZCM0043", "{}", run.stdout);
+    let doc = run.doc();
+    assert_eq!(doc["error"]["details"]["reason"], "notArmUrl", "{doc:#}");
+    assert_eq!(elsewhere.request_count(), 0, "the other origin was polled");
+}

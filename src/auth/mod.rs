@@ -621,6 +621,23 @@ fn entra_failure(body: &serde_json::Value, what: &str) -> AzcmError {
     err
 }
 
+/// The poll interval and the code's lifetime from Entra ID's device-code answer, clamped
+/// (docs/limits.md): a poll every 1–60 s, a code waited for at most an hour, whatever (or
+/// however large, or however written) the answer says.
+fn device_code_timing(body: &serde_json::Value) -> (Duration, Duration) {
+    let seconds = |v: &serde_json::Value, default: u64| match v {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f > 0.0).map(|_| u64::MAX))
+            .unwrap_or(0),
+        serde_json::Value::String(s) => s.trim().parse::<u64>().unwrap_or(default),
+        _ => default,
+    };
+    let interval = seconds(&body["interval"], 5).clamp(MIN_DEVICE_POLL, MAX_DEVICE_POLL);
+    let lifetime = seconds(&body["expires_in"], 900).min(MAX_DEVICE_CODE_LIFETIME);
+    (Duration::from_secs(interval), Duration::from_secs(lifetime))
+}
+
 /// The OAuth 2.0 device authorization grant (RFC 8628) against Entra ID: ask for a code, show
 /// the user where to enter it, poll at the interval the server asks for (slower after
 /// `slow_down`), until sign-in, decline or expiry.
@@ -670,19 +687,8 @@ async fn device_code_login(
                 body["user_code"].as_str().unwrap_or("")
             )
         });
-    // The server's numbers are clamped (docs/limits.md): a poll every 1–60 s, a code valid for at
-    // most an hour, whatever (or however large) the answer says.
-    let mut interval = Duration::from_secs(
-        body["interval"]
-            .as_u64()
-            .unwrap_or(5)
-            .clamp(MIN_DEVICE_POLL, MAX_DEVICE_POLL),
-    );
-    let lifetime = body["expires_in"]
-        .as_u64()
-        .unwrap_or(900)
-        .min(MAX_DEVICE_CODE_LIFETIME);
-    let deadline = Instant::now() + Duration::from_secs(lifetime);
+    let (mut interval, lifetime) = device_code_timing(&body);
+    let deadline = Instant::now() + lifetime;
     report.info(&message);
     loop {
         if Instant::now() + interval > deadline {
@@ -747,7 +753,39 @@ async fn device_code_login(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_thumbprint;
+    use super::{device_code_timing, parse_thumbprint};
+    use std::time::Duration;
+
+    #[test]
+    fn device_code_numbers_from_a_hostile_server_are_clamped() {
+        let timing = |body: serde_json::Value| device_code_timing(&body);
+        let huge = serde_json::json!({"interval": u64::MAX, "expires_in": u64::MAX});
+        assert_eq!(
+            timing(huge),
+            (Duration::from_secs(60), Duration::from_secs(3600))
+        );
+        let beyond =
+            serde_json::from_str("{\"interval\": 1e300, \"expires_in\": 99999999999999999999999}")
+                .unwrap();
+        assert_eq!(
+            timing(beyond),
+            (Duration::from_secs(60), Duration::from_secs(3600))
+        );
+        let zero = serde_json::json!({"interval": 0, "expires_in": -5});
+        assert_eq!(
+            timing(zero),
+            (Duration::from_secs(1), Duration::from_secs(0))
+        );
+        let text = serde_json::json!({"interval": "7", "expires_in": "600"});
+        assert_eq!(
+            timing(text),
+            (Duration::from_secs(7), Duration::from_secs(600))
+        );
+        assert_eq!(
+            timing(serde_json::json!({})),
+            (Duration::from_secs(5), Duration::from_secs(900))
+        );
+    }
 
     #[test]
     fn thumbprints_are_read_as_admins_paste_them() {
