@@ -856,6 +856,83 @@ pub fn request_stop(name: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// A state folder held open for the whole command without FILE_SHARE_DELETE, so it cannot be
+/// renamed, removed or replaced by a junction while azcm works in it; opened without following
+/// a reparse point, and refused when it is one. Files in it are then used by path.
+pub struct StateDir {
+    _held: File,
+    path: PathBuf,
+}
+
+impl StateDir {
+    pub fn open(path: &Path, create: bool) -> io::Result<Self> {
+        use std::os::windows::fs::MetadataExt;
+        if create {
+            create_private_dir_all(path)?;
+        }
+        let held = OpenOptions::new()
+            .access_mode(READ_CONTROL)
+            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE)
+            .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
+            .open(path)?;
+        let attributes = held.metadata()?.file_attributes();
+        if attributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+            return Err(super::not_a_regular_folder(
+                "a link or junction (reparse point)",
+            ));
+        }
+        if attributes & FILE_ATTRIBUTE_DIRECTORY == 0 {
+            return Err(super::not_a_regular_folder("a file"));
+        }
+        Ok(Self {
+            _held: held,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn at(&self, name: &str) -> io::Result<PathBuf> {
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', ':']) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("'{name}' is not a file name"),
+            ));
+        }
+        Ok(self.path.join(name))
+    }
+
+    pub fn create_new(&self, name: &str) -> io::Result<File> {
+        create_private_file(&self.at(name)?)
+    }
+
+    pub fn open_read(&self, name: &str) -> io::Result<File> {
+        open_regular(&self.at(name)?, super::Links::Refuse)
+    }
+
+    pub fn open_lock(&self, name: &str) -> io::Result<File> {
+        open_lock_file(&self.at(name)?)
+    }
+
+    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        fs::rename(self.at(from)?, self.at(to)?)
+    }
+
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        fs::remove_file(self.at(name)?)
+    }
+
+    pub fn sync(&self) -> io::Result<()> {
+        sync_dir(&self.path)
+    }
+
+    pub fn file_names(&self) -> io::Result<Vec<String>> {
+        Ok(fs::read_dir(&self.path)?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1026,82 +1103,5 @@ mod tests {
             query_service(&name).unwrap().unwrap().state,
             ServiceState::Stopped
         );
-    }
-}
-
-/// A state folder held open for the whole command without FILE_SHARE_DELETE, so it cannot be
-/// renamed, removed or replaced by a junction while azcm works in it; opened without following
-/// a reparse point, and refused when it is one. Files in it are then used by path.
-pub struct StateDir {
-    _held: File,
-    path: PathBuf,
-}
-
-impl StateDir {
-    pub fn open(path: &Path, create: bool) -> io::Result<Self> {
-        use std::os::windows::fs::MetadataExt;
-        if create {
-            create_private_dir_all(path)?;
-        }
-        let held = OpenOptions::new()
-            .access_mode(READ_CONTROL)
-            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE)
-            .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
-            .open(path)?;
-        let attributes = held.metadata()?.file_attributes();
-        if attributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
-            return Err(super::not_a_regular_folder(
-                "a link or junction (reparse point)",
-            ));
-        }
-        if attributes & FILE_ATTRIBUTE_DIRECTORY == 0 {
-            return Err(super::not_a_regular_folder("a file"));
-        }
-        Ok(Self {
-            _held: held,
-            path: path.to_path_buf(),
-        })
-    }
-
-    fn at(&self, name: &str) -> io::Result<PathBuf> {
-        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', ':']) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("'{name}' is not a file name"),
-            ));
-        }
-        Ok(self.path.join(name))
-    }
-
-    pub fn create_new(&self, name: &str) -> io::Result<File> {
-        create_private_file(&self.at(name)?)
-    }
-
-    pub fn open_read(&self, name: &str) -> io::Result<File> {
-        open_regular(&self.at(name)?, super::Links::Refuse)
-    }
-
-    pub fn open_lock(&self, name: &str) -> io::Result<File> {
-        open_lock_file(&self.at(name)?)
-    }
-
-    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
-        fs::rename(self.at(from)?, self.at(to)?)
-    }
-
-    pub fn remove(&self, name: &str) -> io::Result<()> {
-        fs::remove_file(self.at(name)?)
-    }
-
-    pub fn sync(&self) -> io::Result<()> {
-        sync_dir(&self.path)
-    }
-
-    pub fn file_names(&self) -> io::Result<Vec<String>> {
-        Ok(fs::read_dir(&self.path)?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect())
     }
 }
