@@ -191,6 +191,17 @@ impl azure_core::http::HttpClient for BoundedTransport {
         request: &azure_core::http::Request,
     ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
         let (status, headers, body) = self.client.execute_request(request).await?.deconstruct();
+        if u16::from(status) / 100 == 3 {
+            // A token endpoint that redirects: said plainly, and not retried (the redirect was
+            // not followed, so the form with its secret went nowhere else).
+            let location = headers.get_optional_str(
+                &azure_core::http::headers::HeaderName::from_static("location"),
+            );
+            return Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::DataConversion,
+                redirect_refused(u16::from(status), location),
+            ));
+        }
         let mut buffer = vec![0u8; self.max];
         let n = body.collect_into(&mut buffer).await.map_err(|e| {
             if e.to_string().contains("too small") {

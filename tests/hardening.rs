@@ -1041,6 +1041,21 @@ fn hard_linked_state_and_log_files_are_not_read() {
     assert!(run.stdout.contains("more than one name"), "{}", run.stdout);
     assert!(!run.stdout.contains("CANARYhardlink"));
     std::fs::remove_file(config.join("localconfig.json")).unwrap();
+    // agentconfig.json: disconnect reads it first.
+    std::fs::hard_link(&secret, config.join("agentconfig.json")).unwrap();
+    let run = azcm.json(&["disconnect", "--force-local-only"]);
+    assert_eq!(run.error_code(), "AZCM0070", "{}", run.stdout);
+    assert!(!run.stdout.contains("CANARYhardlink"));
+    std::fs::remove_file(config.join("agentconfig.json")).unwrap();
+    // The onboarding key: genkey replaces the name, the other file keeps its bytes.
+    let certs = azcm.certs_dir();
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::hard_link(&secret, certs.join("onboarding.key")).unwrap();
+    let run = azcm.json(&["genkey"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(std::fs::read_to_string(&secret)
+        .unwrap()
+        .contains("CANARYhardlink"));
     // A log in the agent's log folder.
     let log_dir = azcm.root().join("var/opt/azcmagent/log");
     std::fs::create_dir_all(&log_dir).unwrap();

@@ -36,6 +36,12 @@ fn connect(o: &Onboarding, azcm: &common::Azcm, budget: &str) -> (Run, Duration)
 /// One JSON document, a failure with its own code (not AZCM0001, not a panic).
 fn failed_with_own_code(run: &Run) -> String {
     let doc = run.doc();
+    eprintln!(
+        "{}: {} {}",
+        run.what.chars().take(60).collect::<String>(),
+        doc["error"]["code"],
+        doc["error"]["message"]
+    );
     assert_eq!(doc["ok"], false, "{}: {doc:#}", run.what);
     let code = run.error_code();
     assert_ne!(code, "AZCM0001", "{}: azcm's own bug: {doc:#}", run.what);
@@ -66,7 +72,12 @@ fn a_token_endpoint_redirect_to_another_origin_is_not_followed_so_the_secret_sta
         );
         let azcm = with_endpoint(&o, "authority", &redirect.url);
         let (run, took) = connect(&o, &azcm, "10");
-        failed_with_own_code(&run);
+        assert_eq!(failed_with_own_code(&run), "AZCM0026");
+        let message = run.doc()["error"]["message"].as_str().unwrap().to_string();
+        assert!(
+            message.contains(&format!("HTTP {status} (a redirect")),
+            "{message}"
+        );
         assert!(
             redirect.request_count() >= 1,
             "the token endpoint was asked"
@@ -92,7 +103,7 @@ fn an_arm_redirect_to_another_origin_is_not_followed_with_the_token() {
     );
     let azcm = with_endpoint(&o, "resourceManager", &redirect.url);
     let (run, took) = connect(&o, &azcm, "10");
-    failed_with_own_code(&run);
+    assert_eq!(failed_with_own_code(&run), "AZCM0062");
     assert!(redirect.request_count() >= 1);
     assert_eq!(
         elsewhere.request_count(),
@@ -145,7 +156,7 @@ fn a_retry_after_of_zero_on_503_still_gets_a_pause_between_tries() {
     );
     let azcm = with_endpoint(&o, "resourceManager", &arm.url);
     let (run, took) = connect(&o, &azcm, "4");
-    failed_with_own_code(&run);
+    assert_eq!(failed_with_own_code(&run), "AZCM0062");
     let tries = arm.request_count();
     // 4 s at one try per 250 ms at the most, plus the first.
     assert!((2..=18).contains(&tries), "{tries} tries in {took:?}");
@@ -270,4 +281,49 @@ fn an_operation_url_on_another_origin_fails_the_step_with_its_own_code() {
     let doc = run.doc();
     assert_eq!(doc["error"]["details"]["reason"], "notArmUrl", "{doc:#}");
     assert_eq!(elsewhere.request_count(), 0, "the other origin was polled");
+}
+
+#[test]
+fn cloud_file_endpoints_of_any_length_do_not_crash_check_or_connect() {
+    // Was: a 70,000-character endpoint URL in a cloud file made `check` and `connect` panic
+    // building their views (format! padding past 65,535), with --json too.
+    let o = Onboarding::new();
+    let long = format!("{}/{}", o.fake.base_url, "a".repeat(70_000));
+    let mut definition = o.fake.cloud_definition();
+    for endpoint in definition["clouds"][0]["endpoints"].as_array_mut().unwrap() {
+        endpoint["url"] = json!(long);
+    }
+    let path = o.azcm.root().join("long-urls.json");
+    std::fs::write(&path, serde_json::to_vec(&definition).unwrap()).unwrap();
+    let azcm = o
+        .azcm
+        .clone_with_env("AZCM_CLOUD_FILE", &native_path(&path))
+        .clone_with_env("AZCM_SERVICE_PRINCIPAL_SECRET", &o.fake.client_secret);
+    let check = [
+        "check",
+        "--location",
+        &o.fake.location,
+        "--cloud",
+        azcm_fakecloud::CLOUD_NAME,
+    ];
+    let run = azcm.json(&check);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_ne!(run.doc()["error"]["code"], "AZCM0001", "{}", run.stdout);
+    let human = azcm.run(check);
+    assert_eq!(human.code, run.code, "{}{}", human.stdout, human.stderr);
+    assert!(
+        human.stdout.contains("more characters"),
+        "the long URL is cut in the view"
+    );
+    let mut args = o.connect_args("long-urls");
+    args.extend(["--retry-timeout", "5"]);
+    let run = azcm.json(&args);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_ne!(run.doc()["error"]["code"], "AZCM0001", "{}", run.stdout);
+    let human = azcm.run(&args);
+    assert!(
+        !human.stdout.contains("AZCM0001"),
+        "{}",
+        &human.stdout[..human.stdout.len().min(2000)]
+    );
 }

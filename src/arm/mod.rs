@@ -199,8 +199,9 @@ impl<'a> Arm<'a> {
             || url.port_or_known_default() != self.base.port_or_known_default()
         {
             return Err(refused(format!(
-                "ARM pointed azcm at {}, which is not the cloud's ARM endpoint; not following it",
-                crate::error::excerpt(url.host_str().unwrap_or(""))
+                "ARM pointed azcm at {}, which is not the cloud's ARM endpoint ({}); not following it",
+                crate::error::excerpt(url.origin().ascii_serialization().as_str()),
+                self.base.origin().ascii_serialization()
             )));
         }
         Ok(url)
