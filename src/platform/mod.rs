@@ -152,7 +152,9 @@ impl StateDir {
         self.inner.open_read(name)
     }
 
-    /// The lock file `name`, created when missing (see [`open_lock_file`]).
+    /// The lock file `name`, created when missing: owner-only, never through a link, a regular
+    /// file owned by this user with one name (one planted by another user, or a hard link to
+    /// another file, is removed and made anew).
     pub fn open_lock(&self, name: &str) -> io::Result<File> {
         self.inner.open_lock(name)
     }
@@ -175,18 +177,6 @@ impl StateDir {
     pub fn file_names(&self) -> io::Result<Vec<String>> {
         self.inner.file_names()
     }
-}
-
-/// Opens (creating when missing) the lock file of a state folder: owner-only, never through
-/// a link, a regular file owned by this user (one planted by another user is replaced).
-pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    imp::open_lock_file(path)
-}
-
-/// An existing state folder: refused when it is a link or not a folder; when this user owns
-/// it, others lose any write access (so nobody else can plant files or links in it).
-pub fn secure_existing_dir(path: &Path) -> io::Result<()> {
-    imp::secure_existing_dir(path)
 }
 
 /// Creates one new folder only this user (Windows: SYSTEM, Administrators and the owner) can
@@ -942,12 +932,12 @@ mod file_tests {
     #[test]
     fn a_lock_file_is_created_private_and_reopened() {
         let dir = tempfile::tempdir().unwrap();
-        let lock = dir.path().join(".lock");
-        drop(open_lock_file(&lock).unwrap());
-        drop(open_lock_file(&lock).unwrap());
-        assert!(lock.is_file());
+        let state = StateDir::open(dir.path(), false).unwrap();
+        drop(state.open_lock(".lock").unwrap());
+        drop(state.open_lock(".lock").unwrap());
+        assert!(dir.path().join(".lock").is_file());
         std::fs::create_dir(dir.path().join("folder")).unwrap();
-        let err = open_lock_file(&dir.path().join("folder")).unwrap_err();
+        let err = state.open_lock("folder").unwrap_err();
         assert!(
             err.kind() == io::ErrorKind::InvalidInput
                 || err.kind() == io::ErrorKind::PermissionDenied,

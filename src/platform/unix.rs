@@ -140,53 +140,6 @@ pub fn open_regular(path: &Path, follow: super::Links) -> io::Result<File> {
     Ok(file)
 }
 
-pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::MetadataExt;
-    for _ in 0..2 {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
-            .open(path)
-            .map_err(refuse_link)?;
-        let meta = file.metadata()?;
-        check_regular(&meta)?;
-        // SAFETY: geteuid has no preconditions.
-        // Planted by another user while the folder was open to them, or a hard link to some
-        // other file (whose mode azcm would change): removed, the link only, and made anew.
-        if meta.uid() != unsafe { libc::geteuid() } || meta.nlink() > 1 {
-            fs::remove_file(path)?;
-            continue;
-        }
-        if meta.mode() & 0o077 != 0 {
-            file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        }
-        return Ok(file);
-    }
-    Err(io::Error::new(
-        io::ErrorKind::PermissionDenied,
-        "another user keeps planting it",
-    ))
-}
-
-pub fn secure_existing_dir(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = fs::symlink_metadata(path)?;
-    if !meta.is_dir() {
-        return Err(super::not_a_regular_folder(file_kind(meta.file_type())));
-    }
-    // SAFETY: geteuid has no preconditions.
-    if meta.uid() == unsafe { libc::geteuid() } && meta.mode() & 0o022 != 0 {
-        // Nobody else may plant files or links here; reading stays as the admin set it (the
-        // agent's own services may run as other users).
-        fs::set_permissions(path, fs::Permissions::from_mode(meta.mode() & 0o7755))?;
-    }
-    Ok(())
-}
-
 pub fn is_own_private_dir(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     fs::symlink_metadata(path).is_ok_and(|m| {

@@ -504,7 +504,7 @@ fn link_count(file: &File) -> io::Result<u32> {
     Ok(info.nNumberOfLinks)
 }
 
-pub fn open_lock_file(path: &Path) -> io::Result<File> {
+fn open_lock_file(path: &Path) -> io::Result<File> {
     let file = create_file(
         path,
         GENERIC_READ | GENERIC_WRITE | WRITE_DAC | READ_CONTROL,
@@ -530,15 +530,6 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
         apply_dacl(file.as_raw_handle() as HANDLE, state_sddl())?;
     }
     Ok(file)
-}
-
-pub fn secure_existing_dir(path: &Path) -> io::Result<()> {
-    let meta = fs::symlink_metadata(path)?;
-    match path_kind(&meta) {
-        Some("a folder") => Ok(()),
-        Some(kind) => Err(super::not_a_regular_folder(kind)),
-        None => Err(super::not_a_regular_folder("a file")),
-    }
 }
 
 pub fn is_own_private_dir(path: &Path) -> bool {
