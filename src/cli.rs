@@ -14,7 +14,7 @@ use std::path::PathBuf;
     long_about = "azcm manages the Azure Connected Machine (Azure Arc) agent on this machine. \
 Every command prints a human view by default and exactly one JSON document with --json.",
     disable_help_subcommand = true,
-    disable_version_flag = true,
+    version,
     subcommand_required = true,
     arg_required_else_help = true,
     max_term_width = 100

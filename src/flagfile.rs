@@ -168,6 +168,26 @@ pub fn command_line_flags(cmd: &clap::Command, matches: &ArgMatches) -> Vec<Stri
         .collect()
 }
 
+/// The command tree with nothing required: the first parse, which finds `--config`, must not
+/// fail for flags the file is about to supply (a whole connect, secret included, may come from
+/// it, as Microsoft documents for azcmagent). Required-ness is checked by the second parse,
+/// after the file is merged.
+pub fn relaxed(cmd: clap::Command) -> clap::Command {
+    let groups: Vec<clap::Id> = cmd.get_groups().map(|g| g.get_id().clone()).collect();
+    let subcommands: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    let mut cmd = cmd.mut_args(|a| a.required(false));
+    for group in groups {
+        cmd = cmd.mut_group(group, |g| g.required(false));
+    }
+    for name in subcommands {
+        cmd = cmd.mut_subcommand(name, relaxed);
+    }
+    cmd.subcommand_required(false).arg_required_else_help(false)
+}
+
 /// Returns the argument list with the file's values added as flags, or `None` when no
 /// `--config` was given. `cmd` must be built (`cli::command()`).
 pub fn expand(

@@ -78,12 +78,14 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
 
 fn run(args: &[OsString]) -> i32 {
     let cmd = cli::command();
-    let matches = match cmd.clone().try_get_matches_from(args) {
+    // First without required flags (the --config file may hold them), then strictly below.
+    let relaxed = flagfile::relaxed(cmd.clone());
+    let matches = match relaxed.clone().try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => return clap_failure(e, args),
     };
-    let typed = flagfile::command_line_flags(&cmd, &matches);
-    let expanded = match flagfile::expand(&cmd, &matches, args) {
+    let typed = flagfile::command_line_flags(&relaxed, &matches);
+    let expanded = match flagfile::expand(&relaxed, &matches, args) {
         Ok(e) => e,
         Err(err) => {
             let mut prefs = scan_prefs(args);
@@ -98,12 +100,10 @@ fn run(args: &[OsString]) -> i32 {
             return Output::new(prefs).failure(&command_path(args), &err);
         }
     };
-    let matches = match expanded {
-        None => matches,
-        Some(args) => match cmd.clone().try_get_matches_from(&args) {
-            Ok(m) => m,
-            Err(e) => return clap_failure(e, &args),
-        },
+    let strict_args = expanded.as_deref().unwrap_or(args);
+    let matches = match cmd.clone().try_get_matches_from(strict_args) {
+        Ok(m) => m,
+        Err(e) => return clap_failure(e, strict_args),
     };
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(c) => c,
@@ -212,26 +212,42 @@ fn clap_failure(e: clap::Error, args: &[OsString]) -> i32 {
                 Err(err) => out.failure("help", &err),
             }
         }
+        // `azcm --version` / `-V`: the version command's own result.
+        ErrorKind::DisplayVersion => out.success("version", commands::version::run()),
         kind => {
             let code = match kind {
                 ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
                     ErrorCode::MISSING_PARAMETER
                 }
+                // A mistyped command: azcmagent's parse failure.
+                ErrorKind::InvalidSubcommand => ErrorCode::PARSE_FAILED,
                 _ => ErrorCode::INVALID_ARGUMENT,
             };
             let rendered = e.render().to_string();
             let mut message_lines = Vec::new();
+            let mut tips = Vec::new();
             let mut usage = None;
             for line in rendered.lines() {
+                let line = line.trim();
                 if let Some(u) = line.strip_prefix("Usage: ") {
                     usage = Some(u.trim().to_string());
-                } else if line.starts_with("For more information") || line.trim().is_empty() {
+                } else if line.starts_with("For more information") || line.is_empty() {
                     continue;
+                } else if line.starts_with("tip:") {
+                    tips.push(line.to_string());
                 } else {
-                    message_lines.push(line.trim_start_matches("error: ").trim().to_string());
+                    message_lines.push(line.trim_start_matches("error: ").to_string());
                 }
             }
+            // clap's tips stay on lines of their own, then the help of the real command.
+            let command = if path.is_empty() {
+                "azcm".to_string()
+            } else {
+                format!("azcm {path}")
+            };
+            tips.push(format!("Run `{command} --help` for the syntax."));
             let mut err = AzcmError::new(code, message_lines.join(" "))
+                .with_remediation(tips.join("\n"))
                 .with_detail("kind", format!("{kind:?}"));
             if let Some(u) = usage {
                 err = err.with_detail("usage", u);

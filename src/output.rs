@@ -146,10 +146,9 @@ impl Output {
         if self.prefs.json {
             let mut doc = self.envelope(command, false);
             doc.insert("warnings".into(), json!(*self.warnings.borrow()));
-            doc.insert(
-                "error".into(),
-                serde_json::to_value(err.to_json()).expect("error serialises"),
-            );
+            let mut error = serde_json::to_value(err.to_json()).expect("error serialises");
+            error["remediation"] = json!(remediation_for(command, err.remediation()));
+            doc.insert("error".into(), error);
             self.print_document(doc);
         } else {
             if let Some(view) = &err.view {
@@ -174,7 +173,7 @@ impl Output {
             text.push_str(&format!(
                 "{} {}\n",
                 self.paint(stream, DIM, "Remediation:"),
-                crate::terminal::lines(err.remediation())
+                crate::terminal::lines(&remediation_for(command, err.remediation()))
             ));
             self.write(stream, &text);
         }
@@ -225,6 +224,20 @@ impl Output {
         }
         out
     }
+}
+
+/// A code's generic remediation names `azcm <command>`; printed, it names the command that ran
+/// (`azcm config get --help`), or plain `azcm` when none was recognised.
+fn remediation_for<'a>(command: &str, text: &'a str) -> std::borrow::Cow<'a, str> {
+    if !text.contains("azcm <command>") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let named = if command.is_empty() {
+        "azcm".to_string()
+    } else {
+        format!("azcm {command}")
+    };
+    std::borrow::Cow::Owned(text.replace("azcm <command>", &named))
 }
 
 impl Reporter for Output {

@@ -185,3 +185,39 @@ fn a_flag_given_twice_in_a_file_is_refused() {
         );
     }
 }
+
+/// Microsoft documents a whole connect in one --config file, the secret included (to keep it
+/// off the console): the required flags may all come from the file. A missing file is
+/// AZCM0019, not a missing-flag error.
+#[test]
+fn a_whole_connect_comes_from_one_config_file() {
+    let o = common::Onboarding::new();
+    let file = o.azcm.root().join("connect.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "service-principal-id: {}\nservice-principal-secret: {}\ntenant-id: {}\nsubscription-id: {}\nresource-group: {}\nlocation: {}\ncloud: {}\nresource-name: from-file\n",
+            o.fake.client_id,
+            o.fake.client_secret,
+            o.fake.tenant_id,
+            o.fake.subscription_id,
+            o.fake.resource_group,
+            o.fake.location,
+            azcm_fakecloud::CLOUD_NAME
+        ),
+    )
+    .unwrap();
+    let run = o
+        .azcm
+        .json(&["connect", "--config", &common::native_path(&file)]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(o.fake.machines()[0]["name"], "from-file");
+    assert!(!run.stdout.contains(&o.fake.client_secret));
+    let missing = o.azcm.root().join("missing.yaml");
+    let run = o
+        .azcm
+        .json(&["connect", "--config", &common::native_path(&missing)]);
+    assert_eq!(run.error_code(), "AZCM0019", "{}", run.stdout);
+    // Without the file the required flags are still required.
+    assert_eq!(o.azcm.json(&["connect"]).error_code(), "AZCM0016");
+}

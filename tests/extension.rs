@@ -157,7 +157,7 @@ fn remove_runs_the_uninstall_command_and_deletes_the_folder() {
         Some("success"),
     );
 
-    let run = azcm.json(&["extension", "remove", "--name", "contoso.ops.good"]);
+    let run = azcm.json(&["extension", "remove", "--name", "contoso.ops.good", "--yes"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let removed = &run.doc()["result"]["removed"][0];
     assert_eq!(removed["removed"], true);
@@ -169,7 +169,7 @@ fn remove_runs_the_uninstall_command_and_deletes_the_folder() {
     assert!(!good.exists());
 
     // A failing uninstall is recorded and warned about; the folder still goes.
-    let run = azcm.json(&["extension", "remove", "-n", "Contoso.Ops.Bad"]);
+    let run = azcm.json(&["extension", "remove", "-n", "Contoso.Ops.Bad", "--yes"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let doc = run.doc();
     assert_eq!(doc["result"]["removed"][0]["uninstall"]["exitCode"], 3);
@@ -203,7 +203,7 @@ fn a_hanging_uninstall_is_stopped_at_the_timeout() {
     };
     let dir = install(&azcm, "Contoso.Ops.Hangs", "1.0.0", hang, None);
     let started = std::time::Instant::now();
-    let run = azcm.json(&["extension", "remove", "--all", "--timeout", "1"]);
+    let run = azcm.json(&["extension", "remove", "--all", "--yes", "--timeout", "1"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let r = &run.doc()["result"]["removed"][0];
     assert_eq!(r["uninstall"]["timedOut"], true, "{r:#}");
@@ -241,6 +241,15 @@ fn remove_needs_a_choice_and_a_confirmation() {
         run.stdout
     );
     assert!(!dir.exists());
+    // --json alone is no confirmation: a script says --yes.
+    let dir = install(&azcm, "Contoso.Ops.Ask", "1.0.1", succeed(), None);
+    let run = azcm.json(&["extension", "remove", "--all"]);
+    assert_eq!(run.error_code(), "AZCM0016", "{}", run.stdout);
+    assert!(dir.exists());
+    assert_eq!(
+        azcm.json(&["extension", "remove", "--all", "--yes"]).code,
+        0
+    );
     // Nothing left: --all is a no-op, not an error.
     let run = azcm.json(&["extension", "remove", "--all"]);
     assert_eq!(run.code, 0);
@@ -434,4 +443,41 @@ fn a_status_folder_that_is_a_link_is_not_followed() {
     assert!(!serde_json::to_string(&listed)
         .unwrap()
         .contains("OUTSIDE-CANARY"));
+}
+
+/// `--name AzureMonitorWindowsAgent`, the type alone as Microsoft's docs write it, removes the
+/// one extension of that type; a type two publishers share is refused, naming both.
+#[test]
+fn an_extension_can_be_named_by_its_type_alone_when_that_is_unambiguous() {
+    let azcm = Azcm::new();
+    let dir = install(
+        &azcm,
+        "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent",
+        "1.33.0",
+        succeed(),
+        None,
+    );
+    let run = azcm.json(&[
+        "extension",
+        "remove",
+        "--name",
+        "azuremonitorlinuxagent",
+        "--yes",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.doc()["result"]["removed"][0]["name"],
+        "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent"
+    );
+    assert!(!dir.exists());
+    install(&azcm, "Contoso.A.Agent", "1.0.0", succeed(), None);
+    install(&azcm, "Fabrikam.B.Agent", "1.0.0", succeed(), None);
+    let run = azcm.json(&["extension", "remove", "--name", "Agent", "--yes"]);
+    assert_eq!(run.error_code(), "AZCM0023", "{}", run.stdout);
+    let message = run.doc()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("Contoso.A.Agent") && message.contains("Fabrikam.B.Agent"),
+        "{message}"
+    );
+    assert_eq!(list(&azcm).len(), 2, "nothing removed");
 }

@@ -81,7 +81,8 @@ fn help_describes_the_named_command() {
 fn failures_are_one_document_with_the_azcm_code() {
     let azcm = Azcm::new();
     let cases: &[(&[&str], &str)] = &[
-        (&["frobnicate"], "AZCM0023"),
+        // A mistyped command is azcmagent's parse failure (issue 21).
+        (&["frobnicate"], "AZCM0101"),
         (&["config"], "AZCM0016"),
         (&["config", "get"], "AZCM0016"),
         (&["config", "set", "proxy.url"], "AZCM0016"),
@@ -305,4 +306,67 @@ fn colour_only_on_a_terminal() {
     );
     assert!(!on_tty("--no-color", false).contains("\x1b["));
     assert!(!on_tty("", true).contains("\x1b["));
+}
+
+/// `azcm --version` and `-V` answer like `azcm version` (human and --json); a mistyped command
+/// is azcmagent's parse failure (AZCM0101) with clap's tip on a line of its own and the help of
+/// the real command named in the remediation, never `azcm <command>`.
+#[test]
+fn version_flags_tips_and_real_command_names() {
+    let azcm = Azcm::new();
+    for flag in ["--version", "-V"] {
+        let run = azcm.json(&[flag]);
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert_eq!(run.doc()["command"], "version");
+        assert_eq!(run.doc()["result"]["version"], env!("CARGO_PKG_VERSION"));
+        let human = azcm.run([flag]);
+        assert!(
+            human.stdout.starts_with("azcm version "),
+            "{}",
+            human.stdout
+        );
+    }
+    let run = azcm.json(&["conect"]);
+    assert_eq!(run.error_code(), "AZCM0101", "{}", run.stdout);
+    let doc = run.doc();
+    assert_eq!(doc["error"]["message"], "unrecognized subcommand 'conect'");
+    let remediation = doc["error"]["remediation"].as_str().unwrap();
+    assert!(remediation.starts_with("tip: "), "{remediation}");
+    assert!(
+        remediation.contains("'connect'") && remediation.contains("\nRun `azcm --help`"),
+        "{remediation}"
+    );
+    let human = azcm.run(["conect"]);
+    assert!(
+        human
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("Remediation: tip: ")),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .lines()
+            .any(|l| l == "Run `azcm --help` for the syntax."),
+        "{}",
+        human.stdout
+    );
+    for (args, named) in [
+        (vec!["config", "get"], "azcm config get --help"),
+        (vec!["config", "set", "proxy.url"], "azcm config set --help"),
+        (vec!["check", "--timeout", "0"], "azcm check --help"),
+    ] {
+        let run = azcm.json(&args);
+        let remediation = run.doc()["error"]["remediation"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(remediation.contains(named), "{args:?}: {remediation}");
+        assert!(
+            !remediation.contains("<command>"),
+            "{args:?}: {remediation}"
+        );
+    }
 }

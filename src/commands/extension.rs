@@ -89,13 +89,12 @@ fn require_service_stopped() -> Result<()> {
 }
 
 fn confirm(ctx: &Context<'_>, what: &str) -> Result<()> {
-    if ctx.json {
-        return Ok(());
-    }
-    if !ctx.interactive() {
+    // --json means a script reads the output: it says --yes itself (it no longer implies it, so
+    // a script cannot remove extensions by asking for JSON alone).
+    if ctx.json || !ctx.interactive() {
         return Err(AzcmError::new(
             ErrorCode::MISSING_PARAMETER,
-            format!("removing {what} needs a confirmation: pass --yes (or --json) when nobody can answer"),
+            format!("removing {what} needs a confirmation: pass --yes when nobody can answer (scripts, --json)"),
         )
         .with_detail("flag", "yes"));
     }
@@ -121,10 +120,33 @@ fn remove(args: &ExtensionRemoveArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let installed = extensions::list(&dir)?;
     let chosen: Vec<&Extension> = match &args.name {
         Some(name) => {
-            let matching: Vec<&Extension> = installed
+            let name = name.trim();
+            let mut matching: Vec<&Extension> = installed
                 .iter()
-                .filter(|e| e.name.eq_ignore_ascii_case(name.trim()))
+                .filter(|e| e.name.eq_ignore_ascii_case(name))
                 .collect();
+            if matching.is_empty() {
+                // The type alone, as Microsoft's docs write it (AzureMonitorWindowsAgent),
+                // when exactly one publisher's extension has it.
+                let by_type: Vec<&Extension> = installed
+                    .iter()
+                    .filter(|e| e.kind.eq_ignore_ascii_case(name))
+                    .collect();
+                let publishers: std::collections::BTreeSet<String> = by_type
+                    .iter()
+                    .map(|e| e.name.to_ascii_lowercase())
+                    .collect();
+                if publishers.len() > 1 {
+                    let names: Vec<&str> = by_type.iter().map(|e| e.name.as_str()).collect();
+                    return Err(AzcmError::invalid_argument(format!(
+                        "'{name}' is the type of more than one installed extension: {}; name one with its publisher",
+                        names.join(", ")
+                    ))
+                    .with_detail("name", name)
+                    .with_detail("candidates", names));
+                }
+                matching = by_type;
+            }
             if matching.is_empty() {
                 let names: Vec<&str> = installed.iter().map(|e| e.name.as_str()).collect();
                 return Err(AzcmError::invalid_argument(format!(
@@ -135,7 +157,7 @@ fn remove(args: &ExtensionRemoveArgs, ctx: &Context<'_>) -> Result<Outcome> {
                         format!("; installed: {}", names.join(", "))
                     }
                 ))
-                .with_detail("name", name.as_str())
+                .with_detail("name", name)
                 .with_detail("installed", names));
             }
             matching

@@ -341,8 +341,19 @@ pub fn run_as_unprivileged(args: &[&str], azcm_root: Option<&Path>) -> Option<Ru
 
 /// The JSON contract every --json run must keep.
 pub fn assert_contract(run: &Run) {
-    assert_ne!(run.code, 101, "azcm panicked: {}", run.stderr);
+    // 101 is also Rust's exit code for a panic that escaped: it must be AZCM0101's document.
+    assert!(
+        !run.stderr.contains("panicked at"),
+        "azcm panicked: {}",
+        run.stderr
+    );
     let doc = run.doc();
+    if run.code == 101 {
+        assert_eq!(
+            doc["error"]["code"], "AZCM0101",
+            "exit 101 without AZCM0101: {doc:#}"
+        );
+    }
     validate(&doc);
     let ok = doc["ok"].as_bool().expect("ok is a boolean");
     if ok {

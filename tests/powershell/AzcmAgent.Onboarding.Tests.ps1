@@ -173,8 +173,14 @@ Describe 'Confirmation' {
         $root = New-TestStateRoot -Name 'confirm'
         Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-confirm' | Out-Null
         $config = Join-Path -Path $root -ChildPath 'var/opt/azcmagent/agentconfig.json'
-        # Tests run with -NonInteractive: the prompt -Confirm asks for cannot be answered.
-        { Disconnect-AzcmAgent -ForceLocalOnly -Confirm } | Should -Throw
+        # In a session that cannot answer (-NonInteractive), whatever session runs the tests:
+        # run from a terminal, the prompt would otherwise wait for a person.
+        $PSNativeCommandArgumentPassing = 'Standard'
+        $manifest = Join-Path -Path (Get-Module -Name AzcmAgent).ModuleBase -ChildPath 'AzcmAgent.psd1'
+        $command = "Import-Module -Name '{0}'; Disconnect-AzcmAgent -ForceLocalOnly -Confirm" -f $manifest
+        $output = & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -Command $command 2>&1
+        $LASTEXITCODE | Should -Not -Be 0
+        ($output | Out-String) | Should -Match 'NonInteractive|prompt|confirm' -Because 'the unanswerable prompt stops it
         Test-Path -LiteralPath $config | Should -BeTrue -Because 'nothing changes without an answer'
         (Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false).Status | Should -Be 'Disconnected'
         Test-Path -LiteralPath $config | Should -BeFalse
