@@ -295,6 +295,10 @@ impl Reporter for Output {
         }
     }
 
+    fn prompt(&self, text: &str) {
+        self.write(Stream::Err, &crate::terminal::lines(text));
+    }
+
     fn progress(&self, activity: &str, status: &str, percent: Option<u8>) {
         if self.events_as_json() {
             self.event(json!({"level": "progress", "progress": {"activity": activity, "status": status, "percent": percent}}));

@@ -10,6 +10,9 @@ pub trait Reporter {
     fn info(&self, message: &str);
     /// A step of a longer operation (Write-Progress in the PowerShell module).
     fn progress(&self, activity: &str, status: &str, percent: Option<u8>);
+    /// A question for the person at the terminal (a hidden secret's prompt): on stderr, as it
+    /// is, with no line end; nothing where nobody is asked.
+    fn prompt(&self, _text: &str) {}
 }
 
 /// A reporter that drops everything (library callers that want no output).

@@ -1619,3 +1619,51 @@ fn a_held_change_lock_names_its_holder() {
     );
     assert!(o.fake.machines().is_empty());
 }
+
+/// A person typing a secret at a terminal (`-p -` with a terminal on stdin) is asked for it on
+/// stderr and does not see it echoed, as with Get-Credential or `read -s`; the terminal's echo
+/// comes back afterwards. Run in a pseudo-terminal (util-linux `script`).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_secret_typed_at_a_terminal_is_prompted_for_and_not_echoed() {
+    if common::windows_binary() {
+        return;
+    }
+    let o = Onboarding::new();
+    let mut args: Vec<String> = o.connect_args("typed-secret").iter().map(|a| a.to_string()).collect();
+    args.extend(["--service-principal-secret".into(), "-".into()]);
+    let line = std::iter::once(common::binary().display().to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // After the command, `stty -a` shows whether echo came back on.
+    let line = format!("{line}; stty -a");
+    let inner = o.azcm.command(Vec::<&str>::new());
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]);
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            script.env(k, v);
+        }
+    }
+    script.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = script.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let secret = o.fake.client_secret.clone();
+    let typist = std::thread::spawn(move || {
+        // Typed once the prompt is up (the terminal echoes what arrives before).
+        std::thread::sleep(Duration::from_millis(1500));
+        let _ = writeln!(stdin, "{secret}");
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(typist);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("Enter the value of --service-principal-secret (it is not shown): "),
+        "{screen}"
+    );
+    assert!(!screen.contains(&o.fake.client_secret), "the secret was echoed: {screen}");
+    assert!(machine(&o, "typed-secret").is_some(), "{screen}");
+    assert!(screen.contains(" echo "), "echo is back on afterwards: {screen}");
+}

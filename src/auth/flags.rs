@@ -22,11 +22,28 @@ fn secret(ctx: &Context<'_>, flag: &str, value: Option<&str>, env: &str) -> Resu
         Some("-") => {
             let mut line = String::new();
             let max = crate::files::MAX_SECRET;
+            // A person at a terminal is asked, and what they type is not shown (as
+            // Get-Credential and `read -s` do); a pipe is read as it is.
+            let hidden = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                ctx.report
+                    .prompt(&format!("Enter the value of --{flag} (it is not shown): "));
+                Some(crate::platform::hide_input().map_err(|e| {
+                    AzcmError::invalid_argument(format!(
+                        "cannot hide --{flag} while it is typed: {e}"
+                    ))
+                })?)
+            } else {
+                None
+            };
             std::io::Read::take(std::io::stdin().lock(), max + 1)
                 .read_line(&mut line)
                 .map_err(|e| {
                     AzcmError::invalid_argument(format!("cannot read --{flag} from stdin: {e}"))
                 })?;
+            if hidden.is_some() {
+                drop(hidden);
+                ctx.report.prompt("\n");
+            }
             if line.len() as u64 > max {
                 return Err(AzcmError::invalid_argument(format!(
                     "--{flag} -: the line on stdin is longer than {}, more than any secret or token",

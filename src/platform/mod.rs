@@ -119,6 +119,15 @@ pub fn open_regular(path: &Path, links: Links) -> io::Result<File> {
     imp::open_regular(path, links)
 }
 
+/// While held, what is typed on the terminal at stdin is not shown (a secret being entered);
+/// the terminal's settings come back when it is dropped, however the read ends.
+pub struct HiddenInput(#[allow(dead_code)] imp::HiddenInput);
+
+/// Turns off the echo of stdin's terminal (termios ECHO; the console's ENABLE_ECHO_INPUT).
+pub fn hide_input() -> io::Result<HiddenInput> {
+    imp::HiddenInput::start().map(HiddenInput)
+}
+
 /// One of the agent's state folders (config, certs), opened once and checked — a real folder,
 /// not a link or junction; on Linux owned by this user or root and closed to others' writes —
 /// then used through that handle for every file in it (docs/limits.md).

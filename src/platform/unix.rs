@@ -796,6 +796,32 @@ impl StateDir {
     }
 }
 
+/// stdin's terminal settings before the echo was turned off, restored on drop.
+pub struct HiddenInput(libc::termios);
+
+impl HiddenInput {
+    pub fn start() -> io::Result<Self> {
+        // SAFETY: tcgetattr fills the struct for a valid descriptor (0, stdin).
+        let mut before: libc::termios = unsafe { std::mem::zeroed() };
+        cvt(unsafe { libc::tcgetattr(0, &mut before) })?;
+        let mut hidden = before;
+        hidden.c_lflag &= !libc::ECHO;
+        hidden.c_lflag |= libc::ICANON;
+        // SAFETY: a settings struct tcgetattr gave, with one flag changed.
+        cvt(unsafe { libc::tcsetattr(0, libc::TCSANOW, &hidden) })?;
+        Ok(Self(before))
+    }
+}
+
+impl Drop for HiddenInput {
+    fn drop(&mut self) {
+        // SAFETY: restores the settings read in start().
+        unsafe {
+            libc::tcsetattr(0, libc::TCSANOW, &self.0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

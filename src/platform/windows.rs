@@ -924,6 +924,41 @@ impl StateDir {
     }
 }
 
+/// The console input mode before the echo was turned off, restored on drop.
+pub struct HiddenInput {
+    handle: HANDLE,
+    mode: u32,
+}
+
+impl HiddenInput {
+    pub fn start() -> io::Result<Self> {
+        use windows_sys::Win32::System::Console::{
+            GetConsoleMode, GetStdHandle, SetConsoleMode, ENABLE_ECHO_INPUT, STD_INPUT_HANDLE,
+        };
+        // SAFETY: GetStdHandle has no preconditions; the mode is read and written for that
+        // console handle only.
+        let handle = unsafe { GetStdHandle(STD_INPUT_HANDLE) };
+        let mut mode = 0u32;
+        if unsafe { GetConsoleMode(handle, &mut mode) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if unsafe { SetConsoleMode(handle, mode & !ENABLE_ECHO_INPUT) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self { handle, mode })
+    }
+}
+
+impl Drop for HiddenInput {
+    fn drop(&mut self) {
+        use windows_sys::Win32::System::Console::SetConsoleMode;
+        // SAFETY: restores the mode read in start() on the same handle.
+        unsafe {
+            SetConsoleMode(self.handle, self.mode);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
