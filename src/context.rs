@@ -95,6 +95,18 @@ impl<'a> Context<'a> {
                 self.runtime.get_or_init(|| rt)
             }
         };
-        Ok(runtime.block_on(work))
+        // Ctrl+C ends the work at its next await: dropped futures close their connections,
+        // and nothing half-written remains (state writes are atomic).
+        let watch = async {
+            while !platform::interrupted() {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        runtime.block_on(async {
+            tokio::select! {
+                out = work => Ok(out),
+                () = watch => Err(AzcmError::cancelled("waiting on the network")),
+            }
+        })
     }
 }

@@ -141,6 +141,16 @@ impl AzcmError {
         }
     }
 
+    /// Ctrl+C: the command stopped at its next step; what it had written is whole (every
+    /// state write is atomic), what it had not started is not done.
+    pub fn cancelled(what: &str) -> Self {
+        Self::new(
+            ErrorCode::CANCELLED,
+            format!("cancelled with Ctrl+C while {what}; nothing is left half-written"),
+        )
+        .with_detail("reason", "interrupted")
+    }
+
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::INVALID_ARGUMENT, message)
     }

@@ -41,6 +41,7 @@ use std::sync::Mutex;
 /// Runs azcm with a full argument list (program name first); returns the exit code.
 /// A panic is a bug: it still ends in the JSON contract, as AZCM0001.
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    platform::watch_interrupts();
     static PANIC: Mutex<Option<String>> = Mutex::new(None);
     panic::set_hook(Box::new(|info| {
         let location = info

@@ -1630,7 +1630,11 @@ fn a_secret_typed_at_a_terminal_is_prompted_for_and_not_echoed() {
         return;
     }
     let o = Onboarding::new();
-    let mut args: Vec<String> = o.connect_args("typed-secret").iter().map(|a| a.to_string()).collect();
+    let mut args: Vec<String> = o
+        .connect_args("typed-secret")
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
     args.extend(["--service-principal-secret".into(), "-".into()]);
     let line = std::iter::once(common::binary().display().to_string())
         .chain(args.iter().map(|a| format!("'{a}'")))
@@ -1663,7 +1667,122 @@ fn a_secret_typed_at_a_terminal_is_prompted_for_and_not_echoed() {
         screen.contains("Enter the value of --service-principal-secret (it is not shown): "),
         "{screen}"
     );
-    assert!(!screen.contains(&o.fake.client_secret), "the secret was echoed: {screen}");
+    assert!(
+        !screen.contains(&o.fake.client_secret),
+        "the secret was echoed: {screen}"
+    );
     assert!(machine(&o, "typed-secret").is_some(), "{screen}");
-    assert!(screen.contains(" echo "), "echo is back on afterwards: {screen}");
+    assert!(
+        screen.contains(" echo "),
+        "echo is back on afterwards: {screen}"
+    );
+}
+
+/// Ctrl+C is an answer: a connect waiting on ARM stops at once with AZCM0011 (exit 11), one
+/// JSON document with --json, nothing written locally and nothing more sent; in a terminal
+/// (a real Ctrl+C through a pseudo-terminal) it prints the cancellation.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_cancels_with_azcm0011() {
+    if common::windows_binary() {
+        return;
+    }
+    let o = Onboarding::new().with_secret_env();
+    // --json, SIGINT sent to the process as a terminal would.
+    o.fake.add_fault(Fault {
+        step: Step::MachinePut,
+        kind: FaultKind::Delay { ms: 20_000 },
+        times: 1,
+    });
+    let mut args = vec!["--json".to_string()];
+    args.extend(o.connect_args("interrupted").iter().map(|a| a.to_string()));
+    let child = o
+        .azcm
+        .command(&args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let started = Instant::now();
+    // The fake logs a request when it has answered: the look-up before the (delayed) PUT.
+    while !o
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.step == Step::ResourceGroup)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "never reached ARM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    // SAFETY: signals the azcm child this test started.
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let signalled = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(11));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"]["code"], "AZCM0011", "{doc:#}");
+    assert!(agent_config(&o).is_none(), "nothing written locally");
+    o.fake.clear_faults();
+
+    // Human, in a pseudo-terminal: Ctrl+C typed as a person would.
+    o.fake.add_fault(Fault {
+        step: Step::MachinePut,
+        kind: FaultKind::Delay { ms: 20_000 },
+        times: 1,
+    });
+    let line = std::iter::once(common::binary().display().to_string())
+        .chain(
+            o.connect_args("typed-ctrl-c")
+                .iter()
+                .map(|a| format!("'{a}'")),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
+    let line = format!("{line}; echo exit=$?");
+    let inner = o.azcm.command(Vec::<&str>::new());
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]);
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            script.env(k, v);
+        }
+    }
+    script.stdin(Stdio::piped()).stdout(Stdio::piped());
+    o.fake.clear_requests();
+    let mut child = script.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let started = Instant::now();
+    while !o
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.step == Step::ResourceGroup)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "never reached ARM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    stdin.write_all(b"\x03").unwrap();
+    stdin.flush().unwrap();
+    let typed = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(typed.elapsed() < Duration::from_secs(5), "{screen}");
+    // (In colour: a terminal.)
+    assert!(screen.contains("Error (AZCM0011):"), "{screen}");
+    assert!(screen.contains("cancelled with Ctrl+C"), "{screen}");
+    assert!(screen.contains("exit=11"), "{screen}");
 }

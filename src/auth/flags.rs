@@ -9,18 +9,44 @@ use crate::error::{AzcmError, ErrorCode, Result};
 use crate::ids;
 use azure_core::credentials::Secret;
 use serde_json::Value;
-use std::io::BufRead;
 
 /// Environment variables a secret may come from instead of the command line.
 pub const SECRET_ENV: &str = "AZCM_SERVICE_PRINCIPAL_SECRET";
 pub const TOKEN_ENV: &str = "AZCM_ACCESS_TOKEN";
+
+/// One line from stdin, at most `max` bytes (its line end included), as text. Ctrl+C while
+/// it waits ends the read (std's own line reader would retry and keep waiting).
+fn read_line(max: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut stdin = std::io::stdin().lock();
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while (bytes.len() as u64) < max {
+        match stdin.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => {
+                bytes.push(byte[0]);
+                if byte[0] == b'\n' {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                if crate::platform::interrupted() {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
 
 /// A secret from its flag (`-` = stdin), else from its environment variable. A secret typed on
 /// the command line works, as with azcmagent, but warns: other processes can read it there.
 fn secret(ctx: &Context<'_>, flag: &str, value: Option<&str>, env: &str) -> Result<Option<Secret>> {
     let text = match value {
         Some("-") => {
-            let mut line = String::new();
             let max = crate::files::MAX_SECRET;
             // A person at a terminal is asked, and what they type is not shown (as
             // Get-Credential and `read -s` do); a pipe is read as it is.
@@ -35,11 +61,13 @@ fn secret(ctx: &Context<'_>, flag: &str, value: Option<&str>, env: &str) -> Resu
             } else {
                 None
             };
-            std::io::Read::take(std::io::stdin().lock(), max + 1)
-                .read_line(&mut line)
-                .map_err(|e| {
+            let line = read_line(max + 1).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    AzcmError::cancelled(&format!("reading --{flag}"))
+                } else {
                     AzcmError::invalid_argument(format!("cannot read --{flag} from stdin: {e}"))
-                })?;
+                }
+            })?;
             if hidden.is_some() {
                 drop(hidden);
                 ctx.report.prompt("\n");

@@ -183,6 +183,13 @@ fn remove(args: &ExtensionRemoveArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let timeout = Duration::from_secs(args.timeout);
     let mut outcomes = Vec::new();
     for (i, ext) in chosen.iter().enumerate() {
+        if platform::interrupted() {
+            let done: Vec<String> = outcomes
+                .iter()
+                .map(|r: &extensions::Removal| r.name.clone())
+                .collect();
+            return Err(AzcmError::cancelled("removing extensions").with_detail("removed", done));
+        }
         ctx.report.progress(
             "Removing extensions",
             &format!(

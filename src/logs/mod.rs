@@ -453,6 +453,12 @@ fn copy_redacted(
     let mut pending: Vec<u8> = Vec::new();
     let mut count = 0;
     loop {
+        if crate::platform::interrupted() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "cancelled with Ctrl+C",
+            ));
+        }
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -694,6 +700,10 @@ pub fn write_archive(
     };
     check_target(target).map_err(fail)?;
     let prepared = prepare_all(&sources, work, options, progress);
+    if crate::platform::interrupted() {
+        // The work folder goes with its WorkDir; no archive appears at the target.
+        return Err(AzcmError::cancelled("collecting logs"));
+    }
     let partial = work.0.join("archive.zip");
     let contents = Contents {
         prepared,
@@ -733,7 +743,7 @@ fn prepare_all(
             let (next, results) = (&next, &results);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= total {
+                if i >= total || crate::platform::interrupted() {
                     break;
                 }
                 let prepared = prepare_guarded(&sources[i], i, work, options);

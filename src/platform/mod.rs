@@ -119,6 +119,18 @@ pub fn open_regular(path: &Path, links: Links) -> io::Result<File> {
     imp::open_regular(path, links)
 }
 
+/// Ctrl+C (SIGINT; on Windows the console's Ctrl+C and Ctrl+Break) from now on only marks the
+/// run as interrupted: commands notice it at their next step and end with AZCM0011, leaving
+/// state as the crash-safety rules leave it. A second one ends the process at once (exit 130).
+pub fn watch_interrupts() {
+    imp::watch_interrupts()
+}
+
+/// Whether Ctrl+C was pressed since [`watch_interrupts`].
+pub fn interrupted() -> bool {
+    imp::interrupted()
+}
+
 /// While held, what is typed on the terminal at stdin is not shown (a secret being entered);
 /// the terminal's settings come back when it is dropped, however the read ends.
 pub struct HiddenInput(#[allow(dead_code)] imp::HiddenInput);
@@ -602,7 +614,8 @@ pub fn run_handler_command(
         if let Some(status) = child.try_wait()? {
             break Some(status);
         }
-        if Instant::now() >= deadline {
+        // Ctrl+C stops the handler like a timeout does.
+        if Instant::now() >= deadline || interrupted() {
             timed_out = true;
             let _ = child.kill();
             let _ = child.wait();

@@ -796,6 +796,40 @@ impl StateDir {
     }
 }
 
+static INTERRUPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The terminal settings to put back if a second Ctrl+C ends the process while a secret's
+/// echo is off (written before the echo goes off, read only by the signal handler).
+static mut ECHO_SETTINGS: Option<libc::termios> = None;
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    if INTERRUPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1 {
+        // SAFETY: tcsetattr and _exit are async-signal-safe; ECHO_SETTINGS is only written
+        // by the main thread before the handler can need it.
+        unsafe {
+            if let Some(settings) = *std::ptr::addr_of!(ECHO_SETTINGS) {
+                libc::tcsetattr(0, libc::TCSANOW, &settings);
+            }
+            libc::_exit(130);
+        }
+    }
+}
+
+pub fn watch_interrupts() {
+    // SAFETY: installs a handler that only touches an atomic (and, the second time,
+    // async-signal-safe calls); no SA_RESTART, so a blocking read returns EINTR.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut action.sa_mask);
+        action.sa_flags = 0;
+        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
+    }
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTS.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
 /// stdin's terminal settings before the echo was turned off, restored on drop.
 pub struct HiddenInput(libc::termios);
 
@@ -804,6 +838,10 @@ impl HiddenInput {
         // SAFETY: tcgetattr fills the struct for a valid descriptor (0, stdin).
         let mut before: libc::termios = unsafe { std::mem::zeroed() };
         cvt(unsafe { libc::tcgetattr(0, &mut before) })?;
+        // SAFETY: written before the echo goes off, on the one thread that prompts.
+        unsafe {
+            *std::ptr::addr_of_mut!(ECHO_SETTINGS) = Some(before);
+        }
         let mut hidden = before;
         hidden.c_lflag &= !libc::ECHO;
         hidden.c_lflag |= libc::ICANON;
@@ -818,6 +856,7 @@ impl Drop for HiddenInput {
         // SAFETY: restores the settings read in start().
         unsafe {
             libc::tcsetattr(0, libc::TCSANOW, &self.0);
+            *std::ptr::addr_of_mut!(ECHO_SETTINGS) = None;
         }
     }
 }

@@ -924,6 +924,31 @@ impl StateDir {
     }
 }
 
+static INTERRUPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "system" fn on_console_event(kind: u32) -> windows_sys::core::BOOL {
+    use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT};
+    if kind != CTRL_C_EVENT && kind != CTRL_BREAK_EVENT {
+        return 0;
+    }
+    if INTERRUPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1 {
+        std::process::exit(130);
+    }
+    1
+}
+
+pub fn watch_interrupts() {
+    use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
+    // SAFETY: registers a handler that only touches an atomic (and exits the second time).
+    unsafe {
+        SetConsoleCtrlHandler(Some(on_console_event), 1);
+    }
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTS.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
 /// The console input mode before the echo was turned off, restored on drop.
 pub struct HiddenInput {
     handle: HANDLE,
