@@ -234,6 +234,9 @@ pub struct ExtensionRemoveArgs {
     /// Seconds each uninstall command may run before it is stopped
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Say which extensions would be removed (the name checked), and remove nothing
+    #[arg(long)]
+    pub what_if: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -392,7 +392,8 @@ fn bad_input_fails_with_its_code_and_changes_nothing() {
             vec!["config", "set", "proxy.url", "http://p:1", "extra"],
             "AZCM0023",
         ),
-        (vec!["config", "remove", "proxy.url"], "AZCM0023"),
+        // A mistyped command is azcmagent's parse failure (issue 21).
+        (vec!["config", "remove", "proxy.url"], "AZCM0101"),
         // other commands
         (vec!["genkey", "--bits", "1024"], "AZCM0023"),
         (vec!["version", "--short"], "AZCM0023"),

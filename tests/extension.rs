@@ -481,3 +481,35 @@ fn an_extension_can_be_named_by_its_type_alone_when_that_is_unambiguous() {
     );
     assert_eq!(list(&azcm).len(), 2, "nothing removed");
 }
+
+/// `extension remove --what-if` checks the name as a real run does (AZCM0023 for an unknown
+/// one), says what it would remove, and removes nothing (no admin rights or stopped service
+/// needed: it changes nothing).
+#[test]
+fn what_if_checks_the_name_and_removes_nothing() {
+    let azcm = Azcm::new();
+    let dir = install(&azcm, "Contoso.Ops.Plan", "2.1.0", succeed(), None);
+    let run = azcm.json(&[
+        "extension",
+        "remove",
+        "--name",
+        "Contoso.Ops.Nope",
+        "--what-if",
+    ]);
+    assert_eq!(run.error_code(), "AZCM0023", "{}", run.stdout);
+    let run = azcm.json(&["extension", "remove", "--all", "--what-if"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let result = &run.doc()["result"];
+    assert_eq!(result["whatIf"], true);
+    assert_eq!(result["removed"], json!([]));
+    assert_eq!(result["wouldRemove"][0]["name"], "Contoso.Ops.Plan");
+    let human = azcm.run(["extension", "remove", "--name", "Plan", "--what-if"]);
+    assert!(
+        human
+            .stdout
+            .contains("What if: remove Contoso.Ops.Plan 2.1.0"),
+        "{}",
+        human.stdout
+    );
+    assert!(dir.exists());
+}

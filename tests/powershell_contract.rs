@@ -651,10 +651,13 @@ fn cmdlets_use_approved_verbs_and_should_process() {
                 "{} must support -WhatIf/-Confirm",
                 function.name
             );
+            // Through Confirm-AzcmAction, which stops the cmdlet where ShouldProcess cannot ask
+            // (a bare ShouldProcess in an `if` let a -NonInteractive -Confirm run go ahead).
             let src = file.text(function.node);
             assert!(
-                src.contains("$PSCmdlet.ShouldProcess("),
-                "{} never asks ShouldProcess",
+                src.contains("Confirm-AzcmAction -Cmdlet $PSCmdlet")
+                    && !src.contains("$PSCmdlet.ShouldProcess("),
+                "{} must ask through Confirm-AzcmAction",
                 function.name
             );
         }

@@ -72,6 +72,8 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
             "this machine is not connected to Azure Arc",
         )
         .with_detail("reason", "notConnected")
+        // What the module turns into its NotConnected row (Disconnect-AzcmAgent).
+        .with_detail("state", serde_json::json!({"connected": false}))
         .with_remediation("Nothing to disconnect. Run `azcm connect` to connect it."));
     };
     let req = DisconnectRequest {

@@ -164,6 +164,25 @@ fn remove(args: &ExtensionRemoveArgs, ctx: &Context<'_>) -> Result<Outcome> {
         }
         None => installed.iter().collect(),
     };
+    if args.what_if {
+        // The name is checked like a real run's; nothing is removed or asked.
+        let would: Vec<serde_json::Value> = chosen
+            .iter()
+            .map(|e| json!({"name": e.name, "version": e.version, "path": e.path}))
+            .collect();
+        let view = match would.is_empty() {
+            true => "What if: no extension is installed; nothing would be removed.".to_string(),
+            false => chosen
+                .iter()
+                .map(|e| format!("What if: remove {} {} ({})", e.name, e.version, e.path))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        return Ok(Outcome::new(
+            json!({"extensionsPath": dir.display().to_string(), "removed": [], "whatIf": true, "wouldRemove": would}),
+            Human::Text(view),
+        ));
+    }
     ctx.require_admin_to_change_state("extension remove")?;
     require_service_stopped()?;
     if chosen.is_empty() {

@@ -63,6 +63,19 @@ Describe 'Get-AzcmExtension and Remove-AzcmExtension' {
     It 'raises AZCM0023 for an extension that is not installed' {
         { Remove-AzcmExtension -Name 'Contoso.Ops.Nope' -Confirm:$false } | Should -Throw -ErrorId 'AZCM0023,Remove-AzcmExtension'
     }
+
+    It 'checks the name with -WhatIf too, and says per extension what it would remove' {
+        $dir = New-TestExtension -Name 'Microsoft.Azure.Monitor.AzureMonitorLinuxAgent' -Version '1.33.0'
+        { Remove-AzcmExtension -Name 'Contoso.Ops.Nope' -WhatIf } | Should -Throw -ErrorId 'AZCM0023,Remove-AzcmExtension'
+        # The type alone, as Microsoft's docs write it; the What if: line (written to the host,
+        # so read from a child session's output) names the extension.
+        $PSNativeCommandArgumentPassing = 'Standard'
+        $manifest = Join-Path -Path (Get-Module -Name AzcmAgent).ModuleBase -ChildPath 'AzcmAgent.psd1'
+        $command = "Import-Module -Name '{0}'; Remove-AzcmExtension -Name 'AzureMonitorLinuxAgent' -WhatIf" -f $manifest
+        $lines = & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -Command $command 2>&1 | Out-String
+        $lines | Should -Match 'Remove the Azure Arc extension Microsoft\.Azure\.Monitor\.AzureMonitorLinuxAgent 1\.33\.0'
+        Test-Path -LiteralPath $dir | Should -BeTrue
+    }
 }
 
 Describe 'Export-AzcmLog' {

@@ -14,6 +14,9 @@ function ConvertTo-AzcmConnection {
     $status = 'Connected'
     if ($Operation -eq 'Disconnect') {
         $status = 'Disconnected'
+        if ($null -ne $Result.PSObject.Properties['notConnected'] -and $Result.notConnected) {
+            $status = 'NotConnected'
+        }
     } elseif ($Result.alreadyConnected) {
         $status = 'AlreadyConnected'
     }

@@ -104,7 +104,7 @@ function Invoke-AzcmFanOut {
 
     $targets = $Session
     if ($Action) {
-        $targets = @($Session | Where-Object { $Cmdlet.ShouldProcess($_.ComputerName, $Action) })
+        $targets = @($Session | Where-Object { Confirm-AzcmAction -Cmdlet $Cmdlet -Target $_.ComputerName -Action $Action })
         if ($targets.Count -eq 0) {
             if ($opened) {
                 Remove-PSSession -Session $opened

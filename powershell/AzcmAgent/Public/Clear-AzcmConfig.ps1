@@ -74,7 +74,7 @@ function Clear-AzcmConfig {
                 Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -Override @{ Name = @($property) } -ThrottleLimit $ThrottleLimit
                 continue
             }
-            if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent configuration', $action)) {
+            if (-not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target 'Azure Connected Machine agent configuration' -Action $action)) {
                 continue
             }
             $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('config', 'clear') -ArgumentList @('--', $property) -TargetObject $property

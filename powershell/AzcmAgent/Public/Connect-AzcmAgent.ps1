@@ -306,7 +306,7 @@ function Connect-AzcmAgent {
             }
             return
         }
-        if (-not $whatIf -and -not $PSCmdlet.ShouldProcess($target, 'Connect this machine')) {
+        if (-not $whatIf -and -not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target $target -Action 'Connect this machine')) {
             return
         }
 

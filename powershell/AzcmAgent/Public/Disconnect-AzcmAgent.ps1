@@ -89,7 +89,7 @@ function Disconnect-AzcmAgent {
     Resets the local agent state only, without asking: for a resource already deleted in Azure.
 
     .OUTPUTS
-    AzcmAgent.Connection: Status (Disconnected, WhatIf, Failed, Unreachable) and the actions taken; with remoting one per machine.
+    AzcmAgent.Connection: Status (Disconnected, NotConnected, WhatIf, Failed, Unreachable) and the actions taken; with remoting one per machine.
 
     .LINK
     about_AzcmAgent
@@ -195,7 +195,7 @@ function Disconnect-AzcmAgent {
             }
             return
         }
-        if (-not $whatIf -and -not $PSCmdlet.ShouldProcess([System.Environment]::MachineName, $action)) {
+        if (-not $whatIf -and -not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target ([System.Environment]::MachineName) -Action $action)) {
             return
         }
 
@@ -211,10 +211,19 @@ function Disconnect-AzcmAgent {
         if ($whatIf) {
             $arguments += '--what-if'
         }
+        # A machine that is not connected comes back as its state (details.state), not an
+        # error: the mirror of Connect's AlreadyConnected. azcm itself keeps azcmagent's AZCM0063.
         if ($null -ne $secret) {
-            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('disconnect') -ArgumentList $arguments -StdinSecret $secret
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('disconnect') -ArgumentList $arguments -StdinSecret $secret -FailureResultKey 'state'
         } else {
-            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('disconnect') -ArgumentList $arguments
+            $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('disconnect') -ArgumentList $arguments -FailureResultKey 'state'
+        }
+        if ($null -ne $result.PSObject.Properties['AzcmErrorRecord']) {
+            if ($null -ne $result.PSObject.Properties['connected'] -and -not $result.connected) {
+                ConvertTo-AzcmConnection -Result ([pscustomobject]@{ notConnected = $true }) -Operation 'Disconnect'
+                return
+            }
+            $PSCmdlet.ThrowTerminatingError($result.AzcmErrorRecord)
         }
         ConvertTo-AzcmConnection -Result $result -Operation 'Disconnect'
     }

@@ -159,7 +159,7 @@ function Export-AzcmLog {
             $arguments.Add('--max-file-size')
             $arguments.Add([string]$MaxFileSize)
         }
-        if (-not $PSCmdlet.ShouldProcess($target, 'Write the Azure Arc agent log archive')) {
+        if (-not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target $target -Action 'Write the Azure Arc agent log archive')) {
             return
         }
         $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('logs') -ArgumentList $arguments.ToArray() -TargetObject $target

@@ -46,7 +46,7 @@ function New-AzcmKeyPair {
             Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit
             return
         }
-        if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent', $action)) {
+        if (-not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target 'Azure Connected Machine agent' -Action $action)) {
             return
         }
         $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('genkey')

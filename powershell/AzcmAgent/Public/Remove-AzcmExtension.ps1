@@ -138,15 +138,25 @@ function Remove-AzcmExtension {
             Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action $action -ThrottleLimit $ThrottleLimit
             return
         }
-        if (-not $PSCmdlet.ShouldProcess([System.Environment]::MachineName, $action)) {
-            return
-        }
         $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'
         if ($All) {
             $arguments.Add('--all')
         } else {
             $arguments.Add('--name')
             $arguments.Add($Name)
+        }
+        if ($WhatIfPreference) {
+            # azcm checks the name (an unknown one is AZCM0023) and says what it would remove:
+            # one "What if:" line per extension, nothing removed.
+            $arguments.Add('--what-if')
+            $plan = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('extension', 'remove') -ArgumentList $arguments.ToArray() -TargetObject $target
+            foreach ($extension in @($plan.wouldRemove)) {
+                $null = Confirm-AzcmAction -Cmdlet $PSCmdlet -Target ([System.Environment]::MachineName) -Action ('Remove the Azure Arc extension {0} {1}' -f $extension.name, $extension.version)
+            }
+            return
+        }
+        if (-not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target ([System.Environment]::MachineName) -Action $action)) {
+            return
         }
         $arguments.Add('--timeout')
         $arguments.Add([string]$TimeoutSec)

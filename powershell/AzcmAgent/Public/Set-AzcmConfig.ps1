@@ -108,7 +108,7 @@ function Set-AzcmConfig {
             return
         }
 
-        if (-not $PSCmdlet.ShouldProcess('Azure Connected Machine agent configuration', $action)) {
+        if (-not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target 'Azure Connected Machine agent configuration' -Action $action)) {
             return
         }
         $arguments = @()
