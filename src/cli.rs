@@ -176,7 +176,7 @@ pub struct ConnectArgs {
     #[arg(short = 'n', long, value_name = "NAME")]
     pub resource_name: Option<String>,
     /// Azure cloud: AzureCloud, AzureUSGovernment, AzureChinaCloud, or a custom cloud (AZCM_CLOUD_FILE)
-    #[arg(long, value_name = "CLOUD", default_value = crate::cloud::DEFAULT_CLOUD)]
+    #[arg(long, value_name = "CLOUD", env = crate::cloud::CLOUD_ENV, default_value = crate::cloud::DEFAULT_CLOUD)]
     pub cloud: String,
     /// Tags: Name=Value,Other='Value with spaces'
     #[arg(long, value_name = "TAGS")]

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 
 /// Environment variable naming a cloud definition file with custom clouds.
 pub const CLOUD_FILE_ENV: &str = "AZCM_CLOUD_FILE";
+/// The cloud `connect` uses when `--cloud` is not given (the fake cloud's `--print-env` sets
+/// it, so README's examples talk to the fake, never to Azure); else [`DEFAULT_CLOUD`].
+pub const CLOUD_ENV: &str = "AZCM_CLOUD";
 /// The cloud `connect` uses when none is given.
 pub const DEFAULT_CLOUD: &str = "AzureCloud";
 /// Names of the built-in clouds, in the order `--cloud` lists them.

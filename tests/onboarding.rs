@@ -1786,3 +1786,29 @@ fn ctrl_c_cancels_with_azcm0011() {
     assert!(screen.contains("cancelled with Ctrl+C"), "{screen}");
     assert!(screen.contains("exit=11"), "{screen}");
 }
+
+/// AZCM_CLOUD names the cloud `connect` uses without --cloud, as the fake cloud's --print-env
+/// sets it: examples copied without --cloud talk to the fake, never to Azure. --cloud wins.
+#[test]
+fn azcm_cloud_is_the_default_cloud_of_connect() {
+    let o = Onboarding::new().with_secret_env();
+    let mut args = o.connect_args("default-cloud");
+    let at = args.iter().position(|a| *a == "--cloud").unwrap();
+    args.drain(at..at + 2);
+    let run = o
+        .azcm
+        .clone_with_env("AZCM_CLOUD", azcm_fakecloud::CLOUD_NAME)
+        .json(&args);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        agent_config(&o).unwrap()["Cloud"],
+        azcm_fakecloud::CLOUD_NAME
+    );
+    json_run(&o, &["disconnect", "--force-local-only"]);
+    // --cloud beats the variable.
+    let run = o
+        .azcm
+        .clone_with_env("AZCM_CLOUD", "NoSuchCloud")
+        .json(&o.connect_args("cloud-flag-wins"));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}

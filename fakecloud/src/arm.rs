@@ -205,6 +205,8 @@ pub fn handle(shared: &Shared, step: Step, req: &Req) -> Resp {
         Step::Provider => provider(shared, req, false),
         Step::Register => provider(shared, req, true),
         Step::ResourceGroup => resource_group(shared, req),
+        Step::ResourceGroupList => resource_group_list(shared, req),
+        Step::Resources => resources(shared, req),
         Step::MachineGet | Step::MachinePut | Step::MachinePatch | Step::MachineDelete => {
             machine(shared, req)
         }
@@ -287,9 +289,93 @@ fn provider(shared: &Shared, req: &Req, register: bool) -> Resp {
             "id": format!("/subscriptions/{}/providers/{namespace}", req.seg(1)),
             "namespace": namespace,
             "registrationState": state,
-            "resourceTypes": [],
+            "resourceTypes": resource_types(&namespace),
         }),
     )
+}
+
+/// The resource types a provider document lists, with their api-versions: what SDKs read to
+/// pick an api-version for a generic GET by resource id (Get-AzResource -ResourceId).
+fn resource_types(namespace: &str) -> Value {
+    let versions = |v: &[&str]| json!(v);
+    match namespace.to_ascii_lowercase().as_str() {
+        "microsoft.hybridcompute" => json!([
+            {"resourceType": "machines", "locations": crate::REGIONS, "apiVersions": versions(HYBRIDCOMPUTE_API_VERSIONS), "capabilities": "SupportsTags, SupportsLocation"},
+            {"resourceType": "machines/extensions", "locations": crate::REGIONS, "apiVersions": versions(HYBRIDCOMPUTE_API_VERSIONS)},
+            {"resourceType": "locations", "locations": [], "apiVersions": versions(HYBRIDCOMPUTE_API_VERSIONS)},
+            {"resourceType": "locations/operationStatus", "locations": crate::REGIONS, "apiVersions": versions(HYBRIDCOMPUTE_API_VERSIONS)},
+            {"resourceType": "locations/operationResults", "locations": crate::REGIONS, "apiVersions": versions(HYBRIDCOMPUTE_API_VERSIONS)},
+        ]),
+        _ => json!([]),
+    }
+}
+
+/// `GET /subscriptions/{id}/resourcegroups`: every resource group of the subscription.
+fn resource_group_list(shared: &Shared, req: &Req) -> Resp {
+    if req.method != Method::GET {
+        return method_not_allowed();
+    }
+    let sub = req.seg(1).to_ascii_lowercase();
+    let world = shared.world();
+    let mut groups: Vec<&(String, String)> = world
+        .resource_groups
+        .iter()
+        .filter(|((s, _), _)| *s == sub)
+        .map(|(_, v)| v)
+        .collect();
+    groups.sort();
+    let value: Vec<Value> = groups
+        .into_iter()
+        .map(|(name, location)| {
+            json!({
+                "id": format!("/subscriptions/{}/resourceGroups/{name}", req.seg(1)),
+                "name": name,
+                "type": "Microsoft.Resources/resourceGroups",
+                "location": location,
+                "properties": {"provisioningState": "Succeeded"},
+            })
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({ "value": value }))
+}
+
+/// ARM's generic resources API, `GET …/resourceGroups/{rg}/resources`: each resource's id,
+/// name, type, location and tags (here, the group's machines).
+fn resources(shared: &Shared, req: &Req) -> Resp {
+    if req.method != Method::GET {
+        return method_not_allowed();
+    }
+    let sub = req.seg(1).to_ascii_lowercase();
+    let rg = req.seg(3);
+    let world = shared.world();
+    if !world
+        .resource_groups
+        .contains_key(&(sub.clone(), rg.to_ascii_lowercase()))
+    {
+        return resource_group_not_found(rg);
+    }
+    let mut machines: Vec<(&(String, String, String), &Value)> = world
+        .machines
+        .iter()
+        .filter(|((s, g, _), _)| *s == sub && g.eq_ignore_ascii_case(rg))
+        .collect();
+    machines.sort_by(|a, b| a.0.cmp(b.0));
+    let value: Vec<Value> = machines
+        .into_iter()
+        .map(|(_, m)| {
+            let mut entry = json!({
+                "id": m["id"],
+                "name": m["name"],
+                "type": m["type"],
+                "location": m["location"],
+            });
+            if let Some(tags) = m.get("tags") {
+                entry["tags"] = tags.clone();
+            }
+            entry
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({ "value": value }))
 }
 
 fn resource_group(shared: &Shared, req: &Req) -> Resp {

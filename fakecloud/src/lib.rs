@@ -367,6 +367,8 @@ impl FakeCloud {
             ("AZCM_EXTRA_CA_CERTS".into(), ca_file.display().to_string()),
             ("AZCM_IMDS_ENDPOINT".into(), self.imds_url.clone()),
             ("AZCM_HIMDS_ENDPOINT".into(), self.himds_url.clone()),
+            // The default cloud of `connect`: examples copied without --cloud reach the fake.
+            ("AZCM_CLOUD".into(), CLOUD_NAME.into()),
         ]
     }
 

@@ -111,6 +111,10 @@ fn classify(method: &Method, segments: &[String]) -> Step {
         (_, "discovery", "v2.0", "keys") if lower.len() == 4 => Step::Discovery,
         (_, "oauth2", _, "devicecode") => Step::DeviceCode,
         ("subscriptions", _, "resourcegroups", _) if lower.len() == 4 => Step::ResourceGroup,
+        ("subscriptions", _, "resourcegroups", "") if lower.len() == 3 => Step::ResourceGroupList,
+        ("subscriptions", _, "resourcegroups", _) if s(4) == "resources" && lower.len() == 5 => {
+            Step::Resources
+        }
         ("subscriptions", _, "resourcegroups", _)
             if s(6) == "machines"
                 && s(9) == "microsoft.hybridcompute"

@@ -19,6 +19,10 @@ pub enum Step {
     Provider,
     Register,
     ResourceGroup,
+    /// `resourcegroups` of a subscription (ARM paths are case-insensitive; SDKs write it so).
+    ResourceGroupList,
+    /// ARM's generic resources API: `resources` of a resource group.
+    Resources,
     MachineGet,
     MachinePut,
     MachinePatch,

@@ -578,3 +578,92 @@ fn tokens_for_either_arm_audience_are_issued_and_accepted() {
     );
     assert_eq!(other.status(), 400);
 }
+
+/// What Az PowerShell (Microsoft's .NET SDKs) asks to read a machine azcm created: the
+/// resource group list with `resourcegroups` in lower case (ARM paths are case-insensitive),
+/// the provider's resource types with their api-versions (Get-AzResource -ResourceId picks
+/// one from them), a generic GET by resource id with that api-version, and ARM's generic
+/// resources list of the group.
+#[test]
+fn az_powershell_reads_of_a_machine_are_answered_as_arm_does() {
+    use reqwest::Method;
+    let s = Session::new();
+    let sub = s.sub();
+    let rg = s.fake.resource_group.clone();
+    s.fake
+        .set_provider_state("Microsoft.HybridCompute", "Registered");
+    let resp = s.arm(
+        Method::PUT,
+        &format!("{sub}/resourceGroups/{rg}?api-version=2021-04-01"),
+        Some(json!({"location": "westeurope"})),
+    );
+    assert!(resp.status().is_success());
+    let resp = s.arm(
+        Method::PUT,
+        &s.machine_path("sdk-read"),
+        Some(json!({"location": "westeurope", "identity": {"type": "SystemAssigned"}, "tags": {"env": "test"}, "properties": {}})),
+    );
+    assert!(resp.status().is_success(), "{:?}", resp.text());
+
+    let groups: Value = s
+        .arm(
+            Method::GET,
+            &format!("{sub}/resourcegroups?api-version=2021-04-01"),
+            None,
+        )
+        .json()
+        .unwrap();
+    let names: Vec<&str> = groups["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&rg.as_str()), "{groups:#}");
+
+    let provider: Value = s
+        .arm(
+            Method::GET,
+            &format!("{sub}/providers/Microsoft.HybridCompute?api-version=2021-04-01"),
+            None,
+        )
+        .json()
+        .unwrap();
+    let machines = provider["resourceTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["resourceType"] == "machines")
+        .expect("machines is a resource type");
+    let version = machines["apiVersions"][0].as_str().unwrap().to_string();
+
+    let id =
+        format!("{sub}/resourceGroups/{rg}/providers/Microsoft.HybridCompute/machines/sdk-read");
+    let resp = s.arm(Method::GET, &format!("{id}?api-version={version}"), None);
+    assert_eq!(resp.status(), 200);
+    let machine: Value = resp.json().unwrap();
+    assert_eq!(machine["name"], "sdk-read");
+
+    let listed: Value = s
+        .arm(
+            Method::GET,
+            &format!("{sub}/resourceGroups/{rg}/resources?api-version=2021-04-01"),
+            None,
+        )
+        .json()
+        .unwrap();
+    let entry = &listed["value"][0];
+    assert_eq!(
+        entry["id"].as_str().unwrap().to_ascii_lowercase(),
+        id.to_ascii_lowercase()
+    );
+    assert_eq!(entry["type"], "Microsoft.HybridCompute/machines");
+    assert_eq!(entry["tags"]["env"], "test");
+    // Unknown groups answer as ARM does.
+    let resp = s.arm(
+        Method::GET,
+        &format!("{sub}/resourceGroups/nope/resources?api-version=2021-04-01"),
+        None,
+    );
+    assert_eq!(error_code(resp), "ResourceGroupNotFound");
+}

@@ -64,7 +64,7 @@ function Connect-AzcmAgent {
     hyphens, underscores and periods, up to 54 characters.
 
     .PARAMETER Cloud
-    The Azure cloud: AzureCloud (default), AzureUSGovernment, AzureChinaCloud, or a custom cloud
+    The Azure cloud (default: $env:AZCM_CLOUD, else AzureCloud): AzureCloud, AzureUSGovernment, AzureChinaCloud, or a custom cloud
     defined in the file AZCM_CLOUD_FILE names. Tab completion lists them.
 
     .PARAMETER Tag
