@@ -278,7 +278,7 @@ pub struct CheckArgs {
     /// Azure region to check (default: the connected one)
     #[arg(short = 'l', long, value_name = "REGION")]
     pub location: Option<String>,
-    /// Azure cloud (needs --location; default: the connected one, else AzureCloud)
+    /// Azure cloud (needs --location; default: the connected one, else AZCM_CLOUD, else AzureCloud)
     #[arg(short = 'c', long, value_name = "CLOUD", requires = "location")]
     pub cloud: Option<String>,
     /// Private-link rule: private-link-capable endpoints must resolve to private addresses

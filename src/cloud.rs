@@ -153,6 +153,14 @@ fn builtin_clouds() -> Vec<Cloud> {
     clouds
 }
 
+/// The cloud a command uses when none is named or connected: `AZCM_CLOUD`, else AzureCloud.
+pub fn default_cloud_name() -> String {
+    std::env::var(CLOUD_ENV)
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_CLOUD.to_string())
+}
+
 /// The built-in clouds plus those of the cloud definition file (`AZCM_CLOUD_FILE`), if any.
 pub fn catalogue() -> Result<Vec<Cloud>> {
     let mut clouds = builtin_clouds();

@@ -1805,6 +1805,17 @@ fn azcm_cloud_is_the_default_cloud_of_connect() {
         azcm_fakecloud::CLOUD_NAME
     );
     json_run(&o, &["disconnect", "--force-local-only"]);
+    // check too: no --cloud and no connected machine, the variable's cloud is checked.
+    let run = o
+        .azcm
+        .clone_with_env("AZCM_CLOUD", azcm_fakecloud::CLOUD_NAME)
+        .json(&["check", "--location", &o.fake.location]);
+    assert_eq!(
+        run.doc()["result"]["cloud"],
+        azcm_fakecloud::CLOUD_NAME,
+        "{}",
+        run.stdout
+    );
     // --cloud beats the variable.
     let run = o
         .azcm

@@ -52,7 +52,7 @@ fn request(args: &CheckArgs, connected: Option<&AgentConfig>) -> Result<CheckReq
             .with_detail("flag", "location"))
         }
     };
-    let cloud = cloud::find(cloud_name.as_deref().unwrap_or(cloud::DEFAULT_CLOUD))?;
+    let cloud = cloud::find(&cloud_name.unwrap_or_else(cloud::default_cloud_name))?;
     let region = cloud.region(&location)?;
     let options = CheckOptions {
         extensions: args
