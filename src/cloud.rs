@@ -364,9 +364,11 @@ impl Cloud {
     }
 
     /// The portal page of a resource.
-    pub fn portal_link(&self, resource_id: &str) -> String {
+    /// The resource's page in the portal, in its tenant (`#@<tenant>`), so the portal opens it
+    /// in the right directory for an admin with several.
+    pub fn portal_link(&self, tenant_id: &str, resource_id: &str) -> String {
         format!(
-            "{}/#@/resource{resource_id}",
+            "{}/#@{tenant_id}/resource{resource_id}",
             self.portal.trim_end_matches('/')
         )
     }

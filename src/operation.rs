@@ -34,6 +34,8 @@ pub struct StepTiming {
 pub struct Action {
     pub action: String,
     pub target: String,
+    /// The change as an admin reads it: "Create resource group HybridServers in westeurope".
+    pub description: String,
     pub done: bool,
 }
 
@@ -56,10 +58,13 @@ impl Actions {
         self.what_if
     }
 
-    pub fn add(&mut self, action: &str, target: &str) {
+    /// A change: its machine-readable name (`createResourceGroup`), its target, and the
+    /// sentence views and -WhatIf show ("Create resource group HybridServers in westeurope").
+    pub fn add(&mut self, action: &str, target: &str, description: String) {
         self.list.push(Action {
             action: action.to_string(),
             target: target.to_string(),
+            description,
             done: !self.what_if,
         });
     }

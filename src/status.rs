@@ -185,7 +185,7 @@ pub static FIELDS: &[StatusField] = &[
         Derived(|f| string_or_empty(f.hardware.model.as_deref())),
     ),
     field(
-        "Mssql Server Detected",
+        "MSSQL Server Detected",
         "mssqlServerDetected",
         Derived(|_| database("mssql")),
     ),
@@ -195,7 +195,7 @@ pub static FIELDS: &[StatusField] = &[
         Derived(|_| database("mysql")),
     ),
     field(
-        "PostgreSQL Server Detected",
+        "PGSQL Server Detected",
         "postgreSqlServerDetected",
         Derived(|_| database("postgresql")),
     ),
@@ -323,7 +323,10 @@ impl Facts {
         );
         let id = self.value(&field_of_key("resourceId").expect("a field").source);
         match (id.as_str(), cloud) {
-            (Some(id), Ok(cloud)) if !id.is_empty() => json!(cloud.portal_link(id)),
+            (Some(id), Ok(cloud)) if !id.is_empty() => {
+                let tenant = self.config.as_ref().map(|c| c.tenant_id.as_str());
+                json!(cloud.portal_link(tenant.unwrap_or_default(), id))
+            }
             _ => json!(""),
         }
     }
@@ -409,7 +412,8 @@ pub fn gather(ctx: &Context<'_>) -> Result<Facts> {
         log_file: paths
             .layout
             .log_dir
-            .join("azcmagent.log")
+            // The agent's own log, as azcmagent's `show` names it.
+            .join("himds.log")
             .display()
             .to_string(),
     })

@@ -128,18 +128,27 @@ pub fn text_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> St
     out
 }
 
-/// Formats a stored/effective JSON value the way azcmagent's human output shows it.
+/// A size as people read it: `512 B`, `3.1 KiB`, `12.8 MiB`, `1.0 GiB`.
+pub fn bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// Formats a stored/effective JSON value for a human view: lists as `a, b` (`none` when
+/// empty), no JSON syntax.
 pub fn display_value(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(display_value)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Value::Array(items) if items.is_empty() => "none".to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(display_value)
+            .collect::<Vec<_>>()
+            .join(", "),
         Value::Null => String::new(),
         other => other.to_string(),
     }

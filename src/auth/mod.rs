@@ -93,6 +93,19 @@ impl AuthMethod {
             AuthMethod::AzureCli { .. } => "azureCli",
         }
     }
+
+    /// How the sign-in is described to a person.
+    pub fn description(&self) -> &'static str {
+        match self {
+            AuthMethod::ServicePrincipalSecret { .. } => "a service principal and its secret",
+            AuthMethod::ServicePrincipalCertificate { .. } => {
+                "a service principal and its certificate"
+            }
+            AuthMethod::AccessToken(_) => "the access token given",
+            AuthMethod::DeviceCode { .. } => "a device code (a person signs in in a browser)",
+            AuthMethod::AzureCli { .. } => "the Azure CLI's signed-in account",
+        }
+    }
 }
 
 enum TokenSource {
@@ -591,6 +604,9 @@ impl ClientAssertion for CertificateAssertion {
 /// in every tenant for ARM).
 pub const DEVICE_CODE_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// What a person does after a failed device-code sign-in (not the service-principal advice of
+/// AZCM0041's generic remediation).
+const DEVICE_CODE_REMEDIATION: &str = "Run the command again, open the address it shows in a browser within the time given, enter the code and sign in with an account of the tenant that may onboard machines in the subscription (Azure Connected Machine Onboarding role); where nobody can sign in interactively, use a service principal (--service-principal-id with a secret or certificate).";
 /// Seconds between device-code polls, whatever Entra ID's `interval` says.
 const MIN_DEVICE_POLL: u64 = 1;
 const MAX_DEVICE_POLL: u64 = 60;
@@ -671,10 +687,10 @@ async fn device_code_login(
             )
         })?;
     if !ok {
-        return Err(entra_failure(
-            &body,
-            "Entra ID refused to start a device code sign-in",
-        ));
+        return Err(
+            entra_failure(&body, "Entra ID refused to start a device code sign-in")
+                .with_remediation(DEVICE_CODE_REMEDIATION),
+        );
     }
     let device_code = body["device_code"].as_str().unwrap_or("").to_string();
     let message = body["message"]
@@ -738,15 +754,20 @@ async fn device_code_login(
                     (interval + Duration::from_secs(5)).min(Duration::from_secs(MAX_DEVICE_POLL));
             }
             "authorization_declined" => {
-                return Err(entra_failure(&body, "the sign-in was declined"));
+                return Err(entra_failure(&body, "the sign-in was declined")
+                    .with_remediation(DEVICE_CODE_REMEDIATION));
             }
             "expired_token" => {
                 return Err(entra_failure(
                     &body,
                     "the device code expired before anyone signed in with it",
-                ));
+                )
+                .with_remediation(DEVICE_CODE_REMEDIATION));
             }
-            _ => return Err(entra_failure(&body, "the device code sign-in failed")),
+            _ => {
+                return Err(entra_failure(&body, "the device code sign-in failed")
+                    .with_remediation(DEVICE_CODE_REMEDIATION))
+            }
         }
     }
 }

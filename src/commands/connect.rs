@@ -82,15 +82,15 @@ pub fn run(args: &ConnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
 
 fn view(result: &OnboardingResult) -> Human {
     let section = if result.what_if {
-        let mut section =
-            Section::new("What if: connect would").row("Resource Id", result.resource_id.clone());
+        // One line per planned change, as PowerShell's -WhatIf writes them.
+        let mut text = format!("What if: connect {}\n", result.resource_id);
         if result.actions.is_empty() {
-            section = section.row("Changes", "none: already connected");
+            text.push_str("What if: nothing would change (already connected)\n");
         }
         for a in &result.actions {
-            section = section.row(a.action.clone(), a.target.clone());
+            text.push_str(&format!("What if: {}\n", a.description));
         }
-        section
+        return Human::Text(text);
     } else if result.already_connected {
         Section::new("Already connected; nothing changed")
             .row("Resource Id", result.resource_id.clone())

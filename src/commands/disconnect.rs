@@ -12,7 +12,7 @@ use crate::operation::{Action, Actions, Step, StepTiming, Steps};
 use crate::platform::{self, ServiceOutcome};
 use crate::state::agentconfig::AgentConfig;
 use crate::state::AgentPaths;
-use crate::view::{Human, Outcome, Section};
+use crate::view::{Human, Outcome};
 use reqwest::Method;
 use serde::Serialize;
 use std::time::Duration;
@@ -76,6 +76,12 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         .with_detail("state", serde_json::json!({"connected": false}))
         .with_remediation("Nothing to disconnect. Run `azcm connect` to connect it."));
     };
+    if args.force_local_only && !args.what_if {
+        ctx.report.warning(&format!(
+            "--force-local-only resets this machine only: the Azure resource {} still exists; delete it in the Azure portal or with `az resource delete --ids {}`",
+            config.resource_id, config.resource_id
+        ));
+    }
     let req = DisconnectRequest {
         method: match args.force_local_only {
             true => None,
@@ -105,9 +111,11 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         ))??,
         None => false,
     };
+    let local = paths.agent_config().display().to_string();
     actions.add(
         "resetLocalState",
-        &paths.agent_config().display().to_string(),
+        &local,
+        format!("Reset the local agent state ({local} and the onboarding key)"),
     );
     let mut services = Vec::new();
     if !what_if {
@@ -125,15 +133,17 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         services,
         steps: steps.finish(),
     };
-    let title = match what_if {
-        true => "What if: disconnect would",
-        false => "Disconnected",
+    let mut view = match what_if {
+        true => format!("What if: disconnect {}\n", result.resource_id),
+        false => format!("Disconnected {}\n", result.resource_id),
     };
-    let mut section = Section::new(title).row("Resource Id", result.resource_id.clone());
     for a in &result.actions {
-        section = section.row(a.action.clone(), a.target.clone());
+        match what_if {
+            true => view.push_str(&format!("What if: {}\n", a.description)),
+            false => view.push_str(&format!("  done: {}\n", a.description)),
+        }
     }
-    Ok(Outcome::new(result, Human::Sections(vec![section])))
+    Ok(Outcome::new(result, Human::Text(view)))
 }
 
 /// Deletes the machine resource and waits for ARM to finish; whether it was deleted (a resource
@@ -160,7 +170,14 @@ async fn delete_machine(
         ));
         return Ok(false);
     }
-    actions.add("deleteMachine", &config.resource_id);
+    actions.add(
+        "deleteMachine",
+        &config.resource_id,
+        format!(
+            "Delete machine {} in resource group {}",
+            config.resource_name, config.resource_group
+        ),
+    );
     if actions.what_if() {
         return Ok(false);
     }

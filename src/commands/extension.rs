@@ -17,15 +17,6 @@ pub fn run(action: &ExtensionAction, ctx: &Context<'_>) -> Result<Outcome> {
     }
 }
 
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
-}
-
 fn list(ctx: &Context<'_>) -> Result<Outcome> {
     let dir = ctx.paths()?.layout.extensions_dir.clone();
     let installed = extensions::list(&dir)?;
@@ -55,7 +46,7 @@ fn list_view(result: &serde_json::Value) -> Human {
                     text(&e["name"]),
                     text(&e["version"]),
                     if state.is_empty() { "-".into() } else { state },
-                    human_size(e["sizeBytes"].as_u64().unwrap_or(0)),
+                    crate::view::bytes(e["sizeBytes"].as_u64().unwrap_or(0)),
                 ]
             })
             .collect::<Vec<_>>(),

@@ -207,12 +207,12 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
         "skipped": m.skipped,
     });
     let view = format!(
-        "{}\n{} files ({} bytes, {} secrets redacted) in {} bytes; {} skipped (see manifest.json)",
+        "{}\n{} files ({}, {} secrets redacted) packed into {}; {} skipped (see manifest.json)",
         target.display(),
         m.files.len(),
-        bytes,
+        crate::view::bytes(bytes),
         redactions,
-        report.archive_size,
+        crate::view::bytes(report.archive_size),
         m.skipped.len()
     );
     Ok(Outcome::new(result, Human::Text(view)))

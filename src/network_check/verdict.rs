@@ -10,14 +10,26 @@ pub fn verdict(report: &CheckReport) -> Result<()> {
     if report.summary.ok {
         return Ok(());
     }
-    let failed: Vec<String> = report
+    let failed: Vec<&super::EndpointResult> = report
         .endpoints
         .iter()
         .filter(|e| e.required && !e.ok)
-        .map(|e| match &e.failure {
-            Some(f) => format!("{} ({}: {})", e.url, f.stage, f.kind),
-            None => e.url.clone(),
-        })
+        .collect();
+    // One cause, once, with the endpoints it hit: "dns: dnsFailure at https://a, https://b".
+    let mut causes: Vec<(String, Vec<&str>)> = Vec::new();
+    for e in &failed {
+        let cause = match &e.failure {
+            Some(f) => format!("{}: {}", f.stage, f.kind),
+            None => "failed".to_string(),
+        };
+        match causes.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, urls)) => urls.push(&e.url),
+            None => causes.push((cause, vec![&e.url])),
+        }
+    }
+    let causes: Vec<String> = causes
+        .into_iter()
+        .map(|(cause, urls)| format!("{cause} at {}", urls.join(", ")))
         .collect();
     Err(AzcmError::new(
         ErrorCode::NETWORK,
@@ -25,7 +37,7 @@ pub fn verdict(report: &CheckReport) -> Result<()> {
             "{} of {} required endpoints failed the check: {}",
             failed.len(),
             report.summary.required_total,
-            failed.join(", ")
+            causes.join("; ")
         ),
     )
     .with_remediation("Each failure above names its stage and what to do; `azcm check --json` gives every stage's outcome and timing.")
@@ -39,6 +51,15 @@ fn yes_no(b: bool) -> &'static str {
     } else {
         "no"
     }
+}
+
+/// Failures with the same stage, kind and fix, and the endpoints (with messages) they hit.
+struct FailureGroup<'a> {
+    required: bool,
+    stage: &'a str,
+    kind: String,
+    fix: &'a str,
+    hits: Vec<(&'a str, &'a str)>,
 }
 
 /// The azcmagent-style table, a summary line, and one line per failure with its remedy.
@@ -150,15 +171,43 @@ pub fn render(report: &CheckReport) -> String {
         .collect();
     if !failures.is_empty() {
         out.push('\n');
+        // Identical causes (the same stage, kind and fix) once, with every endpoint they hit:
+        // offline, eleven DNS failures are one line, not eleven.
+        let mut groups: Vec<FailureGroup<'_>> = Vec::new();
         for (e, f) in failures {
-            out.push_str(&format!(
-                "{} {} — {}: {}\n    Fix: {}\n",
-                if e.required { "FAIL" } else { "WARN" },
-                e.url,
-                f.stage,
-                f.message,
-                f.remediation
-            ));
+            let kind = f.kind.to_string();
+            match groups.iter_mut().find(|g| {
+                g.required == e.required
+                    && g.stage == f.stage
+                    && g.kind == kind
+                    && g.fix == f.remediation
+            }) {
+                Some(group) => group.hits.push((&e.url, &f.message)),
+                None => groups.push(FailureGroup {
+                    required: e.required,
+                    stage: f.stage,
+                    kind,
+                    fix: &f.remediation,
+                    hits: vec![(&e.url, &f.message)],
+                }),
+            }
+        }
+        for g in groups {
+            let level = if g.required { "FAIL" } else { "WARN" };
+            let (stage, fix) = (g.stage, g.fix);
+            if let [(url, message)] = g.hits.as_slice() {
+                out.push_str(&format!(
+                    "{level} {url} — {stage}: {message}\n    Fix: {fix}\n"
+                ));
+            } else {
+                let urls: Vec<&str> = g.hits.iter().map(|(u, _)| *u).collect();
+                out.push_str(&format!(
+                    "{level} {} endpoints — {stage}: {} (and the same at the others)\n    Endpoints: {}\n    Fix: {fix}\n",
+                    g.hits.len(),
+                    g.hits[0].1,
+                    urls.join(", ")
+                ));
+            }
         }
     }
     out

@@ -149,8 +149,10 @@ pub async fn onboard(
     steps::network_check(ctx, req, existing.as_ref()).await?;
 
     steps.begin(TOKEN.name);
-    ctx.report
-        .verbose(&format!("authenticating with {}", method.name()));
+    ctx.report.verbose(&format!(
+        "signing in to Entra ID with {}",
+        method.description()
+    ));
     let arm = session::sign_in(
         ctx,
         &req.cloud,
@@ -199,8 +201,22 @@ pub async fn onboard(
     let facts = steps::os_facts(ctx);
     match (already_connected, current.is_some()) {
         (true, _) => {}
-        (false, true) => actions.add("updateMachine", &req.resource_name),
-        (false, false) => actions.add("createMachine", &req.resource_name),
+        (false, true) => actions.add(
+            "updateMachine",
+            &req.resource_name,
+            format!(
+                "Update machine {} in resource group {} for this machine",
+                req.resource_name, req.resource_group
+            ),
+        ),
+        (false, false) => actions.add(
+            "createMachine",
+            &req.resource_name,
+            format!(
+                "Create machine {} in resource group {} ({})",
+                req.resource_name, req.resource_group, req.location
+            ),
+        ),
     }
     let change = !req.what_if && !already_connected;
     let machine = match change {
@@ -227,7 +243,7 @@ pub async fn onboard(
     }
 
     Ok(OnboardingResult {
-        portal_link: req.cloud.portal_link(&resource_id),
+        portal_link: req.cloud.portal_link(&tenant_id, &resource_id),
         resource_id,
         resource_name: req.resource_name.clone(),
         subscription_id: subscription.id,
@@ -257,14 +273,22 @@ async fn attach(
     actions: &mut Actions,
 ) -> Result<()> {
     if let Some(gateway) = &req.gateway_id {
-        actions.add("associateGateway", gateway);
+        actions.add(
+            "associateGateway",
+            gateway,
+            format!("Route the machine through the Arc gateway {gateway}"),
+        );
         if change {
             steps.begin(GATEWAY_ASSOCIATION.name);
             steps::associate_gateway(arm, resource_id, gateway).await?;
         }
     }
     if let Some(profile) = &req.automanage_profile {
-        actions.add("assignAutomanageProfile", profile);
+        actions.add(
+            "assignAutomanageProfile",
+            profile,
+            format!("Assign the Automanage profile {profile}"),
+        );
         if change {
             steps.begin(AUTOMANAGE.name);
             steps::assign_automanage(arm, resource_id, profile).await?;

@@ -252,7 +252,11 @@ pub async fn register_providers(
         if registration_state(arm, &path).await? == "Registered" {
             continue;
         }
-        actions.add("registerResourceProvider", namespace);
+        actions.add(
+            "registerResourceProvider",
+            namespace,
+            format!("Register the resource provider {namespace}"),
+        );
         if place.req.what_if {
             continue;
         }
@@ -325,7 +329,14 @@ pub async fn ensure_resource_group(
         .await?
         .is_some();
     if !exists {
-        actions.add("createResourceGroup", &req.resource_group);
+        actions.add(
+            "createResourceGroup",
+            &req.resource_group,
+            format!(
+                "Create resource group {} in {}",
+                req.resource_group, req.location
+            ),
+        );
         if !req.what_if {
             arm.call(
                 "resource group creation",

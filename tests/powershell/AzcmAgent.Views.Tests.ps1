@@ -60,6 +60,9 @@ Describe 'Default views' {
         New-Item -ItemType Directory -Path $dir -Force | Out-Null
         Set-Content -LiteralPath (Join-Path -Path $dir -ChildPath 'HandlerManifest.json') -Value '[{"version": 1.0, "handlerManifest": {"uninstallCommand": "echo uninstalled"}}]'
         Get-AzcmExtension | Get-View | Should -Match '(?m)^Name\s+Version\s+State\s+Size\s*$'
+        # Sizes as people read them (KiB, MiB, GiB), not a byte count.
+        [System.IO.File]::WriteAllBytes((Join-Path -Path $dir -ChildPath 'payload.bin'), (New-Object -TypeName byte[] -ArgumentList 3072))
+        Get-AzcmExtension | Get-View | Should -Match '\b3\.\d KiB\s*$'
         Remove-AzcmExtension -Name 'Microsoft.Azure.Monitor.AzureMonitorLinuxAgent' -Confirm:$false | Get-View | Should -Match '(?m)^Name\s+Version\s+Removed\s+Uninstall\s+Error\s*$'
     }
 }
