@@ -199,6 +199,58 @@ fn size_of(dir: &Path) -> u64 {
     total
 }
 
+/// The installed extensions a removal names: `Publisher.Type` in any letter case, or the type
+/// alone (AzureMonitorWindowsAgent, as Microsoft's docs write it) when only one publisher's
+/// extension has it; every one for `None` (`--all`).
+pub fn select<'a>(installed: &'a [Extension], name: Option<&str>) -> Result<Vec<&'a Extension>> {
+    match name {
+        Some(name) => {
+            let name = name.trim();
+            let mut matching: Vec<&Extension> = installed
+                .iter()
+                .filter(|e| e.name.eq_ignore_ascii_case(name))
+                .collect();
+            if matching.is_empty() {
+                // The type alone, as Microsoft's docs write it (AzureMonitorWindowsAgent),
+                // when exactly one publisher's extension has it.
+                let by_type: Vec<&Extension> = installed
+                    .iter()
+                    .filter(|e| e.kind.eq_ignore_ascii_case(name))
+                    .collect();
+                let publishers: std::collections::BTreeSet<String> = by_type
+                    .iter()
+                    .map(|e| e.name.to_ascii_lowercase())
+                    .collect();
+                if publishers.len() > 1 {
+                    let names: Vec<&str> = by_type.iter().map(|e| e.name.as_str()).collect();
+                    return Err(AzcmError::invalid_argument(format!(
+                        "'{name}' is the type of more than one installed extension: {}; name one with its publisher",
+                        names.join(", ")
+                    ))
+                    .with_detail("name", name)
+                    .with_detail("candidates", names));
+                }
+                matching = by_type;
+            }
+            if matching.is_empty() {
+                let names: Vec<&str> = installed.iter().map(|e| e.name.as_str()).collect();
+                return Err(AzcmError::invalid_argument(format!(
+                    "no extension '{name}' is installed{}",
+                    if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; installed: {}", names.join(", "))
+                    }
+                ))
+                .with_detail("name", name)
+                .with_detail("installed", names));
+            }
+            Ok(matching)
+        }
+        None => Ok(installed.iter().collect()),
+    }
+}
+
 /// The handler's uninstall command from HandlerManifest.json.
 pub fn uninstall_command(ext: &Extension) -> std::result::Result<String, String> {
     let path = ext.dir.join("HandlerManifest.json");

@@ -109,70 +109,9 @@ fn confirm(ctx: &Context<'_>, what: &str) -> Result<()> {
 fn remove(args: &ExtensionRemoveArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let dir = ctx.paths()?.layout.extensions_dir.clone();
     let installed = extensions::list(&dir)?;
-    let chosen: Vec<&Extension> = match &args.name {
-        Some(name) => {
-            let name = name.trim();
-            let mut matching: Vec<&Extension> = installed
-                .iter()
-                .filter(|e| e.name.eq_ignore_ascii_case(name))
-                .collect();
-            if matching.is_empty() {
-                // The type alone, as Microsoft's docs write it (AzureMonitorWindowsAgent),
-                // when exactly one publisher's extension has it.
-                let by_type: Vec<&Extension> = installed
-                    .iter()
-                    .filter(|e| e.kind.eq_ignore_ascii_case(name))
-                    .collect();
-                let publishers: std::collections::BTreeSet<String> = by_type
-                    .iter()
-                    .map(|e| e.name.to_ascii_lowercase())
-                    .collect();
-                if publishers.len() > 1 {
-                    let names: Vec<&str> = by_type.iter().map(|e| e.name.as_str()).collect();
-                    return Err(AzcmError::invalid_argument(format!(
-                        "'{name}' is the type of more than one installed extension: {}; name one with its publisher",
-                        names.join(", ")
-                    ))
-                    .with_detail("name", name)
-                    .with_detail("candidates", names));
-                }
-                matching = by_type;
-            }
-            if matching.is_empty() {
-                let names: Vec<&str> = installed.iter().map(|e| e.name.as_str()).collect();
-                return Err(AzcmError::invalid_argument(format!(
-                    "no extension '{name}' is installed{}",
-                    if names.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; installed: {}", names.join(", "))
-                    }
-                ))
-                .with_detail("name", name)
-                .with_detail("installed", names));
-            }
-            matching
-        }
-        None => installed.iter().collect(),
-    };
+    let chosen = extensions::select(&installed, args.name.as_deref())?;
     if args.what_if {
-        // The name is checked like a real run's; nothing is removed or asked.
-        let would: Vec<serde_json::Value> = chosen
-            .iter()
-            .map(|e| json!({"name": e.name, "version": e.version, "path": e.path}))
-            .collect();
-        let view = match would.is_empty() {
-            true => "What if: no extension is installed; nothing would be removed.".to_string(),
-            false => chosen
-                .iter()
-                .map(|e| format!("What if: remove {} {} ({})", e.name, e.version, e.path))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        };
-        return Ok(Outcome::new(
-            json!({"extensionsPath": dir.display().to_string(), "removed": [], "whatIf": true, "wouldRemove": would}),
-            Human::Text(view),
-        ));
+        return Ok(what_if(&dir, &chosen));
     }
     ctx.require_admin_to_change_state("extension remove")?;
     require_service_stopped()?;
@@ -245,4 +184,26 @@ fn remove(args: &ExtensionRemoveArgs, ctx: &Context<'_>) -> Result<Outcome> {
         .with_view(view));
     }
     Ok(Outcome::new(result, Human::Text(view)))
+}
+
+/// `--what-if`: the extensions a real run would remove (the name checked the same way), none
+/// removed.
+fn what_if(dir: &std::path::Path, chosen: &[&Extension]) -> Outcome {
+    // The name is checked like a real run's; nothing is removed or asked.
+    let would: Vec<serde_json::Value> = chosen
+        .iter()
+        .map(|e| json!({"name": e.name, "version": e.version, "path": e.path}))
+        .collect();
+    let view = match would.is_empty() {
+        true => "What if: no extension is installed; nothing would be removed.".to_string(),
+        false => chosen
+            .iter()
+            .map(|e| format!("What if: remove {} {} ({})", e.name, e.version, e.path))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    Outcome::new(
+        json!({"extensionsPath": dir.display().to_string(), "removed": [], "whatIf": true, "wouldRemove": would}),
+        Human::Text(view),
+    )
 }

@@ -35,6 +35,23 @@ Describe 'Connect-AzcmAgent and Disconnect-AzcmAgent' {
         (Disconnect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Confirm:$false).Status | Should -Be 'NotConnected'
     }
 
+    It 'prints one What if: line per planned change, and returns the plan as readable rows' {
+        $plan = Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-plan' -WhatIf
+        $create = 'Create machine pester-plan in resource group {0} ({1})' -f $env:FAKE_RESOURCE_GROUP, $env:FAKE_LOCATION
+        @($plan.Actions | ForEach-Object { $_.Description }) | Should -Contain $create
+        ($plan | Format-List | Out-String -Width 400) | Should -Not -Match '@\{action='
+        ($plan | Format-List | Out-String -Width 400) | Should -Match ([regex]::Escape($create))
+        # "What if:" lines go to the host: read them from a child session's output.
+        $PSNativeCommandArgumentPassing = 'Standard'
+        $manifest = Join-Path -Path (Get-Module -Name AzcmAgent).ModuleBase -ChildPath 'AzcmAgent.psd1'
+        $command = ("`$s = ConvertTo-SecureString -String `$env:FAKE_CLIENT_SECRET -AsPlainText -Force; " +
+            "`$c = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList `$env:FAKE_CLIENT_ID, `$s; " +
+            "Import-Module -Name '{0}'; " +
+            "Connect-AzcmAgent -ServicePrincipalCredential `$c -TenantId `$env:FAKE_TENANT_ID -SubscriptionId `$env:FAKE_SUBSCRIPTION_ID -ResourceGroupName `$env:FAKE_RESOURCE_GROUP -Location `$env:FAKE_LOCATION -Cloud `$env:FAKE_CLOUD -Name pester-plan -WhatIf | Out-Null") -f $manifest
+        $lines = & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -Command $command 2>&1 | Out-String
+        $lines | Should -Match ('What if: Performing the operation "{0}"' -f [regex]::Escape($create))
+    }
+
     It 'raises AZCM0041 as an AuthenticationError for a wrong secret' {
         $wrong = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, (ConvertTo-SecureString -String 'wrong' -AsPlainText -Force)
         $caught = $null

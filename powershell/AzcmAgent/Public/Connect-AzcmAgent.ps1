@@ -350,6 +350,13 @@ function Connect-AzcmAgent {
         } else {
             $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('connect') -ArgumentList $arguments -TargetObject $target
         }
+        if ($whatIf) {
+            # One "What if:" line per planned change, as azcm planned it (the same sentences the
+            # returned object's Actions show).
+            foreach ($planned in @($result.actions)) {
+                $null = Confirm-AzcmAction -Cmdlet $PSCmdlet -Target ([System.Environment]::MachineName) -Action ([string]$planned.description)
+            }
+        }
         ConvertTo-AzcmConnection -Result $result -Operation 'Connect'
     }
 }
