@@ -104,6 +104,20 @@ fn tier(cloud: &str, region: &str) {
             human.what,
             human.stdout
         );
+        if args == ["check"] {
+            // Endpoints failing the same way are one line with the endpoints it hit.
+            let fails = human
+                .stdout
+                .lines()
+                .filter(|l| l.starts_with("FAIL "))
+                .count();
+            assert!(fails <= 2, "{cloud}: {fails} FAIL lines: {}", human.stdout);
+            assert!(
+                human.stdout.contains(" endpoints — dns: "),
+                "{cloud}: {}",
+                human.stdout
+            );
+        }
         let expected_code = run.code;
         // The state-changing ones ran once already under --json; a second run may differ.
         if !matches!(args[0], "genkey" | "config") {

@@ -1823,3 +1823,47 @@ fn azcm_cloud_is_the_default_cloud_of_connect() {
         .json(&o.connect_args("cloud-flag-wins"));
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// What a person reads after connect and a local-only disconnect: the portal link opens in
+/// the machine's tenant; --force-local-only warns that the Azure resource stays, naming it;
+/// changes are sentences, not internal keys.
+#[test]
+fn human_views_speak_the_admins_language() {
+    let o = Onboarding::new().with_secret_env();
+    let run = o.azcm.run(o.connect_args("words-01"));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("/#@{}/resource/subscriptions/", o.fake.tenant_id)),
+        "{}",
+        run.stdout
+    );
+    json_run(&o, &["disconnect", "--force-local-only"]);
+    let mut what_if = o.connect_args("words-02");
+    what_if.push("--what-if");
+    let run = o.azcm.run(&what_if);
+    assert!(
+        run.stdout
+            .contains("What if: Create machine words-02 in resource group"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("createMachine"), "{}", run.stdout);
+    let run = o.azcm.run(o.connect_args("words-03"));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let run = o.azcm.run(["disconnect", "--force-local-only"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "WARNING: --force-local-only resets this machine only: the Azure resource /subscriptions/"
+        ) && run.stdout.contains("machines/words-03 still exists"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("done: Reset the local agent state"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("resetLocalState"), "{}", run.stdout);
+}

@@ -48,10 +48,8 @@ fn a_disconnected_machine_shows_empty_resource_fields() {
         "the installed agent's version, from HIMDS"
     );
     assert_eq!(r["dependentServices"].as_object().unwrap().len(), 4);
-    assert!(r["agentLogfile"]
-        .as_str()
-        .unwrap()
-        .ends_with("azcmagent.log"));
+    // The log azcmagent's own `show` names (issue 21).
+    assert!(r["agentLogfile"].as_str().unwrap().ends_with("himds.log"));
     assert_eq!(r["azureVm"]["detected"], false);
     let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
     assert_eq!(keys[0], "resourceName");
@@ -59,11 +57,25 @@ fn a_disconnected_machine_shows_empty_resource_fields() {
 
     let human = o.azcm.run(["show"]);
     assert_eq!(human.code, 0);
+    // Labels are aligned to the longest; azcmagent's labels (MSSQL/PGSQL Server Detected).
     assert!(
         human
             .stdout
-            .contains("Agent Status               : Disconnected"),
+            .lines()
+            .any(|l| l.starts_with("Agent Status ") && l.ends_with(": Disconnected")),
         "{}",
+        human.stdout
+    );
+    for label in [
+        "MSSQL Server Detected",
+        "PGSQL Server Detected",
+        "MySQL Server Detected",
+    ] {
+        assert!(human.stdout.contains(label), "{label}: {}", human.stdout);
+    }
+    assert!(
+        !human.stdout.contains("[]"),
+        "no JSON syntax: {}",
         human.stdout
     );
     assert!(

@@ -411,6 +411,112 @@ impl<R: Read> Read for DecompressedCap<R> {
 /// Lines longer than this are passed on in pieces (a file without line breaks stays bounded).
 const MAX_LINE: usize = 1024 * 1024;
 
+/// UTF-16 text (after its byte order mark) as UTF-8, streamed: unpaired surrogates and an odd
+/// last byte become U+FFFD, as any decoder would show them.
+struct Utf16ToUtf8<R> {
+    inner: R,
+    big_endian: bool,
+    /// UTF-8 made but not yet read.
+    ready: Vec<u8>,
+    at: usize,
+    /// A byte of a unit whose other byte is in the next read.
+    odd: Option<u8>,
+    /// A high surrogate waiting for its low one.
+    high: Option<u16>,
+    done: bool,
+}
+
+impl<R: Read> Utf16ToUtf8<R> {
+    fn new(inner: R, big_endian: bool) -> Self {
+        Self {
+            inner,
+            big_endian,
+            ready: Vec::new(),
+            at: 0,
+            odd: None,
+            high: None,
+            done: false,
+        }
+    }
+
+    fn push_char(&mut self, c: char) {
+        let mut utf8 = [0u8; 4];
+        self.ready
+            .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+    }
+
+    fn push_unit(&mut self, unit: u16) {
+        match (self.high.take(), unit) {
+            (Some(high), 0xDC00..=0xDFFF) => {
+                let c = 0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
+                self.push_char(char::from_u32(c).unwrap_or('\u{FFFD}'));
+            }
+            (lone, _) => {
+                if lone.is_some() {
+                    self.push_char('\u{FFFD}');
+                }
+                match unit {
+                    0xD800..=0xDBFF => self.high = Some(unit),
+                    0xDC00..=0xDFFF => self.push_char('\u{FFFD}'),
+                    _ => self.push_char(char::from_u32(u32::from(unit)).unwrap_or('\u{FFFD}')),
+                }
+            }
+        }
+    }
+
+    fn fill(&mut self) -> std::io::Result<()> {
+        self.ready.clear();
+        self.at = 0;
+        let mut raw = [0u8; 8192];
+        while self.ready.is_empty() && !self.done {
+            let n = match self.inner.read(&mut raw) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                self.done = true;
+                if self.high.take().is_some() || self.odd.take().is_some() {
+                    self.push_char('\u{FFFD}');
+                }
+                break;
+            }
+            let mut bytes = &raw[..n];
+            if let Some(first) = self.odd.take() {
+                let pair = [first, bytes[0]];
+                self.push_unit(self.unit(pair));
+                bytes = &bytes[1..];
+            }
+            let mut pairs = bytes.chunks_exact(2);
+            for pair in pairs.by_ref() {
+                self.push_unit(self.unit([pair[0], pair[1]]));
+            }
+            self.odd = pairs.remainder().first().copied();
+        }
+        Ok(())
+    }
+
+    fn unit(&self, pair: [u8; 2]) -> u16 {
+        if self.big_endian {
+            u16::from_be_bytes(pair)
+        } else {
+            u16::from_le_bytes(pair)
+        }
+    }
+}
+
+impl<R: Read> Read for Utf16ToUtf8<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at >= self.ready.len() {
+            self.fill()?;
+        }
+        let n = buf.len().min(self.ready.len() - self.at);
+        buf[..n].copy_from_slice(&self.ready[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 /// Writes the complete lines of `region` to `out`, redacting the lines the prefilter flags.
 fn redact_region(region: &[u8], out: &mut impl Write) -> std::io::Result<usize> {
     let mut count = 0;
@@ -448,6 +554,24 @@ fn copy_redacted(
     out: &mut impl Write,
     redact: bool,
 ) -> std::io::Result<usize> {
+    // A UTF-16 log (byte order mark first, as Windows tools write them) is redacted as the text
+    // it is: turned into UTF-8 first, since the patterns are ASCII and would never match
+    // characters with a NUL byte between them.
+    let mut head = [0u8; 2];
+    let mut got = 0;
+    while got < 2 {
+        match reader.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let mut reader: Box<dyn Read + '_> = match (redact, got, head) {
+        (true, 2, [0xFF, 0xFE]) => Box::new(Utf16ToUtf8::new(reader, false)),
+        (true, 2, [0xFE, 0xFF]) => Box::new(Utf16ToUtf8::new(reader, true)),
+        _ => Box::new(std::io::Read::chain(&head[..got], reader)),
+    };
     let mut buf = vec![0u8; CHUNK];
     // The unfinished last line of the previous chunk.
     let mut pending: Vec<u8> = Vec::new();
@@ -964,6 +1088,60 @@ mod tests {
         ] {
             assert_eq!(log_family(Path::new(name)).1, family, "{name}");
         }
+    }
+
+    #[test]
+    fn utf16_logs_are_redacted_as_text() {
+        for big_endian in [false, true] {
+            let text = "héllo 😀\r\nclient_secret=CANARYutf16 next\r\n";
+            let mut bytes = if big_endian {
+                vec![0xFE, 0xFF]
+            } else {
+                vec![0xFF, 0xFE]
+            };
+            for unit in text.encode_utf16() {
+                bytes.extend_from_slice(&if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            // Read one byte at a time: units and surrogate pairs split across reads.
+            struct Trickle<'a>(&'a [u8]);
+            impl Read for Trickle<'_> {
+                fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                    match self.0.split_first() {
+                        Some((b, rest)) if !buf.is_empty() => {
+                            buf[0] = *b;
+                            self.0 = rest;
+                            Ok(1)
+                        }
+                        _ => Ok(0),
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            assert_eq!(copy_redacted(Trickle(&bytes), &mut out, true).unwrap(), 1);
+            let out = String::from_utf8(out).unwrap();
+            assert!(!out.contains("CANARYutf16"), "{out}");
+            assert!(
+                out.starts_with("héllo 😀\r\nclient_secret=[REDACTED]"),
+                "{out}"
+            );
+            // Not redacting: the bytes as they were.
+            let mut raw = Vec::new();
+            copy_redacted(&bytes[..], &mut raw, false).unwrap();
+            assert_eq!(raw, bytes);
+        }
+        // A lone surrogate and an odd last byte are U+FFFD, never a panic.
+        let mut out = Vec::new();
+        copy_redacted(
+            &[0xFF, 0xFE, 0x00, 0xD8, 0x41, 0x00, 0x42][..],
+            &mut out,
+            true,
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\u{FFFD}A\u{FFFD}");
     }
 
     #[test]
