@@ -43,6 +43,20 @@ pub struct Output {
     color_out: bool,
     color_err: bool,
     warnings: RefCell<Vec<String>>,
+    /// Progress for a person at a terminal (human mode, stderr a terminal, not --verbose):
+    /// a redrawn line with a bar, or with --no-color/NO_COLOR one plain line per step.
+    progress: Option<RefCell<Live>>,
+}
+
+/// The progress shown on the terminal so far.
+#[derive(Default)]
+struct Live {
+    /// A redrawn line is on the screen (cleared before anything else is written).
+    drawn: bool,
+    /// The activity and the step last shown (plain mode prints a line only when it changes).
+    activity: String,
+    status: String,
+    started: Option<std::time::Instant>,
 }
 
 fn color_allowed(prefs: &Prefs, is_terminal: bool) -> bool {
@@ -57,12 +71,79 @@ const RESET: &str = "\x1b[0m";
 
 impl Output {
     pub fn new(prefs: Prefs) -> Self {
+        let person = !prefs.json && !prefs.verbose && io::stderr().is_terminal();
         Self {
             color_out: color_allowed(&prefs, io::stdout().is_terminal()),
             color_err: color_allowed(&prefs, io::stderr().is_terminal()),
+            progress: person.then(|| RefCell::new(Live::default())),
             prefs,
             warnings: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Takes a redrawn progress line off the screen before other text is written.
+    fn clear_live(&self) {
+        if let Some(live) = &self.progress {
+            let mut live = live.borrow_mut();
+            if live.drawn {
+                let _ = io::stderr().lock().write_all(b"\r\x1b[2K");
+                live.drawn = false;
+            }
+        }
+    }
+
+    /// The step that runs, for a person: `Connect [########------------] 40%  resource group`
+    /// redrawn in place, or (plain) one line per new step.
+    fn show_progress(&self, activity: &str, status: &str, percent: Option<u8>) {
+        let Some(live) = &self.progress else { return };
+        let mut live = live.borrow_mut();
+        live.started.get_or_insert_with(std::time::Instant::now);
+        // A wait shows under its own name but does not replace the command's activity.
+        if activity != crate::report::WAITING {
+            live.activity = activity.to_string();
+        }
+        let status = crate::terminal::field(status);
+        let line = match percent {
+            Some(p) => {
+                let filled = usize::from(p.min(100)) * 20 / 100;
+                format!(
+                    "{activity} [{}{}] {p:>3}%  {status}",
+                    "#".repeat(filled),
+                    "-".repeat(20 - filled)
+                )
+            }
+            None => format!("{activity}: {status}"),
+        };
+        let mut err = io::stderr().lock();
+        if self.color_err {
+            let _ = write!(err, "\r\x1b[2K{}", crate::view::cut(&line, 200));
+            live.drawn = true;
+        } else if live.status != *status {
+            let _ = writeln!(err, "{}", crate::view::cut(&line, 200));
+        }
+        live.status = status.into_owned();
+        let _ = err.flush();
+    }
+
+    /// The one line that ends the progress: what happened, and how long it took.
+    fn end_progress(&self, ok: bool) {
+        self.clear_live();
+        let Some(cell) = &self.progress else { return };
+        let line = {
+            let live = cell.borrow();
+            if live.activity.is_empty() {
+                return;
+            }
+            let took = live
+                .started
+                .map(|s| format!(" in {:.1} s", s.elapsed().as_secs_f64()))
+                .unwrap_or_default();
+            match ok {
+                true => format!("{}: done{took}\n", live.activity),
+                false => format!("{}: failed at \"{}\"{took}\n", live.activity, live.status),
+            }
+        };
+        self.write(Stream::Err, &line);
     }
 
     pub fn prefs(&self) -> Prefs {
@@ -97,6 +178,7 @@ impl Output {
 
     /// Writes, ignoring a closed pipe: `azcm config list | head -1` must not panic.
     fn write(&self, stream: Stream, text: &str) {
+        self.clear_live();
         let _ = match stream {
             Stream::Out => io::stdout().lock().write_all(text.as_bytes()),
             Stream::Err => io::stderr().lock().write_all(text.as_bytes()),
@@ -129,6 +211,7 @@ impl Output {
 
     /// Renders a successful command; returns the exit code (0).
     pub fn success(&self, command: &str, outcome: Outcome) -> i32 {
+        self.end_progress(true);
         if self.prefs.json {
             let mut doc = self.envelope(command, true);
             doc.insert("result".into(), outcome.result);
@@ -143,6 +226,7 @@ impl Output {
 
     /// Renders a failure; returns its exit code (the AZCM number).
     pub fn failure(&self, command: &str, err: &AzcmError) -> i32 {
+        self.end_progress(false);
         if self.prefs.json {
             let mut doc = self.envelope(command, false);
             doc.insert("warnings".into(), json!(*self.warnings.borrow()));
@@ -304,6 +388,8 @@ impl Reporter for Output {
             self.event(json!({"level": "progress", "progress": {"activity": activity, "status": status, "percent": percent}}));
         } else if self.prefs.verbose {
             self.verbose(&format!("{activity}: {status}"));
+        } else {
+            self.show_progress(activity, status, percent);
         }
     }
 }

@@ -1,6 +1,10 @@
 //! How a running command tells the user what it is doing, without printing: the output layer
 //! decides whether that becomes text, JSON-lines events on stderr, or nothing.
 
+/// The activity of a progress record that says azcm is waiting (a 429's Retry-After, a
+/// long-running operation): shown, and sent as an event, without replacing the command's own.
+pub const WAITING: &str = "Waiting";
+
 pub trait Reporter {
     /// Detail shown with --verbose.
     fn verbose(&self, message: &str);

@@ -1867,3 +1867,71 @@ fn human_views_speak_the_admins_language() {
     );
     assert!(!run.stdout.contains("resetLocalState"), "{}", run.stdout);
 }
+
+/// In a terminal (a pseudo-terminal here), connect shows the step that runs and a bar on
+/// stderr, says when and for how long it waits on a 429, and ends with one line that says what
+/// happened; NO_COLOR gives one plain line per step; --json shows none of it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_terminal_sees_progress_throttling_and_the_outcome() {
+    if common::windows_binary() {
+        return;
+    }
+    let o = Onboarding::new().with_secret_env();
+    let on_tty = |name: &str, extra_env: &[(&str, &str)], json: bool| {
+        o.fake.add_fault(Fault {
+            step: Step::MachinePut,
+            kind: FaultKind::Throttle {
+                retry_after_secs: 2,
+                http_date: false,
+            },
+            times: 1,
+        });
+        let mut words: Vec<String> = vec![common::binary().display().to_string()];
+        if json {
+            words.push("--json".into());
+        }
+        words.extend(o.connect_args(name).iter().map(|a| format!("'{a}'")));
+        let inner = o.azcm.command(Vec::<&str>::new());
+        let mut script = std::process::Command::new("script");
+        script.args(["-qec", &words.join(" "), "/dev/null"]);
+        for (k, v) in inner.get_envs() {
+            if let Some(v) = v {
+                script.env(k, v);
+            }
+        }
+        for (k, v) in extra_env {
+            script.env(k, v);
+        }
+        let out = script.stdin(Stdio::null()).output().unwrap();
+        json_run(&o, &["disconnect", "--force-local-only"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let screen = on_tty("progress-bar", &[], false);
+    assert!(
+        screen.contains("Connect [") && screen.contains("%  creating the machine resource"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\x1b[2K"),
+        "the line is redrawn in place: {screen}"
+    );
+    assert!(
+        screen.contains(
+            "machine creation: ARM is throttling requests (HTTP 429) — trying again in 2.0 s"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("Connect: done in "), "{screen}");
+    let plain = on_tty("progress-plain", &[("NO_COLOR", "1")], false);
+    assert!(!plain.contains('\x1b'), "NO_COLOR keeps it plain: {plain}");
+    assert!(
+        plain.contains("Connect [") && plain.contains("Connect: done in "),
+        "{plain}"
+    );
+    let json = on_tty("progress-json", &[], true);
+    assert!(
+        !json.contains("Connect [") && !json.contains("Connect: done"),
+        "{json}"
+    );
+}

@@ -329,6 +329,21 @@ impl<'a> Arm<'a> {
                     .unwrap_or_else(|| backoff(attempt))
                     .max(MIN_RETRY_PAUSE);
                 if ends_before(wait, self.deadline) {
+                    // Said to a person (and to JSON consumers, as a progress event) whenever
+                    // azcm waits: the throttling server and how long.
+                    self.report.progress(
+                        crate::report::WAITING,
+                        &format!(
+                            "{step}: {} — trying again in {:.1} s",
+                            match failure.status {
+                                Some(429) => "ARM is throttling requests (HTTP 429)".to_string(),
+                                Some(s) => format!("ARM answered HTTP {s}"),
+                                None => "the connection failed".to_string(),
+                            },
+                            wait.as_secs_f64()
+                        ),
+                        None,
+                    );
                     self.report.verbose(&format!(
                         "{step}: {}{}; retrying in {:.1}s",
                         failure
@@ -441,6 +456,16 @@ impl<'a> Arm<'a> {
                 return Err(
                     AzcmError::new(code, format!("{step} did not finish in time"))
                         .with_detail("step", step),
+                );
+            }
+            if wait >= Duration::from_secs(1) {
+                self.report.progress(
+                    crate::report::WAITING,
+                    &format!(
+                        "{step}: ARM is still working — asking again in {:.0} s",
+                        wait.as_secs_f64()
+                    ),
+                    None,
                 );
             }
             tokio::time::sleep(wait.max(MIN_RETRY_PAUSE)).await;

@@ -181,11 +181,15 @@ pub fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<Outcome> {
             .unwrap_or(2)
             .clamp(1, 8),
     };
-    let progress = |n: usize, total: usize, name: &str| {
+    let progress = |done: u64, total: u64, name: &str| {
         ctx.report.progress(
             "Collecting logs",
-            name,
-            Some((n * 100 / total.max(1)) as u8),
+            &format!(
+                "{name} ({} of {})",
+                crate::view::bytes(done),
+                crate::view::bytes(total)
+            ),
+            Some((done.saturating_mul(100) / total.max(1)).min(100) as u8),
         );
     };
     let written = logs::write_archive(

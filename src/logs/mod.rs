@@ -816,7 +816,7 @@ pub fn write_archive(
     generated: Vec<Generated>,
     options: &ArchiveOptions,
     computer_name: &str,
-    progress: &dyn Fn(usize, usize, &str),
+    progress: &dyn Fn(u64, u64, &str),
 ) -> Result<ArchiveReport> {
     let fail = |what: String| {
         AzcmError::new(ErrorCode::LOGS_FAILED, what)
@@ -854,7 +854,7 @@ fn prepare_all(
     sources: &[LogSource],
     work: &WorkDir,
     options: &ArchiveOptions,
-    progress: &dyn Fn(usize, usize, &str),
+    progress: &dyn Fn(u64, u64, &str),
 ) -> Vec<Prepared> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Prepared>>> =
@@ -876,9 +876,17 @@ fn prepare_all(
             });
         }
         drop(tell);
-        // Progress is reported from this thread: the reporter is not shared across threads.
-        for (n, i) in heard.iter().enumerate() {
-            progress(n + 1, total, &sources[i].name);
+        // Progress is reported from this thread (the reporter is not shared across threads),
+        // in bytes packed of the total, as the files stood when collection began.
+        let sizes: Vec<u64> = sources
+            .iter()
+            .map(|s| std::fs::symlink_metadata(&s.path).map(|m| m.len()).unwrap_or(0))
+            .collect();
+        let total_bytes: u64 = sizes.iter().sum();
+        let mut done_bytes = 0u64;
+        for i in heard.iter() {
+            done_bytes += sizes[i];
+            progress(done_bytes, total_bytes.max(1), &sources[i].name);
         }
     });
     results
