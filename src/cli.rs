@@ -28,6 +28,7 @@ pub struct Cli {
 
 /// Flags every command accepts, as azcmagent has them.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// JSON or YAML file mapping long flag names to values; the command line wins
     #[arg(long, global = true, value_name = "FILE")]
@@ -53,7 +54,8 @@ pub enum Command {
         long_about = "Check, concurrently and stage by stage (DNS, private-link rule, TCP or the \
 proxy/gateway hop, TLS, HTTP), every endpoint the agent needs in the cloud and region: the connected \
 ones by default. Any HTTP answer means reachable. Exit 0 when every required endpoint is reachable, \
-else AZCM0026 with every result in the error's details."
+else AZCM0026 with every result in the error's details.",
+        after_help = "Examples:\n  azcm check                       # the connected cloud and region\n  azcm check -l westeurope -e sql  # before onboarding, with SQL Server\u{2019}s endpoints\n  azcm check -l westeurope -p      # private link: capable endpoints must resolve privately"
     )]
     Check(CheckArgs),
     /// Change or show the agent's local configuration settings
@@ -67,13 +69,15 @@ else AZCM0026 with every result in the error's details."
         long_about = "Connect this machine to Azure Arc: create (or adopt) its \
 Microsoft.HybridCompute/machines resource and write the agent configuration. Secrets can come \
 from stdin (a value of -), an environment variable or the --config file instead of the command \
-line. --what-if checks everything without changing anything."
+line. --what-if checks everything without changing anything.",
+        after_help = "Examples:\n  # a service principal, the secret on stdin\n  printf %s \"$SECRET\" | azcm connect -i APP_ID -p - -t TENANT_ID -s SUBSCRIPTION -g HybridServers -l westeurope --tags env=prod\n  # a person at the keyboard (device code), checking first what would change\n  azcm connect -s SUBSCRIPTION -g HybridServers -l westeurope --what-if\n  # everything from one file, the secret included (keep it owner-only)\n  azcm connect --config onboard.yaml"
     )]
     Connect(Box<ConnectArgs>),
     /// Disconnect this machine from Azure Arc
     #[command(
         long_about = "Delete this machine's Azure resource (waiting for ARM to finish) and \
-reset the local agent configuration and key. --force-local-only skips Azure."
+reset the local agent configuration and key. --force-local-only skips Azure.",
+        after_help = "Examples:\n  printf %s \"$SECRET\" | azcm disconnect -i APP_ID -p - -t TENANT_ID\n  azcm disconnect --use-device-code\n  # the resource is already gone (or will be deleted in Azure): reset this machine only\n  azcm disconnect --force-local-only"
     )]
     Disconnect(Box<DisconnectArgs>),
     /// Generate the RSA key pair for a later connect; prints the public key
@@ -104,7 +108,8 @@ Resource Manager and names where the cloud and this machine disagree."
 extension logs and status files, the Azure VM agent's logs when present, the agent services' \
 journal (Linux) and azcm's own show and check results into one zip, with a manifest.json \
 (source, size, mtime, SHA-256 of every file; every file skipped and why). Secrets are redacted \
-while the files stream in, unless --no-redact. Prints the archive's path."
+while the files stream in, unless --no-redact. Prints the archive's path.",
+        after_help = "Examples:\n  azcm logs                        # azcmagent-<time>-<computer>.zip here\n  azcm logs --full -o /tmp/        # every rotated log too, into /tmp"
     )]
     Logs(LogsArgs),
     /// Show help for any command
@@ -117,10 +122,27 @@ while the files stream in, unless --no-redact. Prints the archive's path."
     License,
     /// Show azcm's version, build target and source revision
     Version,
+    /// Print shell completions (bash, zsh, fish, powershell) or the man page (man)
+    #[command(
+        long_about = "Print the tab-completion script for a shell, or azcm's man page (roff), both \
+generated from the same definitions as this help. Install them as your shell expects, e.g. \
+`azcm completions bash > /etc/bash_completion.d/azcm`, `azcm completions powershell >> $PROFILE`, \
+`azcm completions man > /usr/share/man/man1/azcm.1`.",
+        after_help = "Examples:\n  azcm completions bash > /etc/bash_completion.d/azcm\n  azcm completions powershell | Out-String | Invoke-Expression\n  azcm completions man | man -l -"
+    )]
+    Completions {
+        /// bash, zsh, fish, powershell, or man
+        #[arg(value_name = "SHELL", value_parser = PossibleValuesParser::new(COMPLETION_TARGETS), ignore_case = true)]
+        shell: String,
+    },
 }
+
+/// What `azcm completions` prints for.
+pub const COMPLETION_TARGETS: &[&str] = &["bash", "zsh", "fish", "powershell", "man"];
 
 /// How connect, disconnect and `show --arm` authenticate (one method).
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Authentication (one method)")]
 pub struct AuthArgs {
     /// Application (client) id of the service principal
     #[arg(short = 'i', long, value_name = "APP_ID")]
@@ -164,43 +186,53 @@ impl AuthArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
     /// Subscription id or name
-    #[arg(short = 's', long, value_name = "SUBSCRIPTION")]
+    #[arg(
+        help_heading = "Target",
+        short = 's',
+        long,
+        value_name = "SUBSCRIPTION"
+    )]
     pub subscription_id: String,
     /// Resource group for the machine resource (created when missing)
-    #[arg(short = 'g', long, value_name = "RESOURCE_GROUP")]
+    #[arg(
+        help_heading = "Target",
+        short = 'g',
+        long,
+        value_name = "RESOURCE_GROUP"
+    )]
     pub resource_group: String,
     /// Azure region, e.g. westeurope
-    #[arg(short = 'l', long, value_name = "REGION")]
+    #[arg(help_heading = "Target", short = 'l', long, value_name = "REGION")]
     pub location: String,
     /// Name of the machine resource (default: the host name)
-    #[arg(short = 'n', long, value_name = "NAME")]
+    #[arg(help_heading = "Target", short = 'n', long, value_name = "NAME")]
     pub resource_name: Option<String>,
     /// Azure cloud: AzureCloud, AzureUSGovernment, AzureChinaCloud, or a custom cloud (AZCM_CLOUD_FILE)
-    #[arg(long, value_name = "CLOUD", env = crate::cloud::CLOUD_ENV, default_value = crate::cloud::DEFAULT_CLOUD)]
+    #[arg(help_heading = "Target", long, value_name = "CLOUD", env = crate::cloud::CLOUD_ENV, default_value = crate::cloud::DEFAULT_CLOUD)]
     pub cloud: String,
     /// Tags: Name=Value,Other='Value with spaces'
-    #[arg(long, value_name = "TAGS")]
+    #[arg(help_heading = "Target", long, value_name = "TAGS")]
     pub tags: Option<String>,
     /// Correlation id (a GUID) recorded with the onboarding
-    #[arg(long, value_name = "GUID")]
+    #[arg(help_heading = "Target", long, value_name = "GUID")]
     pub correlation_id: Option<String>,
     /// Resource id of the Azure Arc private link scope to associate
-    #[arg(long, value_name = "RESOURCE_ID")]
+    #[arg(help_heading = "Network", long, value_name = "RESOURCE_ID")]
     pub private_link_scope: Option<String>,
     /// Resource id of the Azure Arc gateway to route the agent's traffic through
-    #[arg(long, value_name = "RESOURCE_ID")]
+    #[arg(help_heading = "Network", long, value_name = "RESOURCE_ID")]
     pub gateway_id: Option<String>,
     /// Resource id of the Azure Automanage configuration profile to assign
-    #[arg(long, value_name = "RESOURCE_ID")]
+    #[arg(help_heading = "Behaviour", long, value_name = "RESOURCE_ID")]
     pub automanage_profile: Option<String>,
     /// Let the agent upgrade itself automatically (preview)
-    #[arg(long)]
+    #[arg(help_heading = "Behaviour", long)]
     pub enable_automatic_upgrade: bool,
     /// Continue even if the network check fails
-    #[arg(long)]
+    #[arg(help_heading = "Behaviour", long)]
     pub ignore_network_check: bool,
     /// Check everything and report what would change, without changing anything
-    #[arg(long)]
+    #[arg(help_heading = "Behaviour", long)]
     pub what_if: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
@@ -378,6 +410,7 @@ impl Command {
             Command::Help { .. } => "help".into(),
             Command::License => "license".into(),
             Command::Version => "version".into(),
+            Command::Completions { .. } => "completions".into(),
         }
     }
 }

@@ -370,3 +370,75 @@ fn version_flags_tips_and_real_command_names() {
         );
     }
 }
+
+/// `azcm completions SHELL` prints a completion script generated from the same definitions as
+/// the parser (bash's completes `azcm con` to config and connect), and `man` the man page.
+#[test]
+fn completions_and_the_man_page_come_from_the_command_definitions() {
+    let azcm = Azcm::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "man"] {
+        let run = azcm.json(&["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {}", run.stdout);
+        let script = run.doc()["result"]["script"].as_str().unwrap().to_string();
+        assert!(script.contains("connect"), "{shell}: {script}");
+    }
+    let man = azcm.run(["completions", "man"]);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH azcm"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+    assert_eq!(azcm.json(&["completions", "tcsh"]).error_code(), "AZCM0023");
+    if common::windows_binary()
+        || std::process::Command::new("bash")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        return;
+    }
+    let bash = azcm.run(["completions", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("azcm.bash");
+    std::fs::write(&file, &bash.stdout).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}'; COMP_WORDS=(azcm con); COMP_CWORD=1; COMP_LINE='azcm con'; COMP_POINT=8; _azcm azcm con azcm; echo \"${{COMPREPLY[@]}}\"",
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    let offered = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        offered.contains("config") && offered.contains("connect"),
+        "{offered} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--help` groups connect's flags (target, network, behaviour, authentication; the global
+/// options apart) and shows examples for the commands admins type most.
+#[test]
+fn help_groups_flags_and_shows_examples() {
+    let azcm = Azcm::new();
+    let connect = azcm.run(["connect", "--help"]).stdout;
+    let headings: Vec<&str> = connect
+        .lines()
+        .filter(|l| !l.starts_with(' ') && l.ends_with(':'))
+        .collect();
+    for wanted in [
+        "Target:",
+        "Network:",
+        "Behaviour:",
+        "Authentication (one method):",
+        "Global options:",
+        "Examples:",
+    ] {
+        assert!(headings.contains(&wanted), "{wanted} in {headings:?}");
+    }
+    for command in ["disconnect", "check", "logs"] {
+        let help = azcm.run([command, "--help"]).stdout;
+        assert!(help.contains("\nExamples:\n  "), "{command}: {help}");
+    }
+}

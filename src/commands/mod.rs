@@ -2,6 +2,7 @@
 //! returns an [`Outcome`]; it never prints and never exits.
 
 pub mod check;
+pub mod completions;
 pub mod config;
 pub mod connect;
 pub mod disconnect;
@@ -31,5 +32,6 @@ pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
         Command::Show(args) => show::run(args, ctx),
         Command::Logs(args) => logs::run(args, ctx),
         Command::Version => Ok(version::run()),
+        Command::Completions { shell } => completions::run(shell),
     }
 }

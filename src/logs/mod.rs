@@ -880,7 +880,11 @@ fn prepare_all(
         // in bytes packed of the total, as the files stood when collection began.
         let sizes: Vec<u64> = sources
             .iter()
-            .map(|s| std::fs::symlink_metadata(&s.path).map(|m| m.len()).unwrap_or(0))
+            .map(|s| {
+                std::fs::symlink_metadata(&s.path)
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+            })
             .collect();
         let total_bytes: u64 = sizes.iter().sum();
         let mut done_bytes = 0u64;
