@@ -32,7 +32,7 @@ function ConvertTo-AzcmConnection {
         VmId           = [string]$Result.vmId
         PrincipalId    = [string]$Result.principalId
         CorrelationId  = [string]$Result.correlationId
-        Actions        = @($Result.actions | ForEach-Object { ConvertTo-AzcmAction -Action $_ })
+        Actions        = @($Result.actions | Where-Object { $null -ne $_ } | ForEach-Object { ConvertTo-AzcmAction -Action $_ })
         Services       = @($Result.services)
         Steps          = @($Result.steps)
         Error          = $null
