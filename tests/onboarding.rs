@@ -1642,14 +1642,7 @@ fn a_secret_typed_at_a_terminal_is_prompted_for_and_not_echoed() {
         .join(" ");
     // After the command, `stty -a` shows whether echo came back on.
     let line = format!("{line}; stty -a");
-    let inner = o.azcm.command(Vec::<&str>::new());
-    let mut script = std::process::Command::new("script");
-    script.args(["-qec", &line, "/dev/null"]);
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            script.env(k, v);
-        }
-    }
+    let mut script = o.azcm.in_pseudo_terminal(&line);
     script.stdin(Stdio::piped()).stdout(Stdio::piped());
     let mut child = script.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
@@ -1748,14 +1741,7 @@ fn ctrl_c_cancels_with_azcm0011() {
         .collect::<Vec<_>>()
         .join(" ");
     let line = format!("{line}; echo exit=$?");
-    let inner = o.azcm.command(Vec::<&str>::new());
-    let mut script = std::process::Command::new("script");
-    script.args(["-qec", &line, "/dev/null"]);
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            script.env(k, v);
-        }
-    }
+    let mut script = o.azcm.in_pseudo_terminal(&line);
     script.stdin(Stdio::piped()).stdout(Stdio::piped());
     o.fake.clear_requests();
     let mut child = script.spawn().unwrap();
@@ -1892,14 +1878,7 @@ fn a_terminal_sees_progress_throttling_and_the_outcome() {
             words.push("--json".into());
         }
         words.extend(o.connect_args(name).iter().map(|a| format!("'{a}'")));
-        let inner = o.azcm.command(Vec::<&str>::new());
-        let mut script = std::process::Command::new("script");
-        script.args(["-qec", &words.join(" "), "/dev/null"]);
-        for (k, v) in inner.get_envs() {
-            if let Some(v) = v {
-                script.env(k, v);
-            }
-        }
+        let mut script = o.azcm.in_pseudo_terminal(&words.join(" "));
         for (k, v) in extra_env {
             script.env(k, v);
         }

@@ -345,24 +345,14 @@ fn resources(shared: &Shared, req: &Req) -> Resp {
     if req.method != Method::GET {
         return method_not_allowed();
     }
-    let sub = req.seg(1).to_ascii_lowercase();
-    let rg = req.seg(3);
     let world = shared.world();
-    if !world
-        .resource_groups
-        .contains_key(&(sub.clone(), rg.to_ascii_lowercase()))
-    {
-        return resource_group_not_found(rg);
-    }
-    let mut machines: Vec<(&(String, String, String), &Value)> = world
-        .machines
-        .iter()
-        .filter(|((s, g, _), _)| *s == sub && g.eq_ignore_ascii_case(rg))
-        .collect();
-    machines.sort_by(|a, b| a.0.cmp(b.0));
+    let machines = match machines_of(&world, req.seg(1), Some(req.seg(3))) {
+        Ok(m) => m,
+        Err(resp) => return *resp,
+    };
     let value: Vec<Value> = machines
         .into_iter()
-        .map(|(_, m)| {
+        .map(|m| {
             let mut entry = json!({
                 "id": m["id"],
                 "name": m["name"],
@@ -636,18 +626,33 @@ fn machine_list(shared: &Shared, req: &Req) -> Resp {
     if req.method != Method::GET {
         return method_not_allowed();
     }
-    let sub = req.seg(1).to_ascii_lowercase();
     let group = req
         .seg(2)
         .eq_ignore_ascii_case("resourceGroups")
         .then(|| req.seg(3));
     let world = shared.world();
+    let machines = match machines_of(&world, req.seg(1), group) {
+        Ok(m) => m,
+        Err(resp) => return *resp,
+    };
+    let value: Vec<Value> = machines.into_iter().cloned().collect();
+    json_response(StatusCode::OK, &json!({ "value": value }))
+}
+
+/// The machines of a subscription, or of one of its resource groups (ARM's 404 when the
+/// group does not exist), in a stable order.
+fn machines_of<'w>(
+    world: &'w crate::world::World,
+    subscription: &str,
+    group: Option<&str>,
+) -> Result<Vec<&'w Value>, Rejection> {
+    let sub = subscription.to_ascii_lowercase();
     if let Some(rg) = group {
         if !world
             .resource_groups
             .contains_key(&(sub.clone(), rg.to_ascii_lowercase()))
         {
-            return resource_group_not_found(rg);
+            return Err(Box::new(resource_group_not_found(rg)));
         }
     }
     let mut machines: Vec<(&(String, String, String), &Value)> = world
@@ -656,8 +661,7 @@ fn machine_list(shared: &Shared, req: &Req) -> Resp {
         .filter(|((s, rg, _), _)| *s == sub && group.is_none_or(|g| g.eq_ignore_ascii_case(rg)))
         .collect();
     machines.sort_by(|a, b| a.0.cmp(b.0));
-    let value: Vec<Value> = machines.into_iter().map(|(_, m)| m.clone()).collect();
-    json_response(StatusCode::OK, &json!({ "value": value }))
+    Ok(machines.into_iter().map(|(_, m)| m).collect())
 }
 
 /// Polls of a delete: `operationStatus` (Azure-AsyncOperation) answers a status document,

@@ -586,19 +586,24 @@ impl StateDir {
         let open_dir = |parent: &File, name: &std::ffi::CStr| {
             openat(parent, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)
         };
-        let root = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open("/")?;
-        let mut current = root;
-        let mut rest: VecDeque<std::ffi::OsString> = path
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(n) => Some(n.to_os_string()),
-                Component::ParentDir => Some("..".into()),
-                _ => None,
-            })
-            .collect();
+        let root = || {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+                .open("/")
+        };
+        // The names to walk: `..` kept (opened like any other folder), `/` and `.` dropped.
+        let names = |p: &Path| -> VecDeque<std::ffi::OsString> {
+            p.components()
+                .filter_map(|c| match c {
+                    Component::Normal(n) => Some(n.to_os_string()),
+                    Component::ParentDir => Some("..".into()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut current = root()?;
+        let mut rest = names(path);
         let mut hops = 0;
         while let Some(name) = rest.pop_front() {
             let cname = c_os(&name)?;
@@ -642,19 +647,9 @@ impl StateDir {
                     hops += 1;
                     let target =
                         fs::read_link(format!("/proc/self/fd/{}/{}", fd_of(&current), shown))?;
-                    let mut expanded: VecDeque<std::ffi::OsString> = target
-                        .components()
-                        .filter_map(|c| match c {
-                            Component::Normal(n) => Some(n.to_os_string()),
-                            Component::ParentDir => Some("..".into()),
-                            _ => None,
-                        })
-                        .collect();
+                    let mut expanded = names(&target);
                     if target.is_absolute() {
-                        current = OpenOptions::new()
-                            .read(true)
-                            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-                            .open("/")?;
+                        current = root()?;
                     }
                     expanded.extend(rest.drain(..));
                     rest = expanded;

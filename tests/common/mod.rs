@@ -232,6 +232,20 @@ impl Azcm {
         cmd
     }
 
+    /// A shell command line run in a pseudo-terminal (util-linux `script`) with this state
+    /// root's environment: where a person would sit (prompts, progress, Ctrl+C).
+    pub fn in_pseudo_terminal(&self, line: &str) -> Command {
+        let inner = self.command(Vec::<&str>::new());
+        let mut script = Command::new("script");
+        script.args(["-qec", line, "/dev/null"]);
+        for (key, value) in inner.get_envs() {
+            if let Some(value) = value {
+                script.env(key, value);
+            }
+        }
+        script
+    }
+
     /// Runs azcm in a network namespace of its own with only loopback up (`unshare -n`):
     /// nothing it sends can leave the machine, and no name resolves.
     pub fn run_offline(&self, args: &[&str]) -> Run {
