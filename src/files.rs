@@ -53,8 +53,8 @@ pub fn read_bounded(reader: impl Read, max: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn read_file(path: &Path, links: Links, max: u64) -> io::Result<Vec<u8>> {
-    let file = platform::open_regular(path, links)?;
+/// An opened file's bytes, up to its kind's cap (checked on its size first, then while read).
+fn read_opened(file: std::fs::File, max: u64) -> io::Result<Vec<u8>> {
     if file.metadata()?.len() > max {
         return Err(too_large(max));
     }
@@ -63,7 +63,7 @@ fn read_file(path: &Path, links: Links, max: u64) -> io::Result<Vec<u8>> {
 
 /// A file the admin named (a flag, an environment variable): a link there is followed.
 pub fn read_input(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    read_file(path, Links::Follow, max)
+    read_opened(platform::open_regular(path, Links::Follow)?, max)
 }
 
 /// A file inside the agent's folders: its folder is opened and checked once (a real folder,
@@ -71,11 +71,7 @@ pub fn read_input(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 /// link) is refused, not followed.
 pub fn read_state_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let (dir, name) = crate::state::atomic::open_parent(path, false)?;
-    let file = dir.open_read(&name)?;
-    if file.metadata()?.len() > max {
-        return Err(too_large(max));
-    }
-    read_bounded(file, max)
+    read_opened(dir.open_read(&name)?, max)
 }
 
 /// [`read_input`] as UTF-8 text.

@@ -129,12 +129,20 @@ pub fn open_regular(path: &Path, follow: super::Links) -> io::Result<File> {
         .custom_flags(flags)
         .open(path)
         .map_err(refuse_link)?;
+    verify_opened(file, (before.dev(), before.ino()), !follow)
+}
+
+/// The checks on an opened handle, after those on the path: still a regular file, the same
+/// one that was checked (not swapped in between), and — where links are refused — with one
+/// name only (not a hard link planted to some other file).
+fn verify_opened(file: File, checked: (u64, u64), single_name: bool) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt;
     let opened = file.metadata()?;
     check_regular(&opened)?;
-    if (opened.dev(), opened.ino()) != (before.dev(), before.ino()) {
+    if (opened.dev(), opened.ino()) != checked {
         return Err(io::Error::other("it was replaced while being opened"));
     }
-    if !follow && opened.nlink() > 1 {
+    if single_name && opened.nlink() > 1 {
         return Err(super::hard_linked());
     }
     Ok(file)
@@ -699,7 +707,6 @@ impl StateDir {
 
     /// A regular file with one name, opened for reading without blocking or following a link.
     pub fn open_read(&self, name: &str) -> io::Result<File> {
-        use std::os::unix::fs::MetadataExt;
         let cname = c_name(name)?;
         let before = lstatat(&self.dir, &cname)?;
         if before.st_mode & libc::S_IFMT != libc::S_IFREG {
@@ -712,15 +719,7 @@ impl StateDir {
             0,
         )
         .map_err(refuse_link)?;
-        let opened = file.metadata()?;
-        check_regular(&opened)?;
-        if (opened.dev(), opened.ino()) != (before.st_dev, before.st_ino) {
-            return Err(io::Error::other("it was replaced while being opened"));
-        }
-        if opened.nlink() > 1 {
-            return Err(super::hard_linked());
-        }
-        Ok(file)
+        verify_opened(file, (before.st_dev, before.st_ino), true)
     }
 
     /// The lock file `name`, created when missing: owner-only, one name, this user's (one
