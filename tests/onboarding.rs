@@ -1671,6 +1671,25 @@ fn a_secret_typed_at_a_terminal_is_prompted_for_and_not_echoed() {
     );
 }
 
+/// Waits until a connect is inside its machine PUT, held by a Delay fault: the fake logs a
+/// request once answered, so the resource group look-up before it is what shows.
+fn inside_the_held_put(o: &Onboarding) {
+    let started = Instant::now();
+    while !o
+        .fake
+        .requests()
+        .iter()
+        .any(|r| r.step == Step::ResourceGroup)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "never reached ARM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+}
+
 /// Ctrl+C is an answer: a connect waiting on ARM stops at once with AZCM0011 (exit 11), one
 /// JSON document with --json, nothing written locally and nothing more sent; in a terminal
 /// (a real Ctrl+C through a pseudo-terminal) it prints the cancellation.
@@ -1696,21 +1715,7 @@ fn ctrl_c_cancels_with_azcm0011() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let started = Instant::now();
-    // The fake logs a request when it has answered: the look-up before the (delayed) PUT.
-    while !o
-        .fake
-        .requests()
-        .iter()
-        .any(|r| r.step == Step::ResourceGroup)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "never reached ARM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(1000));
+    inside_the_held_put(&o);
     // SAFETY: signals the azcm child this test started.
     unsafe { libc::kill(pid as i32, libc::SIGINT) };
     let signalled = Instant::now();
@@ -1746,20 +1751,7 @@ fn ctrl_c_cancels_with_azcm0011() {
     o.fake.clear_requests();
     let mut child = script.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let started = Instant::now();
-    while !o
-        .fake
-        .requests()
-        .iter()
-        .any(|r| r.step == Step::ResourceGroup)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "never reached ARM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(1000));
+    inside_the_held_put(&o);
     stdin.write_all(b"\x03").unwrap();
     stdin.flush().unwrap();
     let typed = Instant::now();
