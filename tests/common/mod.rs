@@ -234,15 +234,20 @@ impl Azcm {
 
     /// A shell command line run in a pseudo-terminal (util-linux `script`) with this state
     /// root's environment: where a person would sit (prompts, progress, Ctrl+C).
+    /// The shell stands for the person's interactive shell, which outlives a Ctrl+C typed at
+    /// the command it runs: it catches SIGINT (its children get the default back on exec), and
+    /// it is named, because `script` runs `$SHELL` and dash without the trap dies with the
+    /// command before printing what follows it (CI has no SHELL; bash happens to survive).
     pub fn in_pseudo_terminal(&self, line: &str) -> Command {
         let inner = self.command(Vec::<&str>::new());
         let mut script = Command::new("script");
-        script.args(["-qec", line, "/dev/null"]);
+        script.args(["-qec", &format!("trap : INT; {line}"), "/dev/null"]);
         for (key, value) in inner.get_envs() {
             if let Some(value) = value {
                 script.env(key, value);
             }
         }
+        script.env("SHELL", "/bin/sh");
         script
     }
 
