@@ -96,10 +96,17 @@ impl<'a> Context<'a> {
             }
         };
         // Ctrl+C ends the work at its next await: dropped futures close their connections,
-        // and nothing half-written remains (state writes are atomic).
+        // and nothing half-written remains (state writes are atomic). Every second of network
+        // work the running step is said again, so a consumer's progress shows the step azcm
+        // waits in, not the one before it.
         let watch = async {
+            let mut beat = std::time::Instant::now();
             while !platform::interrupted() {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                if beat.elapsed() >= std::time::Duration::from_secs(1) {
+                    self.report.still_working();
+                    beat = std::time::Instant::now();
+                }
             }
         };
         runtime.block_on(async {

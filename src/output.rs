@@ -46,6 +46,17 @@ pub struct Output {
     /// Progress for a person at a terminal (human mode, stderr a terminal, not --verbose):
     /// a redrawn line with a bar, or with --no-color/NO_COLOR one plain line per step.
     progress: Option<RefCell<Live>>,
+    /// The progress record last said, for `still_working` to say again.
+    last_progress: RefCell<Option<SaidProgress>>,
+}
+
+/// A progress record and its times: when its step began, and when it was last said.
+struct SaidProgress {
+    activity: String,
+    status: String,
+    percent: Option<u8>,
+    began: std::time::Instant,
+    said: std::time::Instant,
 }
 
 /// The progress shown on the terminal so far.
@@ -76,6 +87,7 @@ impl Output {
             color_out: color_allowed(&prefs, io::stdout().is_terminal()),
             color_err: color_allowed(&prefs, io::stderr().is_terminal()),
             progress: person.then(|| RefCell::new(Live::default())),
+            last_progress: RefCell::new(None),
             prefs,
             warnings: RefCell::new(Vec::new()),
         }
@@ -94,7 +106,15 @@ impl Output {
 
     /// The step that runs, for a person: `Connect [########------------] 40%  resource group`
     /// redrawn in place, or (plain) one line per new step.
-    fn show_progress(&self, activity: &str, status: &str, percent: Option<u8>) {
+    /// With `seconds`, the step is said again after that long: the redrawn line shows it, and
+    /// plain mode (a line per step) prints nothing new.
+    fn show_progress(
+        &self,
+        activity: &str,
+        status: &str,
+        percent: Option<u8>,
+        seconds: Option<u64>,
+    ) {
         let Some(live) = &self.progress else { return };
         let mut live = live.borrow_mut();
         live.started.get_or_insert_with(std::time::Instant::now);
@@ -103,16 +123,17 @@ impl Output {
             live.activity = activity.to_string();
         }
         let status = crate::terminal::field(status);
+        let took = seconds.map(|s| format!(" ({s} s)")).unwrap_or_default();
         let line = match percent {
             Some(p) => {
                 let filled = usize::from(p.min(100)) * 20 / 100;
                 format!(
-                    "{activity} [{}{}] {p:>3}%  {status}",
+                    "{activity} [{}{}] {p:>3}%  {status}{took}",
                     "#".repeat(filled),
                     "-".repeat(20 - filled)
                 )
             }
-            None => format!("{activity}: {status}"),
+            None => format!("{activity}: {status}{took}"),
         };
         let mut err = io::stderr().lock();
         if self.color_err {
@@ -384,12 +405,36 @@ impl Reporter for Output {
     }
 
     fn progress(&self, activity: &str, status: &str, percent: Option<u8>) {
+        let now = std::time::Instant::now();
+        *self.last_progress.borrow_mut() = Some(SaidProgress {
+            activity: activity.to_string(),
+            status: status.to_string(),
+            percent,
+            began: now,
+            said: now,
+        });
         if self.events_as_json() {
             self.event(json!({"level": "progress", "progress": {"activity": activity, "status": status, "percent": percent}}));
         } else if self.prefs.verbose {
             self.verbose(&format!("{activity}: {status}"));
         } else {
-            self.show_progress(activity, status, percent);
+            self.show_progress(activity, status, percent, None);
+        }
+    }
+
+    fn still_working(&self) {
+        let mut last = self.last_progress.borrow_mut();
+        let Some(step) = last.as_mut() else { return };
+        let now = std::time::Instant::now();
+        if now.duration_since(step.said) < std::time::Duration::from_millis(900) {
+            return;
+        }
+        step.said = now;
+        let seconds = now.duration_since(step.began).as_secs();
+        if self.events_as_json() {
+            self.event(json!({"level": "progress", "progress": {"activity": step.activity, "status": step.status, "percent": step.percent, "seconds": seconds}}));
+        } else if !self.prefs.verbose {
+            self.show_progress(&step.activity, &step.status, step.percent, Some(seconds));
         }
     }
 }

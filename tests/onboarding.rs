@@ -751,6 +751,79 @@ fn progress_is_reported_per_step() {
     );
 }
 
+/// A slow answer does not leave a reader on the step before it: the running step is said again
+/// about once a second, with how long it has run, as an event (what the module's progress bar
+/// redraws from) and on a terminal's progress line.
+#[test]
+fn a_slow_step_is_said_again_every_second() {
+    let o = Onboarding::new().with_secret_env();
+    let slow_put = || {
+        o.fake.add_fault(Fault {
+            step: Step::MachinePut,
+            kind: FaultKind::Delay { ms: 3_500 },
+            times: 1,
+        })
+    };
+    slow_put();
+    let mut args = o.connect_args("slow-put");
+    args.extend(["--json", "--log-stderr"]);
+    let run = o.azcm.run(&args);
+    common::assert_contract(&run);
+    let events: Vec<Value> = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["level"] == "progress")
+        .collect();
+    let put: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["progress"]["status"] == "creating the machine resource")
+        .collect();
+    assert!(put[0]["progress"].get("seconds").is_none(), "{put:?}");
+    let seconds: Vec<u64> = put[1..]
+        .iter()
+        .map(|e| e["progress"]["seconds"].as_u64().unwrap())
+        .collect();
+    assert!((2..=5).contains(&seconds.len()), "{seconds:?}");
+    assert!(seconds.windows(2).all(|w| w[0] < w[1]), "{seconds:?}");
+    assert!(
+        seconds[0] <= 2 && *seconds.last().unwrap() >= 2,
+        "{seconds:?}"
+    );
+    // Said again with the same step and percent, never a later one.
+    for e in &put[1..] {
+        assert_eq!(e["progress"]["percent"], put[0]["progress"]["percent"]);
+        assert_eq!(e["progress"]["activity"], "Connect");
+    }
+
+    // A person at a terminal sees the count on the progress line.
+    if !cfg!(target_os = "linux") || common::windows_binary() {
+        return;
+    }
+    json_run(&o, &["disconnect", "--force-local-only"]);
+    slow_put();
+    let line = std::iter::once(common::binary().display().to_string())
+        .chain(
+            o.connect_args("slow-put-typed")
+                .iter()
+                .map(|a| format!("'{a}'")),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = o
+        .azcm
+        .in_pseudo_terminal(&line)
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("creating the machine resource (2 s)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Connect: done in "), "{screen}");
+}
+
 fn pem_der(pem: &str, tag: &str) -> Vec<u8> {
     pem::parse_many(pem.as_bytes())
         .unwrap()

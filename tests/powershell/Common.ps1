@@ -27,7 +27,13 @@ function New-TestStateRoot {
         [string]$Name
     )
 
-    $root = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('azcm-pester-{0}-{1}' -f $Name, [guid]::NewGuid())
+    # Under Pester's TestDrive when there is one, which Pester removes after its block.
+    $parent = [System.IO.Path]::GetTempPath()
+    $testDrive = Get-Variable -Name 'TestDrive' -ValueOnly -ErrorAction SilentlyContinue
+    if ($testDrive) {
+        $parent = $testDrive
+    }
+    $root = Join-Path -Path $parent -ChildPath ('azcm-pester-{0}-{1}' -f $Name, [guid]::NewGuid())
     New-Item -ItemType Directory -Path $root -Force | Out-Null
     $env:AZCM_ROOT = $root
     $root

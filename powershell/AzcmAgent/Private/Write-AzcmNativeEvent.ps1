@@ -41,6 +41,11 @@ function Write-AzcmNativeEvent {
             if ([string]::IsNullOrEmpty($status)) {
                 $status = 'Working'
             }
+            # azcm says a running step again about once a second: drawing it again is also
+            # what makes the console show it (PowerShell skips records that come in a burst).
+            if ($null -ne $azcmEvent.progress.PSObject.Properties['seconds'] -and $null -ne $azcmEvent.progress.seconds) {
+                $status = '{0} ({1} s)' -f $status, [int64]$azcmEvent.progress.seconds
+            }
             Write-Progress -Id $ProgressId -Activity ([string]$azcmEvent.progress.activity) -Status $status -PercentComplete $percent
         }
         default {
