@@ -30,7 +30,7 @@ function Write-AzcmNativeEvent {
         }
         'information' {
             # A prompt the user must act on (device code sign-in): shown whatever the preference.
-            Write-Information -MessageData ([string]$azcmEvent.message) -InformationAction Continue
+            Write-Information -MessageData ([string]$azcmEvent.message) -Tags 'AzcmAgent.Prompt' -InformationAction Continue
         }
         'progress' {
             $percent = -1

@@ -71,7 +71,7 @@ function Clear-AzcmConfig {
         foreach ($property in $Name) {
             $action = 'Reset {0} to its default' -f $property
             if ($Session) {
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -Override @{ Name = @($property) } -ThrottleLimit $ThrottleLimit
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Action $action -Override @{ Name = @($property) } -ThrottleLimit $ThrottleLimit
                 continue
             }
             if (-not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target 'Azure Connected Machine agent configuration' -Action $action)) {

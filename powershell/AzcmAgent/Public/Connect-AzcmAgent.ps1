@@ -209,22 +209,24 @@ function Connect-AzcmAgent {
         [ValidateNotNullOrEmpty()]
         [string]$UserTenantId,
 
-        [Parameter(Mandatory = $true)]
+        [Parameter(Mandatory = $true, ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [string]$SubscriptionId,
 
-        [Parameter(Mandatory = $true)]
+        [Parameter(Mandatory = $true, ValueFromPipelineByPropertyName = $true)]
         [Alias('ResourceGroup')]
         [ValidateNotNullOrEmpty()]
         [string]$ResourceGroupName,
 
-        [Parameter(Mandatory = $true)]
+        [Parameter(Mandatory = $true, ValueFromPipelineByPropertyName = $true)]
         [ValidateNotNullOrEmpty()]
         [string]$Location,
 
-        [Parameter(Mandatory = $false)]
+        # Empty (a fan-out row or CSV cell where no name was asked) means the default name.
+        [Parameter(Mandatory = $false, ValueFromPipelineByPropertyName = $true)]
         [Alias('ResourceName')]
-        [ValidateNotNullOrEmpty()]
+        [AllowEmptyString()]
+        [AllowNull()]
         [string]$Name,
 
         [Parameter(Mandatory = $false)]
@@ -263,12 +265,17 @@ function Connect-AzcmAgent {
         [Parameter(Mandatory = $false)]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
-        [Parameter(Mandatory = $false)]
-        [ValidateNotNullOrEmpty()]
+        # Empty cells (a row reached over the other transport) are ignored.
+        [Parameter(Mandatory = $false, ValueFromPipelineByPropertyName = $true)]
+        [AllowEmptyString()]
+        [AllowEmptyCollection()]
+        [AllowNull()]
         [string[]]$ComputerName,
 
-        [Parameter(Mandatory = $false)]
-        [ValidateNotNullOrEmpty()]
+        [Parameter(Mandatory = $false, ValueFromPipelineByPropertyName = $true)]
+        [AllowEmptyString()]
+        [AllowEmptyCollection()]
+        [AllowNull()]
         [string[]]$HostName,
 
         [Parameter(Mandatory = $false)]
@@ -294,16 +301,36 @@ function Connect-AzcmAgent {
         [int]$ThrottleLimit = 32
     )
 
+    begin {
+        # Machines named by pipeline records are gathered and connected in one throttled
+        # fan-out at the end, each with what its record asked.
+        $fanOut = New-Object -TypeName 'System.Collections.Generic.List[hashtable]'
+        $typed = @($PSBoundParameters.Keys)
+    }
+
     process {
         $target = 'Azure Arc: {0}/{1} in {2}' -f $SubscriptionId, $ResourceGroupName, $Location
         $whatIf = [bool]$WhatIfPreference
-        if ($Session -or $ComputerName -or $HostName) {
-            $action = 'Connect to Azure Arc ({0})' -f $target
-            if ($whatIf) {
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
-            } else {
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action $action -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+        $machines = @{}
+        foreach ($key in $PSBoundParameters.Keys) {
+            $machines[$key] = $PSBoundParameters[$key]
+        }
+        $machines['ComputerName'] = @($ComputerName | Where-Object { -not [string]::IsNullOrWhiteSpace($_) })
+        $machines['HostName'] = @($HostName | Where-Object { -not [string]::IsNullOrWhiteSpace($_) })
+        if ($PSCmdlet.MyInvocation.ExpectingInput -and $typed -notcontains 'ComputerName' -and $machines['ComputerName'].Count -gt 0) {
+            # A row of a connect run here (no PSComputerName) names this machine by its own
+            # name, not a machine to reach over WinRM.
+            $row = $_
+            $reachedAt = $null
+            if ($null -ne $row -and $null -ne $row.PSObject.Properties['PSComputerName']) {
+                $reachedAt = [string]$row.PSComputerName
             }
+            if ([string]::IsNullOrEmpty($reachedAt) -and @($row.PSObject.TypeNames -like '*AzcmAgent.Connection').Count -gt 0) {
+                $machines['ComputerName'] = @()
+            }
+        }
+        if ($Session -or $machines['ComputerName'].Count -gt 0 -or $machines['HostName'].Count -gt 0) {
+            $fanOut.Add($machines)
             return
         }
         if (-not $whatIf -and -not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target $target -Action 'Connect this machine')) {
@@ -358,5 +385,20 @@ function Connect-AzcmAgent {
             }
         }
         ConvertTo-AzcmConnection -Result $result -Operation 'Connect'
+    }
+
+    end {
+        if ($fanOut.Count -eq 0) {
+            return
+        }
+        if ([bool]$WhatIfPreference) {
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Request $fanOut.ToArray() -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+        } else {
+            $actionFor = {
+                param($Asked)
+                'Connect to Azure Arc (Azure Arc: {0}/{1} in {2})' -f $Asked['SubscriptionId'], $Asked['ResourceGroupName'], $Asked['Location']
+            }
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Request $fanOut.ToArray() -ActionFor $actionFor -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.Connection'
+        }
     }
 }

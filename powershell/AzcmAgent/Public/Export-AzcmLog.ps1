@@ -139,7 +139,7 @@ function Export-AzcmLog {
     process {
         if ($Session -or $ComputerName -or $HostName) {
             # Each machine writes its archive locally (-Path as seen there); the FileInfo comes back.
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action 'Write the Azure Arc agent log archive' -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Action 'Write the Azure Arc agent log archive' -ThrottleLimit $ThrottleLimit
             return
         }
         $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'

@@ -70,7 +70,7 @@ function Get-AzcmConfig {
 
     process {
         if ($PSCmdlet.ParameterSetName -eq 'Session') {
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -ThrottleLimit $ThrottleLimit
             return
         }
         if (-not $Name) {

@@ -99,7 +99,7 @@ function Get-AzcmExtension {
 
     process {
         if ($Session -or $ComputerName -or $HostName) {
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -ThrottleLimit $ThrottleLimit
             return
         }
         $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('extension', 'list')

@@ -40,7 +40,7 @@ function Get-AzcmVersion {
 
     process {
         if ($Session) {
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -ThrottleLimit $ThrottleLimit
             return
         }
         $result = Invoke-AzcmNative -Cmdlet $PSCmdlet -Command @('version')

@@ -43,7 +43,7 @@ function New-AzcmKeyPair {
     process {
         $action = 'Generate a new onboarding key pair (replaces the stored private key)'
         if ($Session) {
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Action $action -ThrottleLimit $ThrottleLimit
             return
         }
         if (-not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target 'Azure Connected Machine agent' -Action $action)) {

@@ -135,7 +135,7 @@ function Remove-AzcmExtension {
         }
         $action = 'Remove the Azure Arc extension ({0})' -f $target
         if ($Session -or $ComputerName -or $HostName) {
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -Action $action -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Action $action -ThrottleLimit $ThrottleLimit
             return
         }
         $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'

@@ -104,7 +104,7 @@ function Set-AzcmConfig {
         }
 
         if ($Session) {
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -Action $action -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Action $action -ThrottleLimit $ThrottleLimit
             return
         }
 

@@ -172,7 +172,7 @@ function Test-AzcmConnectivity {
 
     process {
         if ($Session -or $ComputerName -or $HostName) {
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Session $Session -ComputerName $ComputerName -Credential $Credential -ThrottleLimit $ThrottleLimit
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -ThrottleLimit $ThrottleLimit
             return
         }
         $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'
