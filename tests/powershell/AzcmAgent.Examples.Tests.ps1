@@ -179,42 +179,93 @@ Describe 'Connect-Fleet over SSH remoting' {
         }
     }
 
-    It 'connects every server of the CSV and reports one row each' {
+    It 'connects every server of the CSV in one fan-out, reports one row each in its order, and retries from its report' {
         if ($script:missing.Count -gt 0) {
             Set-ItResult -Skipped -Because 'SSH remoting needs root, sshd and unshare'
             return
         }
         $csv = Join-Path -Path $script:work -ChildPath 'servers.csv'
         $report = Join-Path -Path $script:work -ChildPath 'report.csv'
-        @('127.0.0.21', '127.0.0.22', '127.0.0.23', '127.0.0.24', '127.0.0.25', '127.0.0.26') | ForEach-Object { [pscustomobject]@{ HostName = $_ } } | Export-Csv -LiteralPath $csv -NoTypeInformation
+        $order = @('127.0.0.24', '127.0.0.21', '127.0.0.26', '127.0.0.22', '127.0.0.25', '127.0.0.23')
+        # web-04 goes to a resource group of its own: still the same fan-out.
+        $order | ForEach-Object {
+            $group = ''
+            if ($_ -eq '127.0.0.24') {
+                $group = 'fleet-rg-2'
+            }
+            [pscustomobject]@{ HostName = $_; ResourceGroupName = $group }
+        } | Export-Csv -LiteralPath $csv -NoTypeInformation
         $optionsFile = Join-Path -Path $script:work -ChildPath 'fleet.ps1'
         # -SshOptions is a hashtable: a wrapper passes it, as an admin's script would.
         $wrapper = @'
-param([string]$Csv, [string]$Report, [string]$Key, [string]$KnownHosts)
+param([string]$Csv, [string]$Report, [string]$Key, [string]$KnownHosts, [string]$RetryFrom)
 $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
 $sp = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret
-& (Join-Path -Path $env:AZCM_EXAMPLES -ChildPath 'Connect-Fleet.ps1') -CsvPath $Csv -ReportPath $Report -UserName root -KeyFilePath $Key -SshOptions @{ UserKnownHostsFile = $KnownHosts; StrictHostKeyChecking = 'yes' } -ServicePrincipalCredential $sp -TenantId $env:FAKE_TENANT_ID -SubscriptionId $env:FAKE_SUBSCRIPTION_ID -ResourceGroupName $env:FAKE_RESOURCE_GROUP -Location $env:FAKE_LOCATION -Cloud $env:FAKE_CLOUD -ThrottleLimit 3 | Out-Null
+$fleet = @{ ReportPath = $Report; UserName = 'root'; KeyFilePath = $Key; SshOptions = @{ UserKnownHostsFile = $KnownHosts; StrictHostKeyChecking = 'yes' }; ServicePrincipalCredential = $sp; TenantId = $env:FAKE_TENANT_ID; Cloud = $env:FAKE_CLOUD; ThrottleLimit = 3 }
+if ($RetryFrom) {
+    $fleet['RetryFrom'] = $RetryFrom
+} else {
+    $fleet['CsvPath'] = $Csv
+    $fleet['SubscriptionId'] = $env:FAKE_SUBSCRIPTION_ID
+    $fleet['ResourceGroupName'] = $env:FAKE_RESOURCE_GROUP
+    $fleet['Location'] = $env:FAKE_LOCATION
+}
+& (Join-Path -Path $env:AZCM_EXAMPLES -ChildPath 'Connect-Fleet.ps1') @fleet | Out-Null
 '@
         Set-Content -LiteralPath $optionsFile -Value $wrapper
-        $env:AZCM_EXAMPLES = $script:examples
-        $savedModulePath = $env:PSModulePath
-        try {
-            $env:PSModulePath = $script:moduleRoot + [System.IO.Path]::PathSeparator + $env:PSModulePath
-            $output = & $script:pwshPath -NoProfile -NonInteractive -File $optionsFile -Csv $csv -Report $report -Key $script:fleet.Ssh.KeyFilePath -KnownHosts $script:fleet.Ssh.Options.UserKnownHostsFile 2>&1
-            $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
-        } finally {
-            $env:PSModulePath = $savedModulePath
-            Remove-Item -Path Env:AZCM_EXAMPLES -ErrorAction SilentlyContinue
+        $runFleet = {
+            param($Report, $RetryFrom)
+            $env:AZCM_EXAMPLES = $script:examples
+            $savedModulePath = $env:PSModulePath
+            try {
+                $env:PSModulePath = $script:moduleRoot + [System.IO.Path]::PathSeparator + $env:PSModulePath
+                $fleetArgs = @('-NoProfile', '-NonInteractive', '-File', $optionsFile, '-Csv', $csv, '-Report', $Report, '-Key', $script:fleet.Ssh.KeyFilePath, '-KnownHosts', $script:fleet.Ssh.Options.UserKnownHostsFile)
+                if ($RetryFrom) {
+                    $fleetArgs += @('-RetryFrom', $RetryFrom)
+                }
+                $output = & $script:pwshPath @fleetArgs 2>&1
+                $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
+                ($output | Out-String)
+            } finally {
+                $env:PSModulePath = $savedModulePath
+                Remove-Item -Path Env:AZCM_EXAMPLES -ErrorAction SilentlyContinue
+            }
         }
+        $said = & $runFleet $report $null
+        # One fan-out for every group, summed up once.
+        ([regex]::Matches($said, 'Connect-AzcmAgent on 6 machines: ')).Count | Should -Be 1 -Because $said
         $rows = @(Import-Csv -LiteralPath $report)
-        $rows.Count | Should -Be 6 -Because ($rows | Format-Table | Out-String)
+        @($rows | ForEach-Object { $_.HostName }) | Should -Be $order
         foreach ($m in ($script:fleet.Machines | Where-Object Name -NE 'web_05_')) {
-            $row = $rows | Where-Object ComputerName -EQ $m.Address
+            $row = $rows | Where-Object HostName -EQ $m.Address
             $row.MachineName | Should -Be $m.Name
             $row.Status | Should -Be 'Connected'
             $row.ResourceId | Should -Match ('/machines/{0}$' -f $m.Name)
+            $row.Location | Should -Be $env:FAKE_LOCATION
         }
-        ($rows | Where-Object ComputerName -EQ '127.0.0.25').Status | Should -Be 'Failed'
-        ($rows | Where-Object ComputerName -EQ '127.0.0.26').Status | Should -Be 'Unreachable'
+        ($rows | Where-Object HostName -EQ '127.0.0.24').ResourceId | Should -Match '/resourceGroups/fleet-rg-2/'
+        ($rows | Where-Object HostName -EQ '127.0.0.24').ResourceGroupName | Should -Be 'fleet-rg-2'
+        $bad = $rows | Where-Object HostName -EQ '127.0.0.25'
+        $bad.Status | Should -Be 'Failed'
+        $bad.ErrorCode | Should -Be 'AZCM0102'
+        $bad.ResourceGroupName | Should -Be $env:FAKE_RESOURCE_GROUP
+        ($rows | Where-Object HostName -EQ '127.0.0.26').Status | Should -Be 'Unreachable'
+
+        # Retry from the report, the failed server given a valid name: only the two that did
+        # not connect run, and the new report is whole, in the same order.
+        $edited = @(Import-Csv -LiteralPath $report)
+        ($edited | Where-Object HostName -EQ '127.0.0.25').Name = 'web-05'
+        $edited | Export-Csv -LiteralPath $report -NoTypeInformation
+        $retried = Join-Path -Path $script:work -ChildPath 'report-retry.csv'
+        $said = & $runFleet $retried $report
+        $said | Should -Match 'Connect-AzcmAgent on 2 machines: Connected 1, Unreachable 1'
+        $rows = @(Import-Csv -LiteralPath $retried)
+        @($rows | ForEach-Object { $_.HostName }) | Should -Be $order
+        $fixed = $rows | Where-Object HostName -EQ '127.0.0.25'
+        $fixed.Status | Should -Be 'Connected'
+        $fixed.ResourceId | Should -Match '/machines/web-05$'
+        $fixed.ErrorCode | Should -BeNullOrEmpty
+        ($rows | Where-Object HostName -EQ '127.0.0.26').Status | Should -Be 'Unreachable'
+        @($rows | Where-Object Status -EQ 'Connected').Count | Should -Be 5
     }
 }

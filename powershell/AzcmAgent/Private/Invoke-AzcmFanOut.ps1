@@ -484,8 +484,14 @@ function Invoke-AzcmFanOut {
 
     # One line for the whole run, per outcome: information, not output.
     if ($outcomes.Count -gt 0) {
-        $parts = @($outcomes.Keys | ForEach-Object { '{0} {1}' -f $_, $outcomes[$_] })
-        $summary = '{0} on {1} machines: {2}' -f $commandName, $machines.Count, ($parts -join ', ')
+        # What went well first, then Failed, then Unreachable.
+        $keys = @($outcomes.Keys | Where-Object { $failedOutcomes -notcontains $_ }) + @($failedOutcomes | Where-Object { $outcomes.Contains($_) })
+        $parts = @($keys | ForEach-Object { '{0} {1}' -f $_, $outcomes[$_] })
+        $noun = 'machines'
+        if ($machines.Count -eq 1) {
+            $noun = 'machine'
+        }
+        $summary = '{0} on {1} {2}: {3}' -f $commandName, $machines.Count, $noun, ($parts -join ', ')
         if ($Cmdlet.MyInvocation.BoundParameters.ContainsKey('InformationAction')) {
             Write-Information -MessageData $summary -Tags 'AzcmAgent.FanOutSummary'
         } else {
