@@ -113,6 +113,106 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
         $most | Should -BeLessOrEqual 2
     }
 
+    It 'shows one parent bar and a child bar per machine named by host, names remote warnings and verbose lines, and sums up as information' {
+        # A runspace of its own keeps every record the host would have drawn.
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript({
+                    param($ModulePath, $Hosts, $Ssh, $Credential, $Target)
+                    Import-Module -Name $ModulePath
+                    Connect-AzcmAgent -HostName $Hosts @Ssh -ServicePrincipalCredential $Credential @Target -ThrottleLimit 1 -Confirm:$false
+                    $sessions = @(New-PSSession -HostName $Hosts @Ssh)
+                    try {
+                        Set-AzcmConfig -Session $sessions -Name proxy.bypass -Value 'ARM' -Confirm:$false
+                        Clear-AzcmConfig -Session $sessions -Name proxy.bypass -Confirm:$false
+                        $null = Get-AzcmAgent -Session $sessions -Verbose
+                    } finally {
+                        Remove-PSSession -Session $sessions
+                    }
+                }).AddArgument($modulePath).AddArgument(@('127.0.0.11', '127.0.0.12')).AddArgument($script:ssh).AddArgument($script:credential).AddArgument($script:target)
+            $output = @($ps.Invoke())
+            @($ps.Streams.Error) | Should -BeNullOrEmpty
+            # Output: only the two connection rows, the summary is not one of them.
+            @($output | Where-Object { $_.PSObject.TypeNames -contains 'Deserialized.AzcmAgent.Connection' }).Count | Should -Be 2
+            @($output | Where-Object { $_ -is [string] }) | Should -BeNullOrEmpty
+
+            $progress = @($ps.Streams.Progress)
+            $parents = @($progress | Where-Object Activity -EQ 'Connecting 2 machines')
+            $parents.Count | Should -BeGreaterThan 1
+            $parentId = $parents[0].ActivityId
+            @($parents | ForEach-Object { $_.StatusDescription }) | Should -Contain '0 done, 0 failed, 1 running, 1 waiting'
+            @($parents | ForEach-Object { $_.StatusDescription }) | Should -Contain '1 done, 0 failed, 1 running'
+            $children = @($progress | Where-Object { $_.ParentActivityId -eq $parentId -and $_.RecordType -ne 'Completed' })
+            foreach ($address in @('127.0.0.11', '127.0.0.12')) {
+                $own = @($children | Where-Object Activity -EQ ('{0}: Connect' -f $address))
+                $own.Count | Should -BeGreaterThan 1 -Because ($children | Format-Table ActivityId, Activity, StatusDescription | Out-String)
+                @($own | ForEach-Object { $_.StatusDescription }) | Should -Contain 'checking the local agent state'
+                @($own.ActivityId | Select-Object -Unique).Count | Should -Be 1
+            }
+            @($children.ActivityId | Select-Object -Unique).Count | Should -Be 2
+
+            $warnings = @($ps.Streams.Warning | ForEach-Object { $_.Message })
+            foreach ($address in @('127.0.0.11', '127.0.0.12')) {
+                $warnings | Should -Contain ('{0}: proxy.bypass has no effect until proxy.url is set' -f $address)
+            }
+            $verbose = @($ps.Streams.Verbose | ForEach-Object { $_.Message })
+            @($verbose | Where-Object { $_ -match '^127\.0\.0\.11: ' }).Count | Should -BeGreaterThan 0
+            @($verbose | Where-Object { $_ -match '^127\.0\.0\.12: ' }).Count | Should -BeGreaterThan 0
+
+            $summaries = @($ps.Streams.Information | Where-Object { $_.Tags -contains 'AzcmAgent.FanOutSummary' } | ForEach-Object { [string]$_.MessageData })
+            $summaries | Should -Contain 'Connect-AzcmAgent on 2 machines: AlreadyConnected 2'
+            $summaries | Should -Contain 'Set-AzcmConfig on 2 machines: Done 2'
+        } finally {
+            $ps.Dispose()
+        }
+    }
+
+    It 'pipes the rows of what failed straight back in, also through Export-Csv and Import-Csv' {
+        $rows = @(Connect-AzcmAgent -HostName '127.0.0.17', '127.0.0.16', '127.0.0.11' @script:ssh -ServicePrincipalCredential $script:credential @script:target -Confirm:$false)
+        $rows.Count | Should -Be 3
+        foreach ($row in $rows) {
+            # Reached over SSH: HostName holds the address, ComputerName is empty.
+            $row.HostName | Should -Be $row.PSComputerName
+            $row.ComputerName | Should -BeNullOrEmpty
+            $row.SubscriptionId | Should -Be $env:FAKE_SUBSCRIPTION_ID
+            $row.ResourceGroupName | Should -Be $env:FAKE_RESOURCE_GROUP
+            $row.Location | Should -Be $env:FAKE_LOCATION
+        }
+        $bad = $rows | Where-Object HostName -EQ '127.0.0.17'
+        $bad.Status | Should -Be 'Failed'
+        $bad.ErrorCode | Should -Be 'AZCM0102'
+        $bad.Error | Should -Not -Match '^AZCM0102'
+        ($rows | Where-Object HostName -EQ '127.0.0.16').ErrorCode | Should -BeNullOrEmpty
+        ($rows | Where-Object HostName -EQ '127.0.0.11').Status | Should -Be 'AlreadyConnected'
+
+        # The live rows bind by property name: the unreachable one is tried again as it was.
+        $again = @($rows | Where-Object Status -EQ 'Unreachable' | Connect-AzcmAgent @script:ssh -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Cloud $env:FAKE_CLOUD -Confirm:$false)
+        $again.Count | Should -Be 1
+        $again[0].HostName | Should -Be '127.0.0.16'
+        $again[0].Status | Should -Be 'Unreachable'
+
+        # Through a CSV file, the failed machine given a valid resource name in its row.
+        $csv = Join-Path -Path $TestDrive -ChildPath 'fleet.csv'
+        $rows | Export-Csv -LiteralPath $csv -NoTypeInformation
+        $back = @(Import-Csv -LiteralPath $csv)
+        $back.Count | Should -Be 3
+        foreach ($property in @('HostName', 'Status', 'SubscriptionId', 'ResourceGroupName', 'Location', 'ErrorCode', 'Error')) {
+            @($back | ForEach-Object { $_.$property }) | Should -Be @($rows | ForEach-Object { [string]$_.$property }) -Because $property
+        }
+        ($back | Where-Object HostName -EQ '127.0.0.17').Name = 'srv-bad-renamed'
+        $retry = @($back | Where-Object Status -NotIn @('Connected', 'AlreadyConnected') | Connect-AzcmAgent @script:ssh -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -Cloud $env:FAKE_CLOUD -Confirm:$false -InformationVariable said)
+        $retry.Count | Should -Be 2
+        $fixed = $retry | Where-Object HostName -EQ '127.0.0.17'
+        $fixed.Status | Should -Be 'Connected'
+        $fixed.Name | Should -Be 'srv-bad-renamed'
+        $fixed.ResourceId | Should -Match '/machines/srv-bad-renamed$'
+        ($retry | Where-Object HostName -EQ '127.0.0.16').Status | Should -Be 'Unreachable'
+        # Both in one fan-out.
+        @($said | ForEach-Object { [string]$_.MessageData }) | Should -Contain 'Connect-AzcmAgent on 2 machines: Connected 1, Unreachable 1'
+        $left = @(Disconnect-AzcmAgent -HostName '127.0.0.17' @script:ssh -ForceLocalOnly -Confirm:$false)
+        $left[0].Status | Should -Be 'Disconnected'
+    }
+
     It 'reads every machine with Get-AzcmAgent, and reports the one nobody answers as an error' {
         $rows = @(Get-AzcmAgent -HostName @($script:good + '127.0.0.16') @script:ssh -ErrorVariable unreachable -ErrorAction SilentlyContinue)
         $rows.Count | Should -Be 5

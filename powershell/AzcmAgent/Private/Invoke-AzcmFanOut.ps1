@@ -119,6 +119,11 @@ function Invoke-AzcmFanOut {
         }
         if ([string]$ordered['ErrorId'] -match '^(AZCM[0-9]{4})\b') {
             $ordered['ErrorCode'] = $Matches[1]
+            # The code has its own column; the message keeps the words.
+            $prefix = '{0}: ' -f $Matches[1]
+            if ([string]$ordered['Error'] -and ([string]$ordered['Error']).StartsWith($prefix)) {
+                $ordered['Error'] = ([string]$ordered['Error']).Substring($prefix.Length)
+            }
         }
         $shaped = New-Object -TypeName PSObject -Property $ordered
         $shaped.PSObject.TypeNames.Clear()
