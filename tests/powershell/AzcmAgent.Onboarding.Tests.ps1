@@ -205,6 +205,54 @@ Describe 'Confirmation' {
     }
 }
 
+Describe 'Pipeline input and the terminal' {
+    It 'takes a row of a connect run here back as this machine, never as a WinRM target' {
+        New-TestStateRoot -Name 'local-row' | Out-Null
+        $first = Connect-AzcmAgent -ServicePrincipalCredential $script:credential @script:target -Name 'pester-local-row' -WhatIf
+        $first.ComputerName | Should -Be ([System.Environment]::MachineName)
+        # The row binds -ComputerName (and -Location) by property name.
+        $again = @($first | Connect-AzcmAgent -ServicePrincipalCredential $script:credential -TenantId $env:FAKE_TENANT_ID -SubscriptionId $env:FAKE_SUBSCRIPTION_ID -ResourceGroupName $env:FAKE_RESOURCE_GROUP -Cloud $env:FAKE_CLOUD -Name 'pester-local-row' -WhatIf)
+        $again.Count | Should -Be 1
+        $again[0].Status | Should -Be 'WhatIf'
+        $again[0].PSObject.Properties['PSComputerName'] | Should -BeNullOrEmpty
+    }
+
+    It 'draws the step azcm is in while it waits, in a terminal' {
+        if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
+            Set-ItResult -Skipped -Because 'the pseudo-terminal is a Unix one (Python pty)'
+            return
+        }
+        $work = Join-Path -Path $TestDrive -ChildPath 'terminal'
+        New-Item -ItemType Directory -Path $work -Force | Out-Null
+        $scenario = Join-Path -Path $work -ChildPath 'slow-put.json'
+        Set-Content -LiteralPath $scenario -Value '{"faults":[{"step":"machinePut","kind":{"type":"delay","ms":3500},"times":1}]}' -Encoding Ascii
+        $slow = Start-TestFakeCloud -Scenario $scenario
+        try {
+            New-TestStateRoot -Name 'terminal' | Out-Null
+            $child = Join-Path -Path $work -ChildPath 'connect.ps1'
+            $manifest = Join-Path -Path (Get-Module -Name AzcmAgent).ModuleBase -ChildPath 'AzcmAgent.psd1'
+            $lines = @(
+                ("Import-Module -Name '{0}'" -f $manifest),
+                '$secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force',
+                '$sp = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:FAKE_CLIENT_ID, $secret',
+                'Connect-AzcmAgent -ServicePrincipalCredential $sp -TenantId $env:FAKE_TENANT_ID -SubscriptionId $env:FAKE_SUBSCRIPTION_ID -ResourceGroupName $env:FAKE_RESOURCE_GROUP -Location $env:FAKE_LOCATION -Cloud $env:FAKE_CLOUD -Name pester-terminal -Confirm:$false | Out-Null',
+                "'connected'"
+            )
+            Set-Content -LiteralPath $child -Value ($lines -join "`n")
+            # A terminal of 120 columns that answers PowerShell's cursor queries, as a console would.
+            $PSNativeCommandArgumentPassing = 'Standard'
+            $terminal = Join-Path -Path $PSScriptRoot -ChildPath 'terminal.py'
+            $screen = (& python3 $terminal (Get-Process -Id $PID).Path -NoProfile -NonInteractive -File $child 2>&1) -join "`n"
+            $LASTEXITCODE | Should -Be 0 -Because $screen
+            $screen | Should -Match 'connected'
+            # The running step, said again while the PUT is held: drawn, with how long it has run.
+            $screen | Should -Match 'creating the machine resource \([1-9] s\)'
+        } finally {
+            Stop-TestFakeCloud -Fake $slow
+        }
+    }
+}
+
 Describe 'The other sign-in parameter sets, end to end' {
     BeforeEach {
         $script:root = New-TestStateRoot -Name 'signin'
