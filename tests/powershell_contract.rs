@@ -299,6 +299,9 @@ const POWERSHELL_ONLY: &[&str] = &[
     "Options",
     "PassThru",
     "Quiet",
+    // Export-AzcmLog: where the machines' archives are brought back to.
+    "Destination",
+    "KeepRemoteCopy",
 ];
 
 /// Parameters that carry several azcm flags at once.

@@ -213,6 +213,44 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
         $left[0].Status | Should -Be 'Disconnected'
     }
 
+    It 'brings the support archive of every machine back with Export-AzcmLog -Destination, one file each, and goes on past a failure' {
+        $folder = Join-Path -Path $TestDrive -ChildPath 'support'
+        $files = @(Export-AzcmLog -HostName '127.0.0.11', '127.0.0.16', '127.0.0.12' @script:ssh -Destination $folder -Confirm:$false -ErrorVariable failures -ErrorAction SilentlyContinue)
+        $files.Count | Should -Be 2 -Because ($failures | Out-String)
+        foreach ($address in @('127.0.0.11', '127.0.0.12')) {
+            $file = $files | Where-Object PSComputerName -EQ $address
+            $file | Should -BeOfType [System.IO.FileInfo]
+            $file.DirectoryName | Should -Be $folder
+            $file.Name | Should -Match ('^{0}-azcmagent-[0-9]{{8}}T[0-9]{{6}}\.zip$' -f [regex]::Escape($address))
+            $file.MachineName | Should -Be ($script:fleet.Machines | Where-Object Address -EQ $address).Name
+            $file.AzcmFileCount | Should -BeGreaterThan 0
+            $file.RemotePath | Should -BeNullOrEmpty
+            # A whole zip, with the manifest azcm writes.
+            Add-Type -AssemblyName System.IO.Compression.FileSystem
+            $zip = [System.IO.Compression.ZipFile]::OpenRead($file.FullName)
+            try {
+                @($zip.Entries | Where-Object FullName -Like '*manifest*').Count | Should -BeGreaterThan 0
+            } finally {
+                $zip.Dispose()
+            }
+        }
+        @(Get-ChildItem -LiteralPath $folder).Count | Should -Be 2
+        # The copies on the machines are gone.
+        @(Get-ChildItem -LiteralPath $HOME -Filter 'azcmagent-*-srv-0[12].zip').Count | Should -Be 0
+        # The machine nobody answers is an error of its own, naming it.
+        @($failures | Where-Object { $_.FullyQualifiedErrorId -match 'PSSessionOpenFailed' }).Count | Should -Be 1
+
+        # -KeepRemoteCopy leaves the machine's copy where it was written there.
+        $kept = @(Export-AzcmLog -HostName '127.0.0.11' @script:ssh -Destination $folder -KeepRemoteCopy -Confirm:$false)
+        $kept.Count | Should -Be 1
+        $kept[0].RemotePath | Should -Match 'azcmagent-[0-9T]+-srv-01\.zip$'
+        Test-Path -LiteralPath $kept[0].RemotePath | Should -BeTrue
+        Remove-Item -LiteralPath $kept[0].RemotePath
+
+        # Here, -Destination has nothing to bring back.
+        { Export-AzcmLog -Destination $folder -Confirm:$false } | Should -Throw -ErrorId 'DestinationNeedsRemoting,Export-AzcmLog'
+    }
+
     It 'reads every machine with Get-AzcmAgent, and reports the one nobody answers as an error' {
         $rows = @(Get-AzcmAgent -HostName @($script:good + '127.0.0.16') @script:ssh -ErrorVariable unreachable -ErrorAction SilentlyContinue)
         $rows.Count | Should -Be 5

@@ -270,7 +270,7 @@ function Invoke-AzcmFanOut {
         }
         if ($targets.Count -gt 0) {
             # Fan-out and local-only parameters stay here; switches travel as booleans.
-            $localOnly = @('Session', 'ComputerName', 'Credential', 'HostName', 'UserName', 'KeyFilePath', 'Port', 'Options', 'ThrottleLimit', 'WhatIf', 'Confirm', 'OutVariable', 'OutBuffer', 'PipelineVariable', 'InformationVariable', 'WarningVariable', 'ErrorVariable')
+            $localOnly = @('Session', 'ComputerName', 'Credential', 'HostName', 'UserName', 'KeyFilePath', 'Port', 'Options', 'ThrottleLimit', 'Destination', 'KeepRemoteCopy', 'WhatIf', 'Confirm', 'OutVariable', 'OutBuffer', 'PipelineVariable', 'InformationVariable', 'WarningVariable', 'ErrorVariable')
             $forwardOf = {
                 param($Parameters)
                 $forward = @{}

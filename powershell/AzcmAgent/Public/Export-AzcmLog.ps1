@@ -24,6 +24,14 @@ function Export-AzcmLog {
     .PARAMETER MaxFileSize
     The most bytes taken from one log file (its newest part is kept).
 
+    .PARAMETER Destination
+    With -Session, -ComputerName or -HostName: a folder on this machine that each machine's archive
+    is brought back to, as <machine>-azcmagent-<time>.zip (<machine> as it was asked for); the copy
+    on the machine is then removed unless -KeepRemoteCopy. Created when missing.
+
+    .PARAMETER KeepRemoteCopy
+    With -Destination: leaves each machine's archive where it was written there (RemotePath).
+
     .PARAMETER Session
     Runs the cmdlet on the machines of these PowerShell sessions (the AzcmAgent module must be
     installed there) and returns their results, each with PSComputerName and MachineName.
@@ -72,8 +80,14 @@ function Export-AzcmLog {
 
     Writes an archive on each of two servers and lists where each one is.
 
+    .EXAMPLE
+    Export-AzcmLog -HostName web01, web02 -UserName admin -Destination .\support\ -Confirm:$false
+
+    Brings both servers' archives back into .\support\ (web01-azcmagent-<time>.zip, ...), one file per
+    server; a server that fails or cannot be reached is an error of its own and the others go on.
+
     .OUTPUTS
-    System.IO.FileInfo: the archive, with AzcmFileCount, AzcmBytes, AzcmRedactions, AzcmRedacted and AzcmSkipped from its manifest.
+    System.IO.FileInfo: the archive, with AzcmFileCount, AzcmBytes, AzcmRedactions, AzcmRedacted and AzcmSkipped from its manifest; with remoting also PSComputerName and MachineName (and with -Destination RemotePath, where it was written on the machine).
 
     .LINK
     about_AzcmAgent
@@ -101,6 +115,13 @@ function Export-AzcmLog {
         [Parameter(Mandatory = $false)]
         [ValidateRange(1, [long]::MaxValue)]
         [long]$MaxFileSize,
+
+        [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
+        [string]$Destination,
+
+        [Parameter(Mandatory = $false)]
+        [switch]$KeepRemoteCopy,
 
         [Parameter(Mandatory = $false)]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
@@ -138,9 +159,58 @@ function Export-AzcmLog {
 
     process {
         if ($Session -or $ComputerName -or $HostName) {
-            # Each machine writes its archive locally (-Path as seen there); the FileInfo comes back.
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Action 'Write the Azure Arc agent log archive' -ThrottleLimit $ThrottleLimit
+            # Each machine writes its archive there (-Path as seen there); its FileInfo comes back,
+            # or with -Destination the archive itself.
+            if (-not $Destination) {
+                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Action 'Write the Azure Arc agent log archive' -ThrottleLimit $ThrottleLimit
+                return
+            }
+            $folder = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Destination)
+            if (-not (Test-Path -LiteralPath $folder -PathType Container)) {
+                New-Item -ItemType Directory -Path $folder -Force -ErrorAction Stop | Out-Null
+            }
+            $keep = [bool]$KeepRemoteCopy
+            $cmdlet = $PSCmdlet
+            # Runs for each machine's row as it arrives, while its session is open. A closure:
+            # it sees only these variables, whatever the fan-out's own are called.
+            $fetch = {
+                param($Row, $RemoteSession)
+                $asked = [string]$Row.PSComputerName
+                try {
+                    $stamp = $Row.LastWriteTime.ToUniversalTime().ToString('yyyyMMddTHHmmss')
+                    if ([string]$Row.Name -match '^azcmagent-([0-9]{8}T[0-9]{6})') {
+                        $stamp = $Matches[1]
+                    }
+                    $safe = $asked -replace '[^A-Za-z0-9._-]', '_'
+                    $local = Join-Path -Path $folder -ChildPath ('{0}-azcmagent-{1}.zip' -f $safe, $stamp)
+                    Copy-Item -FromSession $RemoteSession -LiteralPath ([string]$Row.FullName) -Destination $local -Force -ErrorAction Stop
+                    if (-not $keep) {
+                        Invoke-Command -Session $RemoteSession -ScriptBlock {
+                            param($RemotePath)
+                            Remove-Item -LiteralPath $RemotePath -Force
+                        } -ArgumentList ([string]$Row.FullName) -ErrorAction Stop
+                    }
+                    $file = Get-Item -LiteralPath $local -ErrorAction Stop
+                    foreach ($property in @('PSComputerName', 'MachineName', 'AzcmFileCount', 'AzcmBytes', 'AzcmRedactions', 'AzcmRedacted', 'AzcmSkipped')) {
+                        Add-Member -InputObject $file -NotePropertyName $property -NotePropertyValue $Row.$property -Force
+                    }
+                    $remotePath = $null
+                    if ($keep) {
+                        $remotePath = [string]$Row.FullName
+                    }
+                    Add-Member -InputObject $file -NotePropertyName 'RemotePath' -NotePropertyValue $remotePath -Force
+                    $file
+                } catch {
+                    $exception = New-Object -TypeName System.IO.IOException -ArgumentList ('{0}: the archive {1} was written there but could not be brought back: {2}' -f $asked, $Row.FullName, $_.Exception.Message), $_.Exception
+                    $cmdlet.WriteError((New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList @($exception, 'LogArchiveNotFetched', [System.Management.Automation.ErrorCategory]::ReadError, $asked)))
+                }
+            }.GetNewClosure()
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Action 'Write the Azure Arc agent log archive' -ThrottleLimit $ThrottleLimit -OnRow $fetch
             return
+        }
+        if ($Destination -or $KeepRemoteCopy) {
+            $exception = New-Object -TypeName System.ArgumentException -ArgumentList '-Destination and -KeepRemoteCopy bring archives back from other machines (-Session, -ComputerName, -HostName); on this machine -Path says where the archive goes.'
+            $PSCmdlet.ThrowTerminatingError((New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList @($exception, 'DestinationNeedsRemoting', [System.Management.Automation.ErrorCategory]::InvalidArgument, $Destination)))
         }
         $arguments = New-Object -TypeName 'System.Collections.Generic.List[string]'
         if ($Full) {
