@@ -54,6 +54,29 @@ Describe 'Default views' {
         $view | Should -Not -Match '/subscriptions/'
     }
 
+    It 'shows no PowerShell hashtable syntax, also as Format-List * and in a mixed stream' {
+        $target = Get-TestFakeTarget
+        $connection = Connect-AzcmAgent -ServicePrincipalCredential (Get-TestFakeCredential) @target -Name 'pester-words' -Confirm:$false
+        try {
+            $checks = @(Test-AzcmConnectivity -Location $env:FAKE_LOCATION -Cloud $env:FAKE_CLOUD)
+            $agent = Get-AzcmAgent -WarningAction SilentlyContinue
+            foreach ($shown in @(
+                    ($connection | Format-List * | Out-String -Width 200),
+                    ($agent | Format-List * | Out-String -Width 200),
+                    ($checks | Format-List * | Out-String -Width 200),
+                    # Endpoint rows first: the summary is then drawn out of band, with every property.
+                    ($checks | Out-String -Width 200))) {
+                $shown | Should -Not -Match '@\{'
+            }
+            ($connection | Format-List * | Out-String -Width 200) | Should -Match 'Services\s+: \{himdsd: not installed'
+            ($agent | Format-List * | Out-String -Width 200) | Should -Match '(?m)^AzureVm\s+: no\s*$'
+            ($checks | Out-String -Width 200) | Should -Match 'Skipped\s+: \{sqlTelemetry: only with --extensions sql'
+            ($checks | Format-List * | Out-String -Width 200) | Should -Match 'Stages\s+: DNS ok \(\d+ ms\), TCP ok'
+        } finally {
+            Disconnect-AzcmAgent -ForceLocalOnly -Confirm:$false | Out-Null
+        }
+    }
+
     It 'shows extensions as Name, Version, State, Size' {
         Get-AzcmExtension | Get-View | Should -BeNullOrEmpty
         $dir = Join-Path -Path $env:AZCM_ROOT -ChildPath 'var/lib/waagent/Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.30.0'

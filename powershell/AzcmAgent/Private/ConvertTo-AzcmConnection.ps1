@@ -33,8 +33,8 @@ function ConvertTo-AzcmConnection {
         PrincipalId    = [string]$Result.principalId
         CorrelationId  = [string]$Result.correlationId
         Actions        = @($Result.actions | Where-Object { $null -ne $_ } | ForEach-Object { ConvertTo-AzcmAction -Action $_ })
-        Services       = @($Result.services)
-        Steps          = @($Result.steps)
+        Services       = @($Result.services | ForEach-Object { Add-AzcmDisplayText -InputObject $_ -Text { '{0}: {1}' -f $this.name, ([string]$this.result -creplace '([a-z])([A-Z])', '$1 $2').ToLowerInvariant() } })
+        Steps          = @($Result.steps | ForEach-Object { Add-AzcmDisplayText -InputObject $_ -Text { '{0} {1} ms' -f $this.name, $this.ms } })
         Error          = $null
     }
 }

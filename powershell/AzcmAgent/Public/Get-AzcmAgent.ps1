@@ -210,6 +210,20 @@ function Get-AzcmAgent {
             $name = $entry.Name.Substring(0, 1).ToUpperInvariant() + $entry.Name.Substring(1)
             $agent[$name] = $entry.Value
         }
+        if ($null -ne $agent['DependentServices']) {
+            $agent['DependentServices'] = Add-AzcmDisplayText -InputObject $agent['DependentServices'] -Text {
+                @($this.PSObject.Properties | Where-Object MemberType -EQ 'NoteProperty' | ForEach-Object { '{0}: {1}' -f $_.Name, $_.Value }) -join ', '
+            }
+        }
+        if ($null -ne $agent['AzureVm'] -and $null -ne $agent['AzureVm'].PSObject.Properties['detected']) {
+            $agent['AzureVm'] = Add-AzcmDisplayText -InputObject $agent['AzureVm'] -Text {
+                if ($this.detected) {
+                    'yes ({0})' -f (@($this.evidence) -join '; ')
+                } else {
+                    'no'
+                }
+            }
+        }
         $object = [pscustomobject]$agent
         if ($object.PSObject.TypeNames[0] -ne 'AzcmAgent.Agent') {
             $object.PSObject.TypeNames.Insert(0, 'AzcmAgent.Agent')

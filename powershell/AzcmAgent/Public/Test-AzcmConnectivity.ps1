@@ -246,7 +246,23 @@ function Test-AzcmConnectivity {
                 FailedStage  = $stage
                 Failure      = $cause
                 Remediation  = $remedy
-                Stages       = $endpoint.stages
+                Stages       = Add-AzcmDisplayText -InputObject $endpoint.stages -Text {
+                    $parts = foreach ($stage in @('dns', 'tcp', 'tls', 'http')) {
+                        $measured = $this.$stage
+                        if ($null -ne $measured) {
+                            $verdict = 'ok'
+                            if (-not $measured.ok) {
+                                $verdict = 'failed'
+                            }
+                            '{0} {1} ({2} ms)' -f $stage.ToUpperInvariant(), $verdict, $measured.ms
+                        }
+                    }
+                    if ($parts) {
+                        @($parts) -join ', '
+                    } else {
+                        'none measured'
+                    }
+                }
             }
         }
         $summary = $report.summary
@@ -282,7 +298,7 @@ function Test-AzcmConnectivity {
             DnsServer         = [string]$summary.dnsServer
             AzureVm           = [bool]$summary.azureVm.detected
             Milliseconds      = [int]$summary.wallMs
-            Skipped           = @($summary.skipped)
+            Skipped           = @($summary.skipped | ForEach-Object { Add-AzcmDisplayText -InputObject $_ -Text { '{0}: {1}' -f $this.id, $this.reason } })
         }
         if ($null -ne $failure) {
             $PSCmdlet.WriteError($failure)
