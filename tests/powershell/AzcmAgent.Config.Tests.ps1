@@ -65,6 +65,15 @@ Describe 'Set-AzcmConfig' {
         (Get-AzcmConfig -Name proxy.url).Value | Should -Be 'http://proxy.contoso.corp:8080'
     }
 
+    It 'refuses -Session with no session in it, rather than changing this machine' {
+        # New-PSSession that opened nothing leaves $sessions empty.
+        $sessions = @()
+        { Set-AzcmConfig -Name proxy.url -Value 'http://proxy.contoso.corp:8080' -Session $sessions -Confirm:$false } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { Set-AzcmConfig -Name proxy.url -Value 'http://proxy.contoso.corp:8080' -Session $null -Confirm:$false } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { Get-AzcmConfig -Session $null } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        (Get-AzcmConfig -Name proxy.url).Source | Should -Be 'default'
+    }
+
     It 'takes Name and Value from the pipeline by property name (a settings file, another machine''s settings)' {
         $wanted = @(
             [pscustomobject]@{ Name = 'proxy.url'; Value = 'http://proxy.contoso.corp:3128' },

@@ -262,7 +262,9 @@ function Connect-AzcmAgent {
         [ValidateRange(1, 3600)]
         [int]$RetryTimeout,
 
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         # Empty cells (a row reached over the other transport) are ignored.

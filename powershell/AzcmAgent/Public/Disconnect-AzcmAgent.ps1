@@ -147,7 +147,9 @@ function Disconnect-AzcmAgent {
         [ValidateRange(1, 3600)]
         [int]$RetryTimeout,
 
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]

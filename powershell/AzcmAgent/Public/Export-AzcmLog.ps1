@@ -123,7 +123,9 @@ function Export-AzcmLog {
         [Parameter(Mandatory = $false)]
         [switch]$KeepRemoteCopy,
 
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]

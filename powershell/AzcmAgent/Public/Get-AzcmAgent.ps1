@@ -128,7 +128,9 @@ function Get-AzcmAgent {
         [ValidateNotNullOrEmpty()]
         [string]$TenantId,
 
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]

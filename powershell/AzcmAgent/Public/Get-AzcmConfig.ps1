@@ -60,7 +60,9 @@ function Get-AzcmConfig {
         [ValidateSet('incomingconnections.enabled', 'incomingconnections.ports', 'connection.type', 'proxy.url', 'proxy.bypass', 'extensions.allowlist', 'extensions.blocklist', 'guestconfiguration.enabled', 'extensions.enabled', 'config.mode', 'guestconfiguration.agent.cpulimit', 'extensions.agent.cpulimit')]
         [string[]]$Name,
 
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $true, ParameterSetName = 'Session')]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false, ParameterSetName = 'Session')]

@@ -63,7 +63,9 @@ function Get-AzcmExtension {
     [CmdletBinding()]
     [OutputType('AzcmAgent.Extension')]
     param(
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]

@@ -30,7 +30,9 @@ function Get-AzcmVersion {
     [CmdletBinding()]
     [OutputType('AzcmAgent.Version')]
     param(
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]

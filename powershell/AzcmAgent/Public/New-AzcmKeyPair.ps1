@@ -32,7 +32,9 @@ function New-AzcmKeyPair {
     [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium')]
     [OutputType('AzcmAgent.KeyPair')]
     param(
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]

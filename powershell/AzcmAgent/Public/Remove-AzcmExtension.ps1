@@ -94,7 +94,9 @@ function Remove-AzcmExtension {
         [ValidateRange(1, 3600)]
         [int]$TimeoutSec = 300,
 
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]

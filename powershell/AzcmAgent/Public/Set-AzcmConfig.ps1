@@ -85,7 +85,9 @@ function Set-AzcmConfig {
         [Parameter(Mandatory = $false)]
         [switch]$PassThru,
 
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]

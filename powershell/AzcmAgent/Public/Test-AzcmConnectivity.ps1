@@ -136,7 +136,9 @@ function Test-AzcmConnectivity {
         [Parameter(Mandatory = $false)]
         [switch]$Quiet,
 
+        # A variable that holds no session (none opened) must not turn a fleet run into a local one.
         [Parameter(Mandatory = $false)]
+        [ValidateNotNullOrEmpty()]
         [System.Management.Automation.Runspaces.PSSession[]]$Session,
 
         [Parameter(Mandatory = $false)]
