@@ -205,6 +205,15 @@ fn monitor_mode_imposes_its_defaults_and_locks_the_lists() {
         .contains(&json!("Microsoft.Azure.Monitor/AzureMonitorWindowsAgent")));
     let human = azcm.run(["config", "list"]).stdout;
     assert!(human.contains("(set by config.mode monitor)"), "{human}");
+    // Every value says where it comes from.
+    assert!(
+        human.contains("config.mode                           : monitor (set locally)"),
+        "{human}"
+    );
+    assert!(
+        human.contains("proxy.url                             : not set (default)"),
+        "{human}"
+    );
 
     // Back to full: the admin's own list is in effect again.
     set(&azcm, &["config.mode", "full"]);

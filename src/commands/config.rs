@@ -38,11 +38,15 @@ fn label(prop: &Property) -> String {
     }
 }
 
+/// A value and where it comes from, as the admin reads it: the default, set here, or imposed by
+/// monitor mode.
 fn annotated(s: &Setting) -> String {
     let value = display_value(&s.value);
     match s.source {
         ValueOrigin::MonitorMode => format!("{value} (set by config.mode monitor)"),
-        _ => value,
+        ValueOrigin::Local => format!("{value} (set locally)"),
+        ValueOrigin::Default if value.is_empty() => "not set (default)".to_string(),
+        ValueOrigin::Default => format!("{value} (default)"),
     }
 }
 
