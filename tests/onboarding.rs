@@ -1745,7 +1745,9 @@ fn a_secret_typed_at_a_terminal_is_prompted_for_and_not_echoed() {
 }
 
 /// Waits until a connect is inside its machine PUT, held by a Delay fault: the fake logs a
-/// request once answered, so the resource group look-up before it is what shows.
+/// request once answered, so the resource group look-up before it is what shows. (The Ctrl+C
+/// test that uses it signals a Unix process.)
+#[cfg(target_os = "linux")]
 fn inside_the_held_put(o: &Onboarding) {
     let started = Instant::now();
     while !o
