@@ -36,10 +36,14 @@ try {
     $alone = $all[-1].Address
     # Warm: the first remote PowerShell of this machine loads from a cold cache.
     $null = Get-AzcmAgent -HostName $alone @ssh -InformationAction SilentlyContinue -WarningAction SilentlyContinue
+    $busy = { $f = ((Get-Content -LiteralPath '/proc/stat' -TotalCount 1) -split '\s+')[1..8] | ForEach-Object { [double]$_ }; ($f[0] + $f[1] + $f[2] + $f[5] + $f[6] + $f[7]) / 100 }
+    $aloneCpu = @()
     $single = foreach ($round in 1..3) {
+        $busyBefore = & $busy
         $watch = [System.Diagnostics.Stopwatch]::StartNew()
         $row = Connect-AzcmAgent -HostName $alone @ssh -ServicePrincipalCredential $credential @target -Name ('bench-alone-{0}' -f $round) @quiet
         $watch.Stop()
+        $aloneCpu += (& $busy) - $busyBefore
         if ($row.Status -ne 'Connected') { throw ('the machine alone: {0} {1}' -f $row.Status, $row.Error) }
         $null = Disconnect-AzcmAgent -HostName $alone @ssh -ForceLocalOnly @quiet
         $watch.Elapsed.TotalSeconds
@@ -47,7 +51,7 @@ try {
     $single = @($single | Sort-Object)[1]
     $hosts = @($all[0..($Machines - 1)] | ForEach-Object { $_.Address })
     # The CPU this machine spent meanwhile (all the machines share it), and the admin's share.
-    $busy = { $f = ((Get-Content -LiteralPath '/proc/stat' -TotalCount 1) -split '\s+')[1..8] | ForEach-Object { [double]$_ }; ($f[0] + $f[1] + $f[2] + $f[5] + $f[6] + $f[7]) / 100 }
+    $rssBefore = (Get-Process -Id $PID).WorkingSet64 / 1MB
     $busyBefore = & $busy
     $adminBefore = (Get-Process -Id $PID).TotalProcessorTime.TotalSeconds
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
@@ -58,7 +62,7 @@ try {
     $connected = @($rows | Where-Object Status -EQ 'Connected').Count
     if ($connected -ne $Machines) { throw ('{0} of {1} connected: {2}' -f $connected, $Machines, ($rows | Format-Table PSComputerName, Status, Error | Out-String)) }
     $peak = (Get-Process -Id $PID).PeakWorkingSet64 / 1MB
-    'figures {0:F3} {1:F3} {2:F1} {3:F3} {4:F3} {5}' -f $watch.Elapsed.TotalSeconds, $single, $peak, $admin, $hostBusy, [System.Environment]::ProcessorCount
+    'figures {0:F3} {1:F3} {2:F1} {3:F3} {4:F3} {5} {6:F3} {7:F1}' -f $watch.Elapsed.TotalSeconds, $single, $peak, $admin, $hostBusy, [System.Environment]::ProcessorCount, (@($aloneCpu | Sort-Object)[1]), $rssBefore
 } finally {
     Stop-TestSshMachine -Fleet $fleet
 }
@@ -133,7 +137,7 @@ fn main() {
         .split_whitespace()
         .filter_map(|w| w.parse().ok())
         .collect();
-    let [wall, alone, peak, admin_cpu, busy, cores] = figures[..] else {
+    let [wall, alone, peak, admin_cpu, busy, cores, alone_cpu, rss_before] = figures[..] else {
         panic!("unexpected pwsh output: {text}");
     };
     let waves = machines.div_ceil(throttle);
@@ -141,7 +145,7 @@ fn main() {
     // need is spent on its cores. On a real fleet each machine has its own.
     let cpu_bound = busy / cores;
     println!(
-        "fanout: machines={machines} throttle={throttle} wall={wall:.1}s alone={alone:.1}s per_machine={:.2}s ratio={:.2} peak_rss_admin={peak:.0}MiB admin_cpu_per_machine={:.3}s host_cpu={busy:.1}s cores={cores} cpu_bound={cpu_bound:.1}s wall_to_cpu_bound={:.2} (goal: ratio<=1.5)",
+        "fanout: machines={machines} throttle={throttle} wall={wall:.1}s alone={alone:.1}s per_machine={:.2}s ratio={:.2} peak_rss_admin={peak:.0}MiB rss_admin_before={rss_before:.0}MiB admin_cpu_per_machine={:.3}s alone_host_cpu={alone_cpu:.2}s host_cpu={busy:.1}s cores={cores} cpu_bound={cpu_bound:.1}s wall_to_cpu_bound={:.2} (goal: ratio<=1.5)",
         wall / f64::from(machines),
         wall / (f64::from(waves) * alone),
         admin_cpu / f64::from(machines),
