@@ -13,7 +13,7 @@
 //! AZCM_FANOUT_THROTTLE change the 20 and 8).
 
 use azcm_fakecloud::FakeCloud;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const SCRIPT: &str = r#"
@@ -68,14 +68,9 @@ try {
 }
 "#;
 
-fn pwsh(repo: &Path) -> PathBuf {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("pwsh"))
-            .find(|p| p.is_file())
-    });
-    on_path.unwrap_or_else(|| repo.join("../shared/tools/pwsh"))
-}
+#[path = "../tests/common/pwsh.rs"]
+mod pwsh_path;
+use pwsh_path::pwsh;
 
 fn knob(name: &str, default: u32) -> u32 {
     std::env::var(name)

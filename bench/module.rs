@@ -18,14 +18,9 @@ fn median(mut ms: Vec<f64>) -> f64 {
     ms[ms.len() / 2]
 }
 
-fn pwsh(repo: &Path) -> PathBuf {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("pwsh"))
-            .find(|p| p.is_file())
-    });
-    on_path.unwrap_or_else(|| repo.join("../shared/tools/pwsh"))
-}
+#[path = "../tests/common/pwsh.rs"]
+mod pwsh_path;
+use pwsh_path::pwsh;
 
 /// Loopback only: IMDS and HIMDS are a closed port, never 169.254.169.254.
 fn isolate(cmd: &mut Command, root: &Path) {

@@ -4,11 +4,12 @@
 //! is asked for: none may be a public name. The only names allowed are the admin's own servers
 //! the remoting examples name (srv1…, web01…), which a real admin's DNS would know.
 //! The onboarding examples (sh) and the module's examples (PowerShell) are taken from README
-//! itself, so an example added later is checked too.
+//! itself, so an example added later is checked too. Linux only: network and mount namespaces.
+#![cfg(target_os = "linux")]
 
 mod common;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The fenced blocks of one language in README's section that starts with `heading`.
@@ -89,17 +90,6 @@ cp "$FAKE_REQUEST_LOG" "$W/requests.json"
 kill "$fake" "$dns"
 "#;
 
-fn pwsh(repo: &Path) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join("pwsh"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| repo.join("../shared/tools/pwsh"))
-}
-
-#[cfg(target_os = "linux")]
 #[test]
 fn readme_examples_after_fake_env_resolve_no_public_name() {
     if common::windows_binary() {
@@ -145,7 +135,7 @@ fn readme_examples_after_fake_env_resolve_no_public_name() {
             std::env::join_paths(paths).unwrap()
         })
         .env("AZCM_TEST_FAKE", &fake)
-        .env("AZCM_TEST_PWSH", pwsh(&repo))
+        .env("AZCM_TEST_PWSH", common::pwsh::pwsh(&repo))
         .env("AZCM_BINARY", &bin)
         .env(
             "AZCM_TEST_MODULE",

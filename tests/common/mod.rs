@@ -2,6 +2,7 @@
 //! contract. `AZCM_TEST_BIN` selects another binary (e.g. azcm.exe) and `AZCM_TEST_WRAPPER`
 //! a program to run it with (e.g. wine); product code knows nothing of either.
 #![allow(dead_code)]
+pub mod pwsh;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
