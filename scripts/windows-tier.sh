@@ -14,6 +14,10 @@ env_lines=$(scripts/cross-windows.sh --profile "$profile" --wine --clippy)
 test_dir=$(sed -n 's/^AZCM_WINE_TEST_DIR=//p' <<<"$env_lines")
 export WINEPREFIX=$(sed -n 's/^WINEPREFIX=//p' <<<"$env_lines")
 export WINEDEBUG=-all WINEDLLOVERRIDES="bcryptprimitives=n,b;mscoree,mshtml="
+# Wine converts each argument from the Unix locale's charset to UTF-16, as Windows hands a program
+# its Unicode command line: with no locale set (a CI job's bare environment) every non-ASCII
+# argument arrives mangled ("\u200e5a 5a …" became "b"). Windows users type Unicode.
+export LC_ALL=C.UTF-8
 export AZCM_TEST_BIN="$test_dir/azcm.exe" AZCM_TEST_WRAPPER=wine
 
 # One persistent wineserver for the whole tier (faster process start), with the service
