@@ -2,21 +2,25 @@
 # Coverage-guided fuzzing of azcm's parsers (fuzz/fuzz_targets) with cargo fuzz and libFuzzer,
 # on the stable toolchain: RUSTC_BOOTSTRAP=1 lets it take the nightly flags cargo fuzz passes.
 #
-#   scripts/fuzz.sh [--seconds N] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--dev] [TARGET...]
 #
 # Each target starts from its corpus in fuzz/corpus/<target> (left as it is: inputs found on the
 # way go to a temporary folder) and runs N seconds (default 25) under AddressSanitizer. A crash,
 # a panic, an input slower than 10 s or one needing over 1 GiB fails the run; libFuzzer leaves
-# the input in fuzz/artifacts/<target>/ and prints how to replay it.
+# the input in fuzz/artifacts/<target>/ and prints how to replay it. --dev builds without
+# optimisation: it compiles in under half the time (CI's smoke run: every corpus input replayed
+# and a few seconds of new ones) and fuzzes about ten times slower, so long runs go without it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds=25
+profile=()
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --dev) profile=(--dev); shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) targets+=("$1"); shift ;;
     esac
 done
@@ -28,7 +32,7 @@ fi
 export RUSTC_BOOTSTRAP=1
 cd fuzz
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
-cargo fuzz build --sanitizer address >&2
+cargo fuzz build "${profile[@]}" --sanitizer address >&2
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -36,7 +40,7 @@ failed=0
 for target in "${targets[@]}"; do
     mkdir -p "$work/$target"
     log="$work/$target.log"
-    if cargo fuzz run --sanitizer address "$target" "$work/$target" "corpus/$target" -- \
+    if cargo fuzz run "${profile[@]}" --sanitizer address "$target" "$work/$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -max_len=65536 \
         -print_final_stats=1 >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
