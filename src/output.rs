@@ -50,13 +50,13 @@ pub struct Output {
     last_progress: RefCell<Option<SaidProgress>>,
 }
 
-/// A progress record and its times: when its step began, and when it was last said.
+/// A progress record, when its step began, and the whole seconds it was last said again with.
 struct SaidProgress {
     activity: String,
     status: String,
     percent: Option<u8>,
     began: std::time::Instant,
-    said: std::time::Instant,
+    said_seconds: u64,
 }
 
 /// The progress shown on the terminal so far.
@@ -411,7 +411,7 @@ impl Reporter for Output {
             status: status.to_string(),
             percent,
             began: now,
-            said: now,
+            said_seconds: 0,
         });
         if self.events_as_json() {
             self.event(json!({"level": "progress", "progress": {"activity": activity, "status": status, "percent": percent}}));
@@ -425,12 +425,13 @@ impl Reporter for Output {
     fn still_working(&self) {
         let mut last = self.last_progress.borrow_mut();
         let Some(step) = last.as_mut() else { return };
-        let now = std::time::Instant::now();
-        if now.duration_since(step.said) < std::time::Duration::from_millis(900) {
+        // Said once per whole second the step has run (1 s, 2 s, …): a count that never says
+        // "0 s" and never skips a second, however late the caller's tick comes.
+        let seconds = step.began.elapsed().as_secs();
+        if seconds <= step.said_seconds {
             return;
         }
-        step.said = now;
-        let seconds = now.duration_since(step.began).as_secs();
+        step.said_seconds = seconds;
         if self.events_as_json() {
             self.event(json!({"level": "progress", "progress": {"activity": step.activity, "status": step.status, "percent": step.percent, "seconds": seconds}}));
         } else if !self.prefs.verbose {

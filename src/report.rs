@@ -14,8 +14,9 @@ pub trait Reporter {
     fn info(&self, message: &str);
     /// A step of a longer operation (Write-Progress in the PowerShell module).
     fn progress(&self, activity: &str, status: &str, percent: Option<u8>);
-    /// The step last reported still runs (a slow answer, a wait): called about once a second
-    /// during network work, so a reader sees which step azcm is in and for how long.
+    /// The step last reported still runs (a slow answer, a wait): called often during network
+    /// work; the reporter says the step again once per whole second it has run, so a reader
+    /// sees which step azcm is in and for how long.
     fn still_working(&self) {}
     /// A question for the person at the terminal (a hidden secret's prompt): on stderr, as it
     /// is, with no line end; nothing where nobody is asked.

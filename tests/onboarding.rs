@@ -785,11 +785,8 @@ fn a_slow_step_is_said_again_every_second() {
         .map(|e| e["progress"]["seconds"].as_u64().unwrap())
         .collect();
     assert!((2..=5).contains(&seconds.len()), "{seconds:?}");
-    assert!(seconds.windows(2).all(|w| w[0] < w[1]), "{seconds:?}");
-    assert!(
-        seconds[0] <= 2 && *seconds.last().unwrap() >= 2,
-        "{seconds:?}"
-    );
+    // One per whole second, none skipped: 1, 2, 3 for a 3.5 s answer.
+    assert_eq!(seconds, (1..=seconds.len() as u64).collect::<Vec<_>>());
     // Said again with the same step and percent, never a later one.
     for e in &put[1..] {
         assert_eq!(e["progress"]["percent"], put[0]["progress"]["percent"]);
