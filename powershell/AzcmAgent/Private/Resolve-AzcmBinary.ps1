@@ -1,6 +1,8 @@
 function Resolve-AzcmBinary {
     # Finds the azcm binary: $env:AZCM_BINARY, then beside the module for this OS and
-    # architecture (bin/<rid>/), then the module folder itself, then PATH.
+    # architecture (bin/<rid>/), then the module folder itself, then where the MSI installed
+    # azcm.exe (HKLM\SOFTWARE\azcm InstallDir: a session started before the install still
+    # has the old PATH), then PATH (the .deb and .rpm put azcm in /usr/bin).
     [CmdletBinding()]
     [OutputType([string])]
     param()
@@ -42,6 +44,16 @@ function Resolve-AzcmBinary {
         if (Test-Path -LiteralPath $candidate -PathType Leaf) {
             Repair-AzcmExecutable -Path $candidate
             return $candidate
+        }
+    }
+
+    if ($onWindows) {
+        $installed = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\azcm' -Name 'InstallDir' -ErrorAction SilentlyContinue
+        if ($null -ne $installed -and $installed.InstallDir) {
+            $candidate = Join-Path -Path $installed.InstallDir -ChildPath $exeName
+            if (Test-Path -LiteralPath $candidate -PathType Leaf) {
+                return $candidate
+            }
         }
     }
 
