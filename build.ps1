@@ -20,6 +20,13 @@ Builds, stages, and runs cargo test and the Pester tests.
 ./build.ps1 -Configuration Debug -Pester
 
 Builds, stages, and runs the Pester tests only.
+
+.EXAMPLE
+./build.ps1 -Package -SignPfx ./codesign.pfx
+
+Builds every package into dist/ (MSI, .deb, .rpm, gallery .nupkg, SBOMs, SHA256SUMS) with
+scripts/package.sh, signing azcm.exe and the MSI; the PFX password is read from
+AZCM_SIGN_PASSWORD, else asked for without echo, and reaches the signer on stdin only.
 #>
 [CmdletBinding()]
 param(
@@ -34,7 +41,18 @@ param(
     [switch]$Pester,
 
     [Parameter(Mandatory = $false)]
-    [string]$OutputPath
+    [string]$OutputPath,
+
+    [Parameter(Mandatory = $false)]
+    [switch]$Package,
+
+    [Parameter(Mandatory = $false)]
+    [ValidateNotNullOrEmpty()]
+    [string]$SignPfx,
+
+    [Parameter(Mandatory = $false)]
+    [ValidateNotNullOrEmpty()]
+    [string]$TimestampUrl
 )
 
 $ErrorActionPreference = 'Stop'
@@ -134,6 +152,35 @@ try {
     }
     Write-Host ('Staged AzcmAgent {0} in {1}' -f $version, $stage)
 
+    if ($Package) {
+        # The packaging tools (wixl, msitools, dpkg-deb, rpmbuild, osslsigncode) are Linux
+        # tools: scripts/package.sh is the one place packages are made.
+        if ($onWindows) {
+            throw 'Packages are built on Linux (wixl, dpkg-deb, rpmbuild, osslsigncode): run ./build.ps1 -Package there, or scripts/package.sh in WSL.'
+        }
+        $packageArgs = @('scripts/package.sh', '--profile', $(if ($Configuration -eq 'Release') { 'release' } else { 'dev' }))
+        $password = $null
+        if ($SignPfx) {
+            $packageArgs += @('--sign-pfx', $SignPfx)
+            if ($TimestampUrl) {
+                $packageArgs += @('--timestamp-url', $TimestampUrl)
+            }
+            if (-not $env:AZCM_SIGN_PASSWORD) {
+                $secure = Read-Host -Prompt ('Password of {0}' -f $SignPfx) -AsSecureString
+                $password = [System.Net.NetworkCredential]::new('', $secure).Password
+            }
+        }
+        Write-Host ('> bash {0}' -f ($packageArgs -join ' '))
+        # The password goes to the signer on stdin, never on a command line.
+        if ($null -ne $password) {
+            $password | & bash @packageArgs
+        } else {
+            & bash @packageArgs
+        }
+        if ($LASTEXITCODE -ne 0) {
+            throw ('scripts/package.sh failed with exit code {0}' -f $LASTEXITCODE)
+        }
+    }
     if ($Test) {
         Invoke-Checked -FilePath 'cargo' -ArgumentList @('test', '--locked')
     }

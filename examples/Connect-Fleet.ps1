@@ -18,8 +18,8 @@ Connected or AlreadyConnected, with what each was asked (edit a row to change it
 complete report again, the retried rows updated. Its rows also pipe straight into
 Connect-AzcmAgent (Import-Csv report.csv | Where-Object Status -ne Connected | Connect-AzcmAgent ...).
 
-The AzcmAgent module must be installed on the servers (Install-PSResource, or Copy-Item
--ToSession). Runs on Windows PowerShell 5.1 (WinRM) and PowerShell 7.
+The AzcmAgent module must be installed on the servers: azcm's MSI, .deb or .rpm, or
+Install-PSResource AzcmAgent (README, "Install"). Runs on Windows PowerShell 5.1 (WinRM) and PowerShell 7.
 
 .EXAMPLE
 $sp = Get-Credential -UserName $appId -Message 'Onboarding service principal secret'

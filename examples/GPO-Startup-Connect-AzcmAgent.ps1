@@ -3,7 +3,8 @@
 Group Policy computer startup script: connect this machine to Azure Arc once, quietly.
 
 .DESCRIPTION
-Runs as SYSTEM at startup under Windows PowerShell 5.1. Settings come from a JSON file on a share
+Runs as SYSTEM at startup under Windows PowerShell 5.1, with azcm's MSI installed (Group Policy
+software installation: README, "Install"). Settings come from a JSON file on a share
 the computer accounts can read:
   { "tenantId": "...", "subscriptionId": "...", "resourceGroup": "...", "location": "...",
     "cloud": "AzureCloud", "servicePrincipalId": "...",

@@ -6,7 +6,7 @@ Intune remediation, detection half: is this machine connected to Azure Arc?
 Asks the AzcmAgent module (Get-AzcmAgent: the agent's own configuration and its local HIMDS).
 Exit 0 (compliant) when the machine has an Azure Arc resource, exit 1 (run the remediation)
 otherwise, or when the check itself fails. Runs as SYSTEM under Windows PowerShell 5.1; needs
-the AzcmAgent module installed for all users.
+the AzcmAgent module installed for all users: deploy azcm's MSI first (README, "Install").
 #>
 [CmdletBinding()]
 param()

@@ -3,7 +3,7 @@
 Intune remediation, remediation half: connect this machine to Azure Arc.
 
 .DESCRIPTION
-Runs as SYSTEM under Windows PowerShell 5.1. The service principal's secret comes from a file
+Runs as SYSTEM under Windows PowerShell 5.1, with azcm's MSI installed (README, "Install"). The service principal's secret comes from a file
 readable only by SYSTEM and Administrators (deploy it with a Win32 app), never from this script.
 Re-running is safe: connecting a machine that is already connected changes nothing.
 Logs a transcript into the agent's log folder (where Get-AzcmAgent says the agent logs, so

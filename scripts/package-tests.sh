@@ -4,12 +4,24 @@
 # and the MSI into a fresh Wine prefix, so they need root, Wine and mingw-w64 (the Windows
 # tier's), and lintian, openssl and msitools, which this script installs when missing.
 #
-#   scripts/package-tests.sh [--profile release|dev]
+#   scripts/package-tests.sh [--profile release|dev] [--target-dir DIR]
+#
+# --target-dir: where cargo keeps the packaged (release) build, for this script's packages and
+# the ones the tests build (CI passes the demo's, so nothing is compiled twice); the tests
+# themselves build where cargo test always does.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 profile=release
-[ "${1:-}" = "--profile" ] && profile="$2"
+package_target=${CARGO_TARGET_DIR:-$PWD/target}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --profile) profile="$2"; shift 2 ;;
+        --target-dir) package_target="$2"; shift 2 ;;
+        *) echo "usage: $0 [--profile release|dev] [--target-dir DIR]" >&2; exit 2 ;;
+    esac
+done
+export AZCM_PACKAGE_TARGET_DIR=$package_target
 
 need=()
 command -v lintian >/dev/null || need+=(lintian)
@@ -26,6 +38,6 @@ fi
 
 dist=$(mktemp -d)
 trap 'rm -rf "$dist"' EXIT
-scripts/package.sh --profile "$profile" --out "$dist" >/dev/null
+CARGO_TARGET_DIR="$package_target" scripts/package.sh --profile "$profile" --out "$dist" >/dev/null
 (cd "$dist" && ls -l)
 AZCM_DIST="$dist" cargo test --test packages -- --include-ignored --test-threads 1

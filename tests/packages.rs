@@ -112,6 +112,10 @@ fn staged_module(without_share: bool) -> BTreeMap<String, Vec<u8>> {
 fn package_sh(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     use std::io::Write;
     let mut cmd = Command::new(common::repo_root().join("scripts/package.sh"));
+    // The packaged build where scripts/package-tests.sh keeps it (CI: the demo's release build).
+    if let Some(dir) = std::env::var_os("AZCM_PACKAGE_TARGET_DIR") {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
     cmd.args(args)
         .env_remove("AZCM_SIGN_PASSWORD")
         .stdin(std::process::Stdio::piped())
