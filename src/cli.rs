@@ -135,6 +135,47 @@ generated from the same definitions as this help. Install them as your shell exp
         #[arg(value_name = "SHELL", value_parser = PossibleValuesParser::new(COMPLETION_TARGETS), ignore_case = true)]
         shell: String,
     },
+    /// Desired state: the DSC v3 resources Microsoft's dsc runs (Azcm/Settings)
+    #[command(
+        subcommand_required = true,
+        arg_required_else_help = false,
+        long_about = "The operations of azcm's DSC v3 command resources, as Microsoft's dsc engine \
+runs them through the manifests shipped beside azcm (azcm.*.dsc.resource.json): the instance JSON \
+on stdin, the resulting instance (and for test and set the differing properties) as JSON lines on \
+stdout, messages as dsc's JSON trace lines on stderr, the AZCM code as the exit code. With --json, \
+one JSON document instead (docs/json/dsc-settings.schema.json).",
+        after_help = "Examples:\n  dsc resource get -r Azcm/Settings -i '{\"proxy.url\":null}'\n  echo '{\"proxy.url\":\"http://127.0.0.1:3128\"}' | azcm dsc settings test\n  echo '{\"extensions.allowlist\":[\"Microsoft.Azure.Monitor/AzureMonitorLinuxAgent\"]}' | azcm dsc settings set --what-if"
+    )]
+    Dsc {
+        #[command(subcommand)]
+        resource: DscResource,
+    },
+}
+
+/// The DSC resources azcm implements.
+#[derive(Debug, Subcommand)]
+pub enum DscResource {
+    /// Azcm/Settings: the agent's local configuration properties a document names
+    Settings(DscArgs),
+}
+
+/// One operation of a DSC resource.
+#[derive(Debug, Clone, Args)]
+pub struct DscArgs {
+    /// get, test, set or export
+    #[arg(value_name = "OPERATION", value_enum, ignore_case = true)]
+    pub operation: DscOperation,
+    /// With set: say what would change, change nothing (dsc's what-if)
+    #[arg(long)]
+    pub what_if: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DscOperation {
+    Get,
+    Test,
+    Set,
+    Export,
 }
 
 /// What `azcm completions` prints for.
@@ -411,6 +452,9 @@ impl Command {
             Command::License => "license".into(),
             Command::Version => "version".into(),
             Command::Completions { .. } => "completions".into(),
+            Command::Dsc { resource } => match resource {
+                DscResource::Settings(_) => "dsc settings".into(),
+            },
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod context;
+pub mod desired_state;
 pub mod error;
 pub mod extensions;
 pub mod files;
@@ -110,7 +111,9 @@ fn run(args: &[OsString]) -> i32 {
         Ok(c) => c,
         Err(e) => return clap_failure(e, args),
     };
-    let out = Output::new(Prefs::from_global(&cli.global));
+    let mut prefs = Prefs::from_global(&cli.global);
+    prefs.dsc = matches!(cli.command, cli::Command::Dsc { .. }) && !prefs.json;
+    let out = Output::new(prefs);
     if let Err(err) = check_environment() {
         return out.failure(&cli.command.path(), &err);
     }
@@ -164,6 +167,13 @@ fn scan_prefs(args: &[OsString]) -> Prefs {
             _ => {}
         }
     }
+    // `azcm dsc …` answers dsc in its own terms, also when the arguments are wrong.
+    let first_word = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| !a.starts_with('-'));
+    prefs.dsc = first_word == Some("dsc") && !prefs.json;
     prefs
 }
 

@@ -19,6 +19,9 @@ pub struct Prefs {
     pub log_stderr: bool,
     pub no_color: bool,
     pub verbose: bool,
+    /// A DSC resource operation for Microsoft's dsc (`azcm dsc …` without --json): stdout
+    /// holds only the protocol's JSON lines, every message is a dsc trace line on stderr.
+    pub dsc: bool,
 }
 
 impl Prefs {
@@ -28,6 +31,7 @@ impl Prefs {
             log_stderr: g.log_stderr,
             no_color: g.no_color,
             verbose: g.verbose,
+            dsc: false,
         }
     }
 }
@@ -82,7 +86,7 @@ const RESET: &str = "\x1b[0m";
 
 impl Output {
     pub fn new(prefs: Prefs) -> Self {
-        let person = !prefs.json && !prefs.verbose && io::stderr().is_terminal();
+        let person = !prefs.json && !prefs.verbose && !prefs.dsc && io::stderr().is_terminal();
         Self {
             color_out: color_allowed(&prefs, io::stdout().is_terminal()),
             color_err: color_allowed(&prefs, io::stderr().is_terminal()),
@@ -185,6 +189,12 @@ impl Output {
         self.prefs.json && self.prefs.log_stderr
     }
 
+    /// One of dsc's trace lines on stderr (`{"warn":"…"}`): dsc shows it at its own trace
+    /// level, under the resource's name.
+    fn dsc_trace(&self, level: &str, message: &str) {
+        self.write(Stream::Err, &format!("{}\n", json!({ level: message })));
+    }
+
     fn paint(&self, stream: Stream, style: &str, text: &str) -> String {
         let on = match stream {
             Stream::Out => self.color_out,
@@ -248,7 +258,19 @@ impl Output {
     /// Renders a failure; returns its exit code (the AZCM number).
     pub fn failure(&self, command: &str, err: &AzcmError) -> i32 {
         self.end_progress(false);
-        if self.prefs.json {
+        if self.prefs.dsc {
+            // dsc prints the resource's error trace and names the exit code from the manifest.
+            self.dsc_trace(
+                "error",
+                &format!(
+                    "{} {}: {} Remediation: {}",
+                    err.code.code(),
+                    err.code.name(),
+                    err.shown_message(),
+                    remediation_for(command, err.remediation())
+                ),
+            );
+        } else if self.prefs.json {
             let mut doc = self.envelope(command, false);
             doc.insert("warnings".into(), json!(*self.warnings.borrow()));
             let mut error = serde_json::to_value(err.to_json()).expect("error serialises");
@@ -347,6 +369,9 @@ fn remediation_for<'a>(command: &str, text: &'a str) -> std::borrow::Cow<'a, str
 
 impl Reporter for Output {
     fn verbose(&self, message: &str) {
+        if self.prefs.dsc {
+            return self.dsc_trace("debug", message);
+        }
         if !self.prefs.verbose {
             return;
         }
@@ -367,7 +392,9 @@ impl Reporter for Output {
 
     fn warning(&self, message: &str) {
         self.warnings.borrow_mut().push(message.to_string());
-        if self.events_as_json() {
+        if self.prefs.dsc {
+            self.dsc_trace("warn", message);
+        } else if self.events_as_json() {
             self.event(json!({"level": "warning", "message": message}));
         } else if !self.prefs.json {
             let stream = self.message_stream();
@@ -383,7 +410,9 @@ impl Reporter for Output {
     }
 
     fn info(&self, message: &str) {
-        if self.events_as_json() {
+        if self.prefs.dsc {
+            self.dsc_trace("info", message);
+        } else if self.events_as_json() {
             self.event(json!({"level": "information", "message": message}));
         } else if self.prefs.json {
             self.write(
@@ -413,7 +442,9 @@ impl Reporter for Output {
             began: now,
             said_seconds: 0,
         });
-        if self.events_as_json() {
+        if self.prefs.dsc {
+            self.dsc_trace("trace", &format!("{activity}: {status}"));
+        } else if self.events_as_json() {
             self.event(json!({"level": "progress", "progress": {"activity": activity, "status": status, "percent": percent}}));
         } else if self.prefs.verbose {
             self.verbose(&format!("{activity}: {status}"));

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod config;
 pub mod connect;
 pub mod disconnect;
+pub mod dsc;
 pub mod extension;
 pub mod genkey;
 pub mod help;
@@ -33,5 +34,6 @@ pub fn run(command: &Command, ctx: &Context<'_>) -> Result<Outcome> {
         Command::Logs(args) => logs::run(args, ctx),
         Command::Version => Ok(version::run()),
         Command::Completions { shell } => completions::run(shell),
+        Command::Dsc { resource } => dsc::run(resource, ctx),
     }
 }

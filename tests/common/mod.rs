@@ -395,12 +395,16 @@ fn schemas() -> &'static HashMap<String, jsonschema::Validator> {
     CELL.get_or_init(|| {
         let dir = repo_root().join("docs/json");
         let mut docs = Vec::new();
-        for entry in std::fs::read_dir(&dir).expect("docs/json") {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name.ends_with(".schema.json") {
-                let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-                docs.push((name, value));
+        // docs/json/dsc/ holds the DSC resources' instance schemas, named "dsc/<file>".
+        for (sub, prefix) in [(dir.clone(), ""), (dir.join("dsc"), "dsc/")] {
+            for entry in std::fs::read_dir(&sub).expect("docs/json") {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if name.ends_with(".schema.json") {
+                    let value: Value =
+                        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                    docs.push((format!("{prefix}{name}"), value));
+                }
             }
         }
         let mut registry = jsonschema::Registry::new();

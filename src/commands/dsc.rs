@@ -1,0 +1,69 @@
+//! `azcm dsc settings get|test|set|export`: the operations of azcm's DSC v3 resources
+//! (src/desired_state), as dsc runs them through the shipped manifests.
+
+use crate::cli::{DscArgs, DscOperation, DscResource};
+use crate::context::Context;
+use crate::desired_state::{self, settings, Reply};
+use crate::error::Result;
+use crate::state::localconfig::{LocalConfig, LocalConfigTxn};
+use crate::view::{Human, Outcome};
+use serde_json::json;
+
+pub fn run(resource: &DscResource, ctx: &Context<'_>) -> Result<Outcome> {
+    match resource {
+        DscResource::Settings(args) => run_settings(args, ctx),
+    }
+}
+
+fn run_settings(args: &DscArgs, ctx: &Context<'_>) -> Result<Outcome> {
+    let instance = desired_state::read_instance()?;
+    let path = ctx.paths()?.local_config();
+    let reply = match args.operation {
+        DscOperation::Get => settings::get(&LocalConfig::load(&path)?.settings, &instance)?,
+        DscOperation::Test => settings::test(&LocalConfig::load(&path)?.settings, &instance)?,
+        DscOperation::Export => settings::export(&LocalConfig::load(&path)?.settings),
+        DscOperation::Set if args.what_if => {
+            settings::set(&LocalConfig::load(&path)?.settings, &instance)?.1
+        }
+        DscOperation::Set => {
+            ctx.require_admin_to_change_state("dsc settings set")?;
+            // The same transaction as `azcm config set`: locked read-modify-write, written
+            // atomically, once for the whole document.
+            let mut txn = LocalConfigTxn::begin(ctx.paths()?)?;
+            let (applied, reply) = settings::set(&txn.config.settings, &instance)?;
+            for warning in &applied.warnings {
+                ctx.report.warning(warning);
+            }
+            if reply.changed == Some(true) {
+                ctx.report.verbose(&format!("writing {}", path.display()));
+                txn.config.settings = applied.stored;
+                txn.commit()?;
+            }
+            reply
+        }
+    };
+    Ok(outcome(settings::RESOURCE_TYPE, args, reply))
+}
+
+fn outcome(resource_type: &str, args: &DscArgs, reply: Reply) -> Outcome {
+    let operation = match args.operation {
+        DscOperation::Get => "get",
+        DscOperation::Test => "test",
+        DscOperation::Set => "set",
+        DscOperation::Export => "export",
+    };
+    let mut result = json!({
+        "resourceType": resource_type,
+        "operation": operation,
+        "whatIf": args.what_if,
+        "instances": reply.instances,
+    });
+    if let Some(diff) = &reply.differing {
+        result["differingProperties"] = json!(diff);
+    }
+    if let Some(changed) = reply.changed {
+        result["changed"] = json!(changed && !args.what_if);
+    }
+    // The "human" output of a DSC resource is the protocol dsc reads.
+    Outcome::new(result, Human::Text(reply.lines()))
+}
