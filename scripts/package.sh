@@ -132,7 +132,7 @@ built=()
 if wants msi; then
     msi_bin="$work/msi-bin"
     mkdir -p "$msi_bin"
-    cp "$exe" LICENSE "$msi_bin/"
+    cp "$exe" LICENSE dsc/*.dsc.resource.json "$msi_bin/"
     msi="$out/azcm-$pkg_version-x64.msi"
     rm -f "$msi"
     # Sources relative to the work folder: wixl refuses absolute ones. fatal-warnings: wixl
@@ -160,6 +160,8 @@ fi
 if wants deb || wants rpm; then
     root="$work/root"
     install -D -m 0755 "$stage/bin/linux-x64/azcm" "$root/usr/bin/azcm"
+    # dsc finds resources by their manifests in the folders on PATH, beside the executable.
+    install -m 0644 dsc/*.dsc.resource.json "$root/usr/bin/"
     # PowerShell 7 on Linux looks for all-users modules in /usr/local/share/powershell/Modules
     # (and in its own $PSHOME): there is no such folder under /usr/share.
     mod_dst="$root/usr/local/share/powershell/Modules/AzcmAgent/$pkg_version"
@@ -231,8 +233,8 @@ if wants nupkg; then
     mkdir -p "$work/gallery"
     cp -R "$module" "$gallery"
     mkdir -p "$gallery/bin/linux-x64" "$gallery/bin/win-x64"
-    cp "$stage/bin/linux-x64/azcm" "$gallery/bin/linux-x64/"
-    cp "$exe" "$gallery/bin/win-x64/"
+    cp "$stage/bin/linux-x64/azcm" dsc/*.dsc.resource.json "$gallery/bin/linux-x64/"
+    cp "$exe" dsc/*.dsc.resource.json "$gallery/bin/win-x64/"
     repository="$work/repository"
     mkdir -p "$repository" "$work/home"
     # A throwaway HOME: registering the folder repository writes the user's PSResourceGet settings.

@@ -728,7 +728,15 @@ fn msi_installs_upgrades_refuses_a_downgrade_and_uninstalls_without_a_trace() {
         "installed module != staged module"
     );
     let installed: Vec<String> = tree(&install_dir).into_keys().collect();
-    assert_eq!(installed, ["LICENSE", "azcm.exe"]);
+    assert_eq!(
+        installed,
+        ["LICENSE", "azcm.exe", "azcm.settings.dsc.resource.json"]
+    );
+    // The DSC manifests beside azcm.exe are the shipped ones (dsc finds them through PATH).
+    assert_eq!(
+        std::fs::read(install_dir.join("azcm.settings.dsc.resource.json")).unwrap(),
+        std::fs::read(common::repo_root().join("dsc/azcm.settings.dsc.resource.json")).unwrap()
+    );
 
     // A new cmd finds azcm through PATH; it runs against a state root of the test's own.
     let out = wine.cmd_line("azcm version --json", &[]);
@@ -848,6 +856,7 @@ fn deb_passes_lintian_installs_imports_in_pwsh_and_removes_without_a_trace() {
     let module = format!("/usr/local/share/powershell/Modules/AzcmAgent/{v}");
     for f in [
         "/usr/bin/azcm",
+        "/usr/bin/azcm.settings.dsc.resource.json",
         "/usr/share/man/man1/azcm.1.gz",
         "/usr/share/doc/azcm/copyright",
         "/usr/share/bash-completion/completions/azcm",
@@ -883,6 +892,24 @@ fn deb_passes_lintian_installs_imports_in_pwsh_and_removes_without_a_trace() {
             .env_remove("AZCM_MODULE_PATH")
             .env("AZCM_ROOT", "/nonexistent-azcm-root"));
         assert_eq!(out.trim(), format!("{v}|{module}"));
+
+        // dsc finds the resource through PATH (/usr/bin), beside the installed azcm.
+        let dsc = common::repo_root().join("../shared/tools/dsc");
+        let state = tempfile::tempdir().unwrap();
+        let got = ok(Command::new(&dsc)
+            .args([
+                "resource",
+                "get",
+                "-r",
+                "Azcm/Settings",
+                "-i",
+                r#"{"proxy.url":null}"#,
+                "-o",
+                "json",
+            ])
+            .env("PATH", "/usr/bin:/bin")
+            .env("AZCM_ROOT", state.path()));
+        assert!(got.contains(r#""actualState":{"proxy.url":""}"#), "{got}");
 
         ok(Command::new("dpkg").args(["-r", "azcm"]));
         for f in &files {
@@ -924,6 +951,7 @@ fn rpm_lists_its_files_metadata_and_no_scripts_and_installs_into_a_scratch_root(
     let module = format!("/usr/local/share/powershell/Modules/AzcmAgent/{v}");
     for f in [
         "/usr/bin/azcm",
+        "/usr/bin/azcm.settings.dsc.resource.json",
         "/usr/share/man/man1/azcm.1.gz",
         "/usr/share/licenses/azcm/LICENSE",
         &format!("{module}/AzcmAgent.psd1"),
