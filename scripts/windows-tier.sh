@@ -44,7 +44,7 @@ export AZCM_WINE_RERUN_LOG=$(mktemp)
 status=0
 # Integration tests that drive azcm.exe, one at a time: Wine's wineserver and service manager
 # are shared by every process and flake under concurrent start-up and SCM calls.
-cargo test --no-fail-fast --test json_contract --test config --test config_file --test state_files --test genkey --test onboarding --test check --test show --test extension --test logs --test hardening --test hostile --test offline_clouds \
+cargo test --no-fail-fast --test json_contract --test config --test config_file --test state_files --test genkey --test onboarding --test check --test show --test extension --test logs --test hardening --test hostile --test offline_clouds --test dsc \
     -- "${skip_args[@]}" --test-threads 1 2>&1 | tee "$log" || status=$?
 
 # Unit tests of the library built for Windows, run under Wine: the Windows platform code

@@ -402,14 +402,29 @@ fn resource(m: &common::Azcm, args: &[&str], stdin: &str) -> (i32, String, Vec<V
     )
 }
 
+/// The arguments the shipped manifest gives dsc for an operation (what-if's marker left out):
+/// the protocol tests run exactly those, against azcm.exe too.
+fn manifest_args(operation: &str) -> Vec<String> {
+    let path = common::repo_root().join("dsc/azcm.settings.dsc.resource.json");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(manifest[operation]["executable"], "azcm");
+    assert_eq!(manifest[operation]["input"], "stdin");
+    manifest[operation]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect()
+}
+
 #[test]
 fn the_resource_protocol_json_lines_traces_and_exit_codes() {
     let m = common::Azcm::new();
-    let (code, out, _) = resource(
-        &m,
-        &["dsc", "settings", "test"],
-        r#"{"proxy.url":"http://127.0.0.1:3128"}"#,
-    );
+    let [get, test, set] = ["get", "test", "set"].map(manifest_args);
+    let get: Vec<&str> = get.iter().map(String::as_str).collect();
+    let test: Vec<&str> = test.iter().map(String::as_str).collect();
+    let set: Vec<&str> = set.iter().map(String::as_str).collect();
+    let (code, out, _) = resource(&m, &test, r#"{"proxy.url":"http://127.0.0.1:3128"}"#);
     assert_eq!(code, 0);
     let lines: Vec<Value> = out
         .lines()
@@ -426,14 +441,10 @@ fn the_resource_protocol_json_lines_traces_and_exit_codes() {
     );
     assert_eq!(lines[1], serde_json::json!(["proxy.url"]));
 
-    let (code, out, _) = resource(
-        &m,
-        &["dsc", "settings", "set"],
-        r#"{"proxy.url":"http://127.0.0.1:3128"}"#,
-    );
+    let (code, out, _) = resource(&m, &set, r#"{"proxy.url":"http://127.0.0.1:3128"}"#);
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 2, "{out}");
-    let (code, out, _) = resource(&m, &["dsc", "settings", "get"], "");
+    let (code, out, _) = resource(&m, &get, "");
     assert_eq!(code, 0);
     let all: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(
@@ -452,7 +463,7 @@ fn the_resource_protocol_json_lines_traces_and_exit_codes() {
         (r#"{"incomingconnections.ports": ["22,23"]}"#, 23),
         (r#"{"nonsense": true}"#, 23),
     ] {
-        let (code, out, traces) = resource(&m, &["dsc", "settings", "set"], input);
+        let (code, out, traces) = resource(&m, &set, input);
         assert_eq!(code, code_wanted, "{input}: {traces:?}");
         assert!(out.is_empty(), "{input}: {out}");
         let error = traces
@@ -466,7 +477,7 @@ fn the_resource_protocol_json_lines_traces_and_exit_codes() {
     }
     // A document larger than 1 MiB is refused, not read to the end.
     let huge = format!(r#"{{"proxy.url": "{}"}}"#, "a".repeat(2 * 1024 * 1024));
-    let (code, _, traces) = resource(&m, &["dsc", "settings", "get"], &huge);
+    let (code, _, traces) = resource(&m, &get, &huge);
     assert_eq!(code, 23, "{traces:?}");
 
     // With --json: one document, validated like every other.
