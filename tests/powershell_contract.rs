@@ -404,7 +404,18 @@ fn cmdlets_call_real_commands_flags_and_values() {
     for file in public_files() {
         let function = functions(&file).remove(0);
         let calls = commands(&file, function.node, "Invoke-AzcmNative");
-        assert!(!calls.is_empty(), "{} never runs azcm", file.name());
+        // The desired-state cmdlets run azcm through Microsoft's dsc (its resources' manifests).
+        let through_dsc = !commands(&file, function.node, "Invoke-AzcmDsc").is_empty();
+        assert!(
+            !calls.is_empty() || through_dsc,
+            "{} never runs azcm",
+            file.name()
+        );
+        if calls.is_empty() {
+            // Their parameters are the document's and dsc's, not azcm flags: the document's
+            // properties are checked by the resource's schema (tests/dsc.rs).
+            continue;
+        }
         let mut invoked: Vec<clap::Command> = Vec::new();
         for call in &calls {
             let cmdlet = argument_of(&file, *call, "Cmdlet").map(|n| file.text(n).to_string());
@@ -832,8 +843,17 @@ fn azcm_runs_only_through_the_invoker_with_an_argument_array() {
             // Besides the invoker, only the fan-out helper (the cmdlet, remotely) and the SSH
             // diagnosis (ssh -G, the ssh found on PATH) use &.
             let ssh_diagnosis = path.ends_with("Private/Get-AzcmSshFailureReason.ps1");
+            let dsc_runner = path.ends_with("Private/Invoke-AzcmDsc.ps1");
+            if dsc_runner {
+                assert!(
+                    file.src
+                        .contains("Get-Command -Name 'dsc' -CommandType Application"),
+                    "{}: runs dsc, nothing else",
+                    file.name()
+                );
+            }
             assert!(
-                path.ends_with("Private/Invoke-AzcmFanOut.ps1") || ssh_diagnosis,
+                path.ends_with("Private/Invoke-AzcmFanOut.ps1") || ssh_diagnosis || dsc_runner,
                 "{}: only the invoker runs azcm",
                 file.name()
             );

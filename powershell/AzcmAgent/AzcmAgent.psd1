@@ -23,7 +23,9 @@
         'New-AzcmKeyPair',
         'Remove-AzcmExtension',
         'Set-AzcmConfig',
-        'Test-AzcmConnectivity'
+        'Set-AzcmDesiredState',
+        'Test-AzcmConnectivity',
+        'Test-AzcmDesiredState'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

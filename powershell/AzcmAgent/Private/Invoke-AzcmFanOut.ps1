@@ -33,7 +33,11 @@ function Invoke-AzcmFanOut {
         [string]$FailureTypeName,
 
         [Parameter(Mandatory = $false)]
-        [scriptblock]$OnRow
+        [scriptblock]$OnRow,
+
+        # The properties of a -FailureTypeName row, in order (default: a connection's).
+        [Parameter(Mandatory = $false)]
+        [string[]]$RowShape
     )
 
     if (-not $PSBoundParameters.ContainsKey('Request')) {
@@ -97,6 +101,9 @@ function Invoke-AzcmFanOut {
     # location, name) and the AZCM code apart from the message: such rows pipe straight back
     # into the cmdlet and survive Export-Csv/Import-Csv.
     $shape = @('PSComputerName', 'MachineName', 'HostName', 'ComputerName', 'Status', 'SubscriptionId', 'ResourceGroupName', 'Location', 'Name', 'ResourceId', 'VmId', 'PrincipalId', 'CorrelationId', 'Actions', 'Services', 'Steps', 'ErrorCode', 'ErrorId', 'Error')
+    if ($RowShape) {
+        $shape = $RowShape
+    }
     $asked = @('SubscriptionId', 'ResourceGroupName', 'Location', 'Name')
     $toRow = {
         param($Row, $Machine)
@@ -113,7 +120,7 @@ function Invoke-AzcmFanOut {
         $ordered['ComputerName'] = $null
         $ordered[$Machine.Via] = $Machine.Name
         foreach ($property in $asked) {
-            if ($Machine.Request.ContainsKey($property)) {
+            if ($shape -contains $property -and $Machine.Request.ContainsKey($property)) {
                 $ordered[$property] = [string]$Machine.Request[$property]
             }
         }
