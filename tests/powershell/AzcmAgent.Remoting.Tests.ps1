@@ -324,3 +324,54 @@ Describe 'Fan-out over SSH remoting' -Skip:(-not $script:canRun) {
         }
     }
 }
+
+Describe 'Desired state over SSH remoting' -Skip:(-not $script:canRun) {
+    BeforeAll {
+        $script:document = Join-Path -Path $repoRoot -ChildPath 'examples/arc-settings.dsc.yaml'
+        $script:dscParameters = @{ proxyUrl = 'http://127.0.0.1:3128'; extensionAllowList = @('Microsoft.Azure.Monitor/AzureMonitorLinuxAgent') }
+        $script:dscMachines = @('127.0.0.11', '127.0.0.12', '127.0.0.13')
+    }
+
+    BeforeEach {
+        if ($script:skip) {
+            Set-ItResult -Skipped -Because 'SSH remoting needs root, sshd and unshare'
+        }
+    }
+
+    It 'converges a fleet, finds the one machine that drifted, previews and repairs it; the unreachable one is a row' {
+        $set = @(Set-AzcmDesiredState -HostName $script:dscMachines @script:ssh -Path $script:document -Parameter $script:dscParameters -Confirm:$false)
+        $set.Count | Should -Be 3 -Because ($set | Format-Table PSComputerName, MachineName, Status, Error | Out-String)
+        @($set | Where-Object Status -NE 'Converged').Count | Should -Be 0 -Because ($set | Format-Table PSComputerName, Status, Error | Out-String)
+
+        # Someone changes srv-02's proxy.
+        $srv02 = New-PSSession -HostName '127.0.0.12' @script:ssh
+        Set-AzcmConfig -Session $srv02 -Name proxy.url -Value 'http://127.0.0.1:9999' -Confirm:$false
+        $tested = @(Test-AzcmDesiredState -HostName ($script:dscMachines + '127.0.0.16') @script:ssh -Path $script:document -Parameter $script:dscParameters)
+        $tested.Count | Should -Be 4 -Because ($tested | Format-Table PSComputerName, MachineName, Status, Error | Out-String)
+        $drifted = $tested | Where-Object PSComputerName -EQ '127.0.0.12'
+        $drifted.MachineName | Should -Be 'srv-02'
+        $drifted.Resource | Should -Be 'Azure Arc agent settings'
+        $drifted.Status | Should -Be 'Drifted'
+        $drifted.InDesiredState | Should -BeFalse
+        @($drifted.DifferingProperties) | Should -Be @('proxy.url')
+        @($tested | Where-Object { $_.PSComputerName -in @('127.0.0.11', '127.0.0.13') -and $_.Status -eq 'InDesiredState' }).Count | Should -Be 2
+        $unreachable = $tested | Where-Object PSComputerName -EQ '127.0.0.16'
+        $unreachable.Status | Should -Be 'Unreachable'
+        $unreachable.Error | Should -Match 'nothing listens on 127.0.0.16'
+        # One table for the mixed result.
+        $text = $tested | Format-Table | Out-String
+        ([regex]::Matches($text, 'PSComputerName')).Count | Should -Be 1
+
+        # -WhatIf: each machine runs dsc's what-if; srv-02 would change, nothing does.
+        $preview = @(Set-AzcmDesiredState -HostName $script:dscMachines @script:ssh -Path $script:document -Parameter $script:dscParameters -WhatIf)
+        ($preview | Where-Object PSComputerName -EQ '127.0.0.12').Status | Should -Be 'WouldChange'
+        (Get-AzcmConfig -Session $srv02 -Name proxy.url).Value | Should -Be 'http://127.0.0.1:9999'
+
+        $repaired = @(Set-AzcmDesiredState -HostName $script:dscMachines @script:ssh -Path $script:document -Parameter $script:dscParameters -Confirm:$false)
+        ($repaired | Where-Object PSComputerName -EQ '127.0.0.12').Status | Should -Be 'Converged'
+        @($repaired | Where-Object { $_.PSComputerName -ne '127.0.0.12' -and $_.Status -ne 'InDesiredState' }).Count | Should -Be 0
+        $final = @(Test-AzcmDesiredState -HostName $script:dscMachines @script:ssh -Path $script:document -Parameter $script:dscParameters)
+        @($final | Where-Object Status -EQ 'InDesiredState').Count | Should -Be 3
+        Remove-PSSession -Session $srv02
+    }
+}

@@ -63,7 +63,13 @@ function Start-TestSshMachine {
     }
     $launcher = (Resolve-Path -LiteralPath $launcher).ProviderPath
     $subsystem = Join-Path -Path $dir -ChildPath 'powershell-subsystem.sh'
-    $script = "#!/bin/sh`nexport PSModulePath='{0}'`nexec '{1}' -sshs -NoLogo -NoProfile`n" -f $ModuleRoot, $launcher
+    # Microsoft's dsc on each machine's PATH (../shared/tools), for the desired-state cmdlets.
+    $tools = Join-Path -Path $repoRoot -ChildPath '../shared/tools'
+    $pathLine = ''
+    if (Test-Path -LiteralPath (Join-Path -Path $tools -ChildPath 'dsc')) {
+        $pathLine = "export PATH='{0}':`$PATH`n" -f (Resolve-Path -LiteralPath $tools).ProviderPath
+    }
+    $script = "#!/bin/sh`nexport PSModulePath='{0}'`n{2}exec '{1}' -sshs -NoLogo -NoProfile`n" -f $ModuleRoot, $launcher, $pathLine
     [System.IO.File]::WriteAllText($subsystem, $script)
     & chmod 755 $subsystem
 

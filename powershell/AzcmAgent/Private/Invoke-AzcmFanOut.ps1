@@ -324,7 +324,7 @@ function Invoke-AzcmFanOut {
                     } -ArgumentList @(, (& $forwardOf $r)) -AsJob
                 }
                 $null = $placing | Wait-Job
-                $placing | Remove-Job -Force
+                $placing | Remove-Job -Force -WhatIf:$false -Confirm:$false
             }
 
             # With -FailureTypeName a failing machine answers with a result object (Status Failed,
@@ -487,10 +487,10 @@ function Invoke-AzcmFanOut {
         Write-Progress -Id $parentId -Activity $parentActivity -Completed
         if ($null -ne $job) {
             Stop-Job -Job $job -ErrorAction SilentlyContinue
-            Remove-Job -Job $job -Force -ErrorAction SilentlyContinue
+            Remove-Job -Job $job -Force -ErrorAction SilentlyContinue -WhatIf:$false -Confirm:$false
         }
         if ($opened) {
-            Remove-PSSession -Session $opened
+            Remove-PSSession -Session $opened -WhatIf:$false -Confirm:$false
         }
     }
 
