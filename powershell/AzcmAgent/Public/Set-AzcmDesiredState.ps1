@@ -122,32 +122,20 @@ function Set-AzcmDesiredState {
     )
 
     process {
-        $text = $Document
-        $what = 'the configuration document'
-        if ($PSCmdlet.ParameterSetName -eq 'Path') {
-            $resolved = Resolve-Path -LiteralPath $Path -ErrorAction Stop
-            $text = [System.IO.File]::ReadAllText($resolved.ProviderPath)
-            $what = $resolved.ProviderPath
-        }
+        # Not $document: that is the -Document parameter, a [string].
+        $source = Resolve-AzcmDesiredStateDocument -Cmdlet $PSCmdlet
+        $text = $source.Text
+        $action = 'Apply the desired state of {0}' -f $source.Label
         if ($Session -or $ComputerName -or $HostName) {
-            # The document's text travels, not its local path.
-            $request = @{}
-            foreach ($key in $PSBoundParameters.Keys) {
-                if ($key -ne 'Path') {
-                    $request[$key] = $PSBoundParameters[$key]
-                }
-            }
-            $request['Document'] = $text
-            $shape = @('PSComputerName', 'MachineName', 'HostName', 'ComputerName', 'Resource', 'Type', 'Status', 'InDesiredState', 'DifferingProperties', 'ChangedProperties', 'ErrorCode', 'ErrorId', 'Error')
+            $fanOut = @{ Cmdlet = $PSCmdlet; Request = @($source.Request); ThrottleLimit = $ThrottleLimit; FailureTypeName = 'AzcmAgent.DesiredState'; RowShape = $script:AzcmDesiredStateRowShape }
             if ([bool]$WhatIfPreference) {
                 # Each machine runs dsc's what-if: nothing changes anywhere.
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Request @($request) -Override @{ WhatIf = $true } -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.DesiredState' -RowShape $shape
+                Invoke-AzcmFanOut @fanOut -Override @{ WhatIf = $true }
             } else {
-                Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Request @($request) -Action ('Apply the desired state of {0}' -f $what) -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.DesiredState' -RowShape $shape
+                Invoke-AzcmFanOut @fanOut -Action $action
             }
             return
         }
-        $action = 'Apply the desired state of {0}' -f $what
         if (-not (Confirm-AzcmAction -Cmdlet $PSCmdlet -Target ([System.Environment]::MachineName) -Action $action)) {
             if ($WhatIfPreference) {
                 Invoke-AzcmDsc -Cmdlet $PSCmdlet -Operation 'set' -Document $text -Parameter $Parameter -WhatIfOnly

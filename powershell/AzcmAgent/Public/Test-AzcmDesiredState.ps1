@@ -119,25 +119,12 @@ function Test-AzcmDesiredState {
     )
 
     process {
-        $text = $Document
-        $what = 'the configuration document'
-        if ($PSCmdlet.ParameterSetName -eq 'Path') {
-            $resolved = Resolve-Path -LiteralPath $Path -ErrorAction Stop
-            $text = [System.IO.File]::ReadAllText($resolved.ProviderPath)
-            $what = $resolved.ProviderPath
-        }
+        # Not $document: that is the -Document parameter, a [string].
+        $source = Resolve-AzcmDesiredStateDocument -Cmdlet $PSCmdlet
         if ($Session -or $ComputerName -or $HostName) {
-            # The document's text travels, not its local path.
-            $request = @{}
-            foreach ($key in $PSBoundParameters.Keys) {
-                if ($key -ne 'Path') {
-                    $request[$key] = $PSBoundParameters[$key]
-                }
-            }
-            $request['Document'] = $text
-            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Request @($request) -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.DesiredState' -RowShape @('PSComputerName', 'MachineName', 'HostName', 'ComputerName', 'Resource', 'Type', 'Status', 'InDesiredState', 'DifferingProperties', 'ChangedProperties', 'ErrorCode', 'ErrorId', 'Error')
+            Invoke-AzcmFanOut -Cmdlet $PSCmdlet -Request @($source.Request) -ThrottleLimit $ThrottleLimit -FailureTypeName 'AzcmAgent.DesiredState' -RowShape $script:AzcmDesiredStateRowShape
             return
         }
-        Invoke-AzcmDsc -Cmdlet $PSCmdlet -Operation 'test' -Document $text -Parameter $Parameter
+        Invoke-AzcmDsc -Cmdlet $PSCmdlet -Operation 'test' -Document $source.Text -Parameter $Parameter
     }
 }
