@@ -168,12 +168,7 @@ fn scan_prefs(args: &[OsString]) -> Prefs {
         }
     }
     // `azcm dsc …` answers dsc in its own terms, also when the arguments are wrong.
-    let first_word = args
-        .iter()
-        .skip(1)
-        .filter_map(|a| a.to_str())
-        .find(|a| !a.starts_with('-'));
-    prefs.dsc = first_word == Some("dsc") && !prefs.json;
+    prefs.dsc = command_path(args).split(' ').next() == Some("dsc") && !prefs.json;
     prefs
 }
 

@@ -18,13 +18,12 @@ pub fn run(resource: &DscResource, ctx: &Context<'_>) -> Result<Outcome> {
 fn run_settings(args: &DscArgs, ctx: &Context<'_>) -> Result<Outcome> {
     let instance = desired_state::read_instance()?;
     let path = ctx.paths()?.local_config();
+    let read = || LocalConfig::load(&path).map(|c| c.settings);
     let reply = match args.operation {
-        DscOperation::Get => settings::get(&LocalConfig::load(&path)?.settings, &instance)?,
-        DscOperation::Test => settings::test(&LocalConfig::load(&path)?.settings, &instance)?,
-        DscOperation::Export => settings::export(&LocalConfig::load(&path)?.settings),
-        DscOperation::Set if args.what_if => {
-            settings::set(&LocalConfig::load(&path)?.settings, &instance)?.1
-        }
+        DscOperation::Get => settings::get(&read()?, &instance)?,
+        DscOperation::Test => settings::test(&read()?, &instance)?,
+        DscOperation::Export => settings::export(&read()?),
+        DscOperation::Set if args.what_if => settings::set(&read()?, &instance)?.1,
         DscOperation::Set => {
             ctx.require_admin_to_change_state("dsc settings set")?;
             // The same transaction as `azcm config set`: locked read-modify-write, written

@@ -119,10 +119,10 @@ fn state(stored: &Stored, props: &[&'static Property]) -> Map<String, Value> {
 
 /// The stored settings the document leads to, by the rules `azcm config set` enforces
 /// (values, monitor mode's locks and conflicts); warnings for the admin beside them.
-pub fn apply(current: &Stored, instance: &Map<String, Value>) -> Result<settings::Applied> {
+fn apply(current: &Stored, wanted: &[(&'static Property, Wanted)]) -> Result<settings::Applied> {
     let mut stored = current.clone();
     let mut warnings = Vec::new();
-    for (prop, want) in wanted(instance)? {
+    for (prop, want) in wanted {
         let applied = settings::apply(&stored, prop, want.change())?;
         stored = applied.stored;
         warnings.extend(applied.warnings);
@@ -139,13 +139,9 @@ fn differing(a: &Stored, b: &Stored, props: &[&'static Property]) -> Vec<String>
         .collect()
 }
 
-fn named(instance: &Map<String, Value>) -> Result<Vec<&'static Property>> {
-    Ok(wanted(instance)?.into_iter().map(|(p, _)| p).collect())
-}
-
 /// get: the current value of each property the instance names (all when it names none).
 pub fn get(current: &Stored, instance: &Map<String, Value>) -> Result<Reply> {
-    let props = named(instance)?;
+    let props: Vec<&'static Property> = wanted(instance)?.into_iter().map(|(p, _)| p).collect();
     Ok(Reply {
         instances: vec![Value::Object(state(current, &props))],
         ..Reply::default()
@@ -184,8 +180,9 @@ pub fn test(current: &Stored, instance: &Map<String, Value>) -> Result<Reply> {
 /// set: the stored settings after the document (written by the caller when `changed`), the
 /// resulting values and the properties that changed.
 pub fn set(current: &Stored, instance: &Map<String, Value>) -> Result<(settings::Applied, Reply)> {
-    let props = named(instance)?;
-    let applied = apply(current, instance)?;
+    let wanted = wanted(instance)?;
+    let props: Vec<&'static Property> = wanted.iter().map(|(p, _)| *p).collect();
+    let applied = apply(current, &wanted)?;
     let changed_props = differing(current, &applied.stored, &props);
     let reply = Reply {
         instances: vec![Value::Object(state(&applied.stored, &props))],
