@@ -3,54 +3,23 @@
 
 use crate::auth::flags::{method_from_flags, tenant_hint};
 use crate::cli::ConnectArgs;
-use crate::cloud;
 use crate::context::Context;
-use crate::error::{AzcmError, Result};
-use crate::onboarding::request::{
-    check_automanage_profile, check_gateway, check_private_link_scope, check_resource_group,
-    parse_tags, resource_name,
-};
+use crate::error::Result;
+use crate::onboarding::request::{parse_tags, Target};
 use crate::onboarding::{self, OnboardingRequest, OnboardingResult};
 use crate::view::{Human, Outcome, Section};
-use crate::{arm, ids};
 use std::time::Duration;
 
-/// Every check that needs no network, in the order of the flags' importance.
+/// connect's flags as an onboarding target, checked before any network I/O.
 fn request(args: &ConnectArgs) -> Result<OnboardingRequest> {
-    let cloud = cloud::find(&args.cloud)?;
-    let location = cloud.region(&args.location)?;
-    check_resource_group(&args.resource_group)?;
-    if args.subscription_id.trim().is_empty() {
-        return Err(AzcmError::invalid_argument("--subscription-id is empty"));
-    }
-    let resource_name = resource_name(args.resource_name.as_deref())?;
-    let tags = args
-        .tags
-        .as_deref()
-        .map(parse_tags)
-        .transpose()?
-        .unwrap_or_default();
-    if let Some(id) = &args.correlation_id {
-        ids::require_guid("correlation-id", id)?;
-    }
-    if let Some(scope) = &args.private_link_scope {
-        check_private_link_scope(scope)?;
-    }
-    if let Some(gateway) = &args.gateway_id {
-        check_gateway(gateway)?;
-    }
-    if let Some(profile) = &args.automanage_profile {
-        check_automanage_profile(profile)?;
-    }
-    Ok(OnboardingRequest {
-        cloud,
-        location,
+    Target {
+        cloud: args.cloud.clone(),
+        location: args.location.clone(),
         subscription: args.subscription_id.clone(),
         resource_group: args.resource_group.clone(),
-        resource_name,
-        tags,
-        correlation_id: args.correlation_id.clone().unwrap_or_else(ids::new_guid),
-        api_version: arm::hybridcompute_api_version()?,
+        resource_name: args.resource_name.clone(),
+        tags: args.tags.as_deref().map(parse_tags).transpose()?,
+        correlation_id: args.correlation_id.clone(),
         private_link_scope: args.private_link_scope.clone(),
         gateway_id: args.gateway_id.clone(),
         automanage_profile: args.automanage_profile.clone(),
@@ -58,9 +27,8 @@ fn request(args: &ConnectArgs) -> Result<OnboardingRequest> {
         ignore_network_check: args.ignore_network_check,
         what_if: args.what_if,
         retry_budget: Duration::from_secs(args.auth.retry_timeout),
-        // Known once the sign-in method is (its secret is read after every flag is checked).
-        tenant_hint: None,
-    })
+    }
+    .request()
 }
 
 pub fn run(args: &ConnectArgs, ctx: &Context<'_>) -> Result<Outcome> {

@@ -29,7 +29,8 @@ pub struct OnboardingRequest {
     pub subscription: String,
     pub resource_group: String,
     pub resource_name: String,
-    pub tags: BTreeMap<String, String>,
+    /// `None`: not named; a new resource gets no tags, an existing one keeps its own.
+    pub tags: Option<BTreeMap<String, String>>,
     pub correlation_id: String,
     pub api_version: String,
     pub private_link_scope: Option<String>,
@@ -85,6 +86,7 @@ const GATEWAY: Step = Step::new("gateway", "checking the Azure Arc gateway");
 const MACHINE: Step = Step::new("machine", "checking the machine resource");
 const KEY_PAIR: Step = Step::new("keyPair", "preparing the machine's key pair");
 const MACHINE_PUT: Step = Step::new("machinePut", "creating the machine resource");
+const TAGS: Step = Step::new("tags", "updating the machine's tags");
 const GATEWAY_ASSOCIATION: Step = Step::new(
     "gatewayAssociation",
     "associating the machine with the gateway",
@@ -112,6 +114,7 @@ pub fn plan(req: &OnboardingRequest) -> Vec<Step> {
         (MACHINE, true),
         (KEY_PAIR, true),
         (MACHINE_PUT, changes),
+        (TAGS, changes && req.tags.is_some()),
         (GATEWAY_ASSOCIATION, changes && gateway),
         (AUTOMANAGE, changes && req.automanage_profile.is_some()),
         (AGENT_CONFIG, changes),
@@ -219,13 +222,32 @@ pub async fn onboard(
         ),
     }
     let change = !req.what_if && !already_connected;
-    let machine = match change {
+    let mut machine = match change {
         true => {
             steps.begin(MACHINE_PUT.name);
             steps::put_machine(ctx, &arm, &place, key, &facts).await?
         }
         false => current.unwrap_or(Value::Null),
     };
+    // A connected machine keeps its resource; tags the request names that differ from the
+    // resource's are all that changes (a new or re-created resource got them in its PUT).
+    if let Some(tags) = req.tags.as_ref().filter(|_| already_connected) {
+        if !request::same_tags(tags, &request::tags_of(&machine["tags"])) {
+            actions.add(
+                "updateTags",
+                &req.resource_name,
+                format!(
+                    "Set the tags of machine {} to {}",
+                    req.resource_name,
+                    request::tags_text(tags)
+                ),
+            );
+            if !req.what_if {
+                steps.begin(TAGS.name);
+                machine = steps::patch_tags(&arm, &place, tags).await?;
+            }
+        }
+    }
     let resource_id = machine["id"]
         .as_str()
         .map(str::to_string)

@@ -1,9 +1,138 @@
 //! An onboarding request's parts, checked before any network I/O: azcmagent's tag syntax,
 //! Azure's naming rules for machines and resource groups, and the resource ids connect accepts.
 
+use super::OnboardingRequest;
 use crate::error::{AzcmError, ErrorCode, Result};
-use crate::{ids, platform};
+use crate::{arm, cloud, ids, platform};
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Where and how a machine is to be onboarded, as a face (connect's flags, a DSC document)
+/// gives it: unchecked. [`Target::request`] checks it once, before any network I/O.
+#[derive(Debug, Default, Clone)]
+pub struct Target {
+    pub cloud: String,
+    pub location: String,
+    pub subscription: String,
+    pub resource_group: String,
+    /// `None`: the host name.
+    pub resource_name: Option<String>,
+    /// `None`: not named (a new resource gets none; an existing one keeps its own).
+    pub tags: Option<BTreeMap<String, String>>,
+    pub correlation_id: Option<String>,
+    pub private_link_scope: Option<String>,
+    pub gateway_id: Option<String>,
+    pub automanage_profile: Option<String>,
+    pub enable_automatic_upgrade: bool,
+    pub ignore_network_check: bool,
+    pub what_if: bool,
+    pub retry_budget: Duration,
+}
+
+impl Target {
+    /// Every check that needs no network, in the order of the parts' importance.
+    pub fn request(self) -> Result<OnboardingRequest> {
+        let cloud = cloud::find(&self.cloud)?;
+        let location = cloud.region(&self.location)?;
+        check_resource_group(&self.resource_group)?;
+        if self.subscription.trim().is_empty() {
+            return Err(AzcmError::invalid_argument("--subscription-id is empty"));
+        }
+        let resource_name = resource_name(self.resource_name.as_deref())?;
+        if let Some(tags) = &self.tags {
+            check_tags(tags)?;
+        }
+        if let Some(id) = &self.correlation_id {
+            ids::require_guid("correlation-id", id)?;
+        }
+        if let Some(scope) = &self.private_link_scope {
+            check_private_link_scope(scope)?;
+        }
+        if let Some(gateway) = &self.gateway_id {
+            check_gateway(gateway)?;
+        }
+        if let Some(profile) = &self.automanage_profile {
+            check_automanage_profile(profile)?;
+        }
+        Ok(OnboardingRequest {
+            cloud,
+            location,
+            subscription: self.subscription,
+            resource_group: self.resource_group,
+            resource_name,
+            tags: self.tags,
+            correlation_id: self.correlation_id.unwrap_or_else(ids::new_guid),
+            api_version: arm::hybridcompute_api_version()?,
+            private_link_scope: self.private_link_scope,
+            gateway_id: self.gateway_id,
+            automanage_profile: self.automanage_profile,
+            enable_automatic_upgrade: self.enable_automatic_upgrade,
+            ignore_network_check: self.ignore_network_check,
+            what_if: self.what_if,
+            retry_budget: self.retry_budget,
+            // Known once the sign-in method is (its secret is read after every part is checked).
+            tenant_hint: None,
+        })
+    }
+}
+
+/// Azure's rules for tags, however they were given.
+pub fn check_tags(tags: &BTreeMap<String, String>) -> Result<()> {
+    let bad = |why: String| AzcmError::invalid_argument(format!("invalid tags: {why}"));
+    if tags.len() > 50 {
+        return Err(bad("Azure allows at most 50 tags".into()));
+    }
+    let mut names = std::collections::HashSet::new();
+    for (name, value) in tags {
+        if name.trim().is_empty() {
+            return Err(bad("a tag has an empty name".into()));
+        }
+        if name.len() > 512 || value.len() > 256 || name.chars().any(|c| "<>%&\\?/".contains(c)) {
+            return Err(bad(format!("tag '{}' breaks Azure's rules (name up to 512 characters without <>%&\\?/, value up to 256)", crate::error::excerpt(name))));
+        }
+        // Tag names compare case-insensitively, as Azure does.
+        if !names.insert(name.to_ascii_lowercase()) {
+            return Err(bad(format!("tag '{}' is given twice", crate::error::excerpt(name))));
+        }
+    }
+    Ok(())
+}
+
+/// A resource's `tags` object (non-text values are left out: ARM's tags are text).
+pub fn tags_of(value: &serde_json::Value) -> BTreeMap<String, String> {
+    value
+        .as_object()
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether two tag sets are the same to Azure: names compare without case, values exactly.
+pub fn same_tags(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> bool {
+    a.len() == b.len()
+        && a.iter().all(|(name, value)| {
+            b.iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
+        })
+}
+
+/// Tags as `--tags` writes them (quoted where the syntax needs it), for messages.
+pub fn tags_text(tags: &BTreeMap<String, String>) -> String {
+    if tags.is_empty() {
+        return "none".into();
+    }
+    let quote = |t: &str| match t.contains([',', '=', '\'', ' ']) || t.is_empty() {
+        true => format!("'{}'", t.replace('\'', "''")),
+        false => t.to_string(),
+    };
+    tags.iter()
+        .map(|(k, v)| format!("{}={}", quote(k), quote(v)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// azcmagent's tag syntax: `Name=Value,Other='Value, with spaces'`; a doubled quote inside
 /// quotes is a literal quote.
@@ -68,17 +197,12 @@ pub fn parse_tags(text: &str) -> Result<BTreeMap<String, String>> {
         if name.is_empty() {
             return Err(bad("a tag has an empty name"));
         }
-        if name.len() > 512 || value.len() > 256 || name.chars().any(|c| "<>%&\\?/".contains(c)) {
-            return Err(bad(&format!("tag '{name}' breaks Azure's rules (name up to 512 characters without <>%&\\?/, value up to 256)")));
-        }
         if !names.insert(name.to_ascii_lowercase()) {
             return Err(bad(&format!("tag '{name}' is given twice")));
         }
         tags.insert(name, value);
-        if tags.len() > 50 {
-            return Err(bad("Azure allows at most 50 tags"));
-        }
     }
+    check_tags(&tags).map_err(|e| e.with_detail("tags", crate::error::excerpt(text)))?;
     Ok(tags)
 }
 

@@ -469,6 +469,25 @@ pub async fn put_machine(
         .body)
 }
 
+/// Replaces the machine resource's tags (ARM's PATCH replaces the whole `tags` object); ARM's
+/// answer.
+pub async fn patch_tags(
+    arm: &Arm<'_>,
+    place: &Place<'_>,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<Value> {
+    Ok(arm
+        .call(
+            "machine tags update",
+            ErrorCode::RESOURCE_CREATION,
+            Method::PATCH,
+            &place.machine_path(),
+            Some(&json!({ "tags": tags })),
+        )
+        .await?
+        .body)
+}
+
 /// The resource to PUT. ARM keeps what the spec lets a client write (clientPublicKey, osType,
 /// ...); the OS facts it marks read-only are sent as azcmagent reports them and ARM drops them.
 fn machine_body(req: &OnboardingRequest, public_key: &str, facts: &platform::OsFacts) -> Value {
@@ -502,7 +521,7 @@ fn machine_body(req: &OnboardingRequest, public_key: &str, facts: &platform::OsF
     json!({
         "location": req.location,
         "identity": {"type": "SystemAssigned"},
-        "tags": req.tags,
+        "tags": req.tags.clone().unwrap_or_default(),
         "properties": properties,
     })
 }
