@@ -19,6 +19,7 @@ pub mod imds;
 pub mod keys;
 pub mod logs;
 pub mod network_check;
+pub mod offboarding;
 pub mod onboarding;
 pub mod operation;
 pub mod output;

@@ -105,134 +105,173 @@ fn secret(ctx: &Context<'_>, flag: &str, value: Option<&str>, env: &str) -> Resu
 
 /// The one authentication method the arguments name.
 pub fn method_from_flags(ctx: &Context<'_>, args: &AuthArgs) -> Result<AuthMethod> {
-    let sp_secret = secret(
-        ctx,
-        "service-principal-secret",
-        args.service_principal_secret.as_deref(),
-        SECRET_ENV,
-    )?;
-    let token = secret(ctx, "access-token", args.access_token.as_deref(), TOKEN_ENV)?;
-    if let Some(token) = &token {
-        // A token goes into an HTTP header: one with white space or a control character can
-        // never be sent, so it is refused now rather than failing every try.
-        if token
-            .secret()
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(AzcmError::new(
-                ErrorCode::INVALID_ACCESS_TOKEN,
-                "the access token holds a space, line break or control character; an access token is one word",
-            )
-            .with_remediation("Pass the token exactly as `az account get-access-token --query accessToken -o tsv` prints it, on one line."));
-        }
+    SignIn {
+        service_principal_id: args.service_principal_id.clone(),
+        service_principal_secret: secret(
+            ctx,
+            "service-principal-secret",
+            args.service_principal_secret.as_deref(),
+            SECRET_ENV,
+        )?,
+        service_principal_cert: args.service_principal_cert.clone(),
+        service_principal_cert_thumbprint: args.service_principal_cert_thumbprint.clone(),
+        access_token: secret(ctx, "access-token", args.access_token.as_deref(), TOKEN_ENV)?,
+        use_device_code: args.use_device_code,
+        use_azcli: args.use_azcli,
+        tenant_id: args.tenant_id.clone(),
+        user_tenant_id: args.user_tenant_id.clone(),
     }
-    if let Some(tenant) = &args.tenant_id {
-        ids::require_guid("tenant-id", tenant)?;
+    .method(ctx)
+}
+
+/// A sign-in as a face names it (connect's flags, a DSC document), its secrets already read:
+/// [`SignIn::method`] checks it into exactly one [`AuthMethod`]. Messages name the flags, the
+/// vocabulary every face documents beside its own.
+#[derive(Default)]
+pub struct SignIn {
+    pub service_principal_id: Option<String>,
+    pub service_principal_secret: Option<Secret>,
+    pub service_principal_cert: Option<std::path::PathBuf>,
+    pub service_principal_cert_thumbprint: Option<String>,
+    pub access_token: Option<Secret>,
+    pub use_device_code: bool,
+    pub use_azcli: bool,
+    pub tenant_id: Option<String>,
+    pub user_tenant_id: Option<String>,
+}
+
+impl SignIn {
+    fn has_certificate(&self) -> bool {
+        self.service_principal_cert.is_some() || self.service_principal_cert_thumbprint.is_some()
     }
-    if let Some(tenant) = &args.user_tenant_id {
-        ids::require_guid("user-tenant-id", tenant)?;
-    }
-    // A person signs in to their own tenant when it differs from the subscription's.
-    let sign_in_tenant = args
-        .user_tenant_id
-        .clone()
-        .or_else(|| args.tenant_id.clone());
-    let tenant = || {
-        args.tenant_id.clone().ok_or_else(|| {
-            AzcmError::new(
-                ErrorCode::MISSING_PARAMETER,
-                "--tenant-id is required with a service principal",
-            )
-        })
-    };
-    let service_principal =
-        args.service_principal_id.is_some() || sp_secret.is_some() || args.has_certificate();
-    if args.use_azcli {
-        if service_principal || token.is_some() || args.use_device_code {
-            return Err(AzcmError::invalid_argument(
-                "--use-azcli cannot be combined with another sign-in method",
-            ));
-        }
-        return Ok(AuthMethod::AzureCli {
-            tenant_id: sign_in_tenant,
-        });
-    }
-    if args.use_device_code {
-        if service_principal || token.is_some() {
-            return Err(AzcmError::invalid_argument(
-                "--use-device-code cannot be combined with a service principal or --access-token",
-            ));
-        }
-        return Ok(AuthMethod::DeviceCode {
-            tenant_id: sign_in_tenant,
-        });
-    }
-    if !service_principal && token.is_none() && ctx.interactive() {
-        ctx.report.verbose(
-            "no credentials given: signing in with a device code, as azcmagent does interactively",
-        );
-        return Ok(AuthMethod::DeviceCode {
-            tenant_id: sign_in_tenant,
-        });
-    }
-    if args.user_tenant_id.is_some() {
-        return Err(AzcmError::invalid_argument(
-            "--user-tenant-id is for a person signing in (--use-device-code, --use-azcli); a service principal or token names its tenant with --tenant-id",
-        ));
-    }
-    if args.service_principal_cert.is_some() && args.service_principal_cert_thumbprint.is_some() {
-        return Err(AzcmError::invalid_argument(
-            "use either --service-principal-cert or --service-principal-cert-thumbprint, not both",
-        ));
-    }
-    let certificate = || -> Result<Box<ClientCertificate>> {
-        let certificate = match &args.service_principal_cert {
-            Some(path) => ClientCertificate::load(path)?,
-            None => ClientCertificate::from_store(
-                args.service_principal_cert_thumbprint
-                    .as_deref()
-                    .unwrap_or_default(),
-            )?,
-        };
-        ctx.report.verbose(&format!(
-            "using the certificate with thumbprint {}{}",
-            certificate.thumbprint(),
-            certificate
-                .store()
-                .map(|s| format!(" from {s}"))
-                .unwrap_or_default()
-        ));
-        Ok(Box::new(certificate))
-    };
-    match (&args.service_principal_id, sp_secret, args.has_certificate(), token) {
-        (Some(_), _, _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),
-        (Some(_), Some(_), true, None) => Err(AzcmError::invalid_argument(
-            "use either --service-principal-secret or a certificate (--service-principal-cert, --service-principal-cert-thumbprint), not both",
-        )),
-        (Some(id), Some(secret), false, None) => {
-            if id.trim().is_empty() {
-                return Err(AzcmError::invalid_argument("--service-principal-id is empty"));
+
+    /// The one authentication method this names.
+    pub fn method(self, ctx: &Context<'_>) -> Result<AuthMethod> {
+        let args = &self;
+        let sp_secret = self.service_principal_secret.clone();
+        let token = self.access_token.clone();
+        if let Some(token) = &token {
+            // A token goes into an HTTP header: one with white space or a control character can
+            // never be sent, so it is refused now rather than failing every try.
+            if token
+                .secret()
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(AzcmError::new(
+                    ErrorCode::INVALID_ACCESS_TOKEN,
+                    "the access token holds a space, line break or control character; an access token is one word",
+                )
+                .with_remediation("Pass the token exactly as `az account get-access-token --query accessToken -o tsv` prints it, on one line."));
             }
-            Ok(AuthMethod::ServicePrincipalSecret { tenant_id: tenant()?, client_id: id.clone(), secret })
         }
-        (Some(id), None, true, None) => {
-            let tenant_id = tenant()?;
-            Ok(AuthMethod::ServicePrincipalCertificate { tenant_id, client_id: id.clone(), certificate: certificate()? })
+        if let Some(tenant) = &args.tenant_id {
+            ids::require_guid("tenant-id", tenant)?;
         }
-        (Some(_), None, false, None) => Err(AzcmError::new(
-            ErrorCode::MISSING_PARAMETER,
-            format!("--service-principal-id needs --service-principal-secret (or {SECRET_ENV}), --service-principal-cert or --service-principal-cert-thumbprint"),
-        )),
-        (None, Some(_), _, _) | (None, None, true, _) => Err(AzcmError::new(
-            ErrorCode::MISSING_PARAMETER,
-            "--service-principal-secret, --service-principal-cert and --service-principal-cert-thumbprint need --service-principal-id",
-        )),
-        (None, None, false, Some(token)) => Ok(AuthMethod::AccessToken(token)),
-        (None, None, false, None) => Err(AzcmError::new(
-            ErrorCode::MISSING_PARAMETER,
-            "no credentials: pass --service-principal-id with --service-principal-secret, --service-principal-cert or --service-principal-cert-thumbprint and --tenant-id, --access-token, or --use-device-code",
-        )),
+        if let Some(tenant) = &args.user_tenant_id {
+            ids::require_guid("user-tenant-id", tenant)?;
+        }
+        // A person signs in to their own tenant when it differs from the subscription's.
+        let sign_in_tenant = args
+            .user_tenant_id
+            .clone()
+            .or_else(|| args.tenant_id.clone());
+        let tenant = || {
+            args.tenant_id.clone().ok_or_else(|| {
+                AzcmError::new(
+                    ErrorCode::MISSING_PARAMETER,
+                    "--tenant-id is required with a service principal",
+                )
+            })
+        };
+        let service_principal =
+            args.service_principal_id.is_some() || sp_secret.is_some() || args.has_certificate();
+        if args.use_azcli {
+            if service_principal || token.is_some() || args.use_device_code {
+                return Err(AzcmError::invalid_argument(
+                    "--use-azcli cannot be combined with another sign-in method",
+                ));
+            }
+            return Ok(AuthMethod::AzureCli {
+                tenant_id: sign_in_tenant,
+            });
+        }
+        if args.use_device_code {
+            if service_principal || token.is_some() {
+                return Err(AzcmError::invalid_argument(
+                    "--use-device-code cannot be combined with a service principal or --access-token",
+                ));
+            }
+            return Ok(AuthMethod::DeviceCode {
+                tenant_id: sign_in_tenant,
+            });
+        }
+        if !service_principal && token.is_none() && ctx.interactive() {
+            ctx.report.verbose(
+                "no credentials given: signing in with a device code, as azcmagent does interactively",
+            );
+            return Ok(AuthMethod::DeviceCode {
+                tenant_id: sign_in_tenant,
+            });
+        }
+        if args.user_tenant_id.is_some() {
+            return Err(AzcmError::invalid_argument(
+                "--user-tenant-id is for a person signing in (--use-device-code, --use-azcli); a service principal or token names its tenant with --tenant-id",
+            ));
+        }
+        if args.service_principal_cert.is_some() && args.service_principal_cert_thumbprint.is_some() {
+            return Err(AzcmError::invalid_argument(
+                "use either --service-principal-cert or --service-principal-cert-thumbprint, not both",
+            ));
+        }
+        let certificate = || -> Result<Box<ClientCertificate>> {
+            let certificate = match &args.service_principal_cert {
+                Some(path) => ClientCertificate::load(path)?,
+                None => ClientCertificate::from_store(
+                    args.service_principal_cert_thumbprint
+                        .as_deref()
+                        .unwrap_or_default(),
+                )?,
+            };
+            ctx.report.verbose(&format!(
+                "using the certificate with thumbprint {}{}",
+                certificate.thumbprint(),
+                certificate
+                    .store()
+                    .map(|s| format!(" from {s}"))
+                    .unwrap_or_default()
+            ));
+            Ok(Box::new(certificate))
+        };
+        match (&args.service_principal_id, sp_secret, args.has_certificate(), token) {
+            (Some(_), _, _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),
+            (Some(_), Some(_), true, None) => Err(AzcmError::invalid_argument(
+                "use either --service-principal-secret or a certificate (--service-principal-cert, --service-principal-cert-thumbprint), not both",
+            )),
+            (Some(id), Some(secret), false, None) => {
+                if id.trim().is_empty() {
+                    return Err(AzcmError::invalid_argument("--service-principal-id is empty"));
+                }
+                Ok(AuthMethod::ServicePrincipalSecret { tenant_id: tenant()?, client_id: id.clone(), secret })
+            }
+            (Some(id), None, true, None) => {
+                let tenant_id = tenant()?;
+                Ok(AuthMethod::ServicePrincipalCertificate { tenant_id, client_id: id.clone(), certificate: certificate()? })
+            }
+            (Some(_), None, false, None) => Err(AzcmError::new(
+                ErrorCode::MISSING_PARAMETER,
+                format!("--service-principal-id needs --service-principal-secret (or {SECRET_ENV}), --service-principal-cert or --service-principal-cert-thumbprint"),
+            )),
+            (None, Some(_), _, _) | (None, None, true, _) => Err(AzcmError::new(
+                ErrorCode::MISSING_PARAMETER,
+                "--service-principal-secret, --service-principal-cert and --service-principal-cert-thumbprint need --service-principal-id",
+            )),
+            (None, None, false, Some(token)) => Ok(AuthMethod::AccessToken(token)),
+            (None, None, false, None) => Err(AzcmError::new(
+                ErrorCode::MISSING_PARAMETER,
+                "no credentials: pass --service-principal-id with --service-principal-secret, --service-principal-cert or --service-principal-cert-thumbprint and --tenant-id, --access-token, or --use-device-code",
+            )),
+        }
     }
 }
 

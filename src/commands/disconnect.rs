@@ -1,138 +1,25 @@
-//! `azcm disconnect`: delete the machine resource (waiting for ARM's long-running operation),
-//! then reset the local state: agent configuration and key. A resource already gone is a
-//! warning; `--force-local-only` skips Azure.
+//! `azcm disconnect`: the flags resolved into an offboarding (src/offboarding) and its view.
 
-use crate::arm::session;
 use crate::auth::flags::method_from_flags;
-use crate::auth::AuthMethod;
 use crate::cli::DisconnectArgs;
 use crate::context::Context;
-use crate::error::{AzcmError, ErrorCode, Result};
-use crate::operation::{Action, Actions, Step, StepTiming, Steps};
-use crate::platform::{self, ServiceOutcome};
-use crate::state::agentconfig::AgentConfig;
-use crate::state::AgentPaths;
+use crate::error::Result;
+use crate::offboarding::{self, OffboardingRequest};
 use crate::view::{Human, Outcome};
-use reqwest::Method;
-use serde::Serialize;
 use std::time::Duration;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DisconnectResult {
-    resource_id: String,
-    resource_deleted: bool,
-    local_only: bool,
-    what_if: bool,
-    actions: Vec<Action>,
-    services: Vec<ServiceOutcome>,
-    steps: Vec<StepTiming>,
-}
-
-/// `disconnect`'s flags, resolved.
-struct DisconnectRequest {
-    /// How to sign in to delete the resource; `None` with --force-local-only.
-    method: Option<AuthMethod>,
-    retry_budget: Duration,
-    what_if: bool,
-}
-
-const TOKEN: Step = Step::new("token", "signing in to Entra ID");
-const MACHINE: Step = Step::new("machine", "checking the machine resource");
-const MACHINE_DELETE: Step = Step::new("machineDelete", "deleting the machine resource");
-const LOCAL_STATE: Step = Step::new("localState", "resetting the local agent state");
-const SERVICES: Step = Step::new("services", "restarting the agent services");
-
-fn plan(req: &DisconnectRequest) -> Vec<Step> {
-    let azure = req.method.is_some();
-    let changes = !req.what_if;
-    [
-        (TOKEN, azure),
-        (MACHINE, azure),
-        (MACHINE_DELETE, azure && changes),
-        (LOCAL_STATE, changes),
-        (SERVICES, changes),
-    ]
-    .into_iter()
-    .filter_map(|(step, needed)| needed.then_some(step))
-    .collect()
-}
-
 pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
-    let paths = ctx.paths()?;
-    // Taken before the state is read: a connect running beside must not change it underneath.
-    let _changing = match args.what_if {
-        true => None,
-        false if paths.is_system_root() && !crate::platform::is_elevated() => None,
-        false => Some(crate::state::ChangeLock::acquire(paths, "disconnect")?),
-    };
-    let Some(config) = AgentConfig::load(&paths.agent_config())? else {
-        return Err(AzcmError::new(
-            ErrorCode::DISCONNECT_FAILED,
-            "this machine is not connected to Azure Arc",
-        )
-        .with_detail("reason", "notConnected")
-        // What the module turns into its NotConnected row (Disconnect-AzcmAgent).
-        .with_detail("state", serde_json::json!({"connected": false}))
-        .with_remediation("Nothing to disconnect. Run `azcm connect` to connect it."));
-    };
-    if args.force_local_only && !args.what_if {
-        ctx.report.warning(&format!(
-            "--force-local-only resets this machine only: the Azure resource {} still exists; delete it in the Azure portal or with `az resource delete --ids {}`",
-            config.resource_id, config.resource_id
-        ));
-    }
-    let req = DisconnectRequest {
-        method: match args.force_local_only {
-            true => None,
-            false => Some(method_from_flags(ctx, &args.auth)?),
-        },
+    let req = OffboardingRequest {
         retry_budget: Duration::from_secs(args.auth.retry_timeout),
         what_if: args.what_if,
+        operation: "disconnect",
+        local_only_name: "--force-local-only",
     };
-    if !req.what_if {
-        ctx.require_admin_to_change_state("disconnect")?;
-    }
-    let activity = match req.what_if {
-        true => "Disconnect (what-if)",
-        false => "Disconnect",
-    };
-    let mut steps = Steps::new(ctx.report, activity, plan(&req));
-    let mut actions = Actions::new(req.what_if);
-    let what_if = req.what_if;
-    let deleted = match req.method {
-        Some(method) => ctx.block_on(delete_machine(
-            ctx,
-            &config,
-            method,
-            req.retry_budget,
-            &mut steps,
-            &mut actions,
-        ))??,
-        None => false,
-    };
-    let local = paths.agent_config().display().to_string();
-    actions.add(
-        "resetLocalState",
-        &local,
-        format!("Reset the local agent state ({local} and the onboarding key)"),
-    );
-    let mut services = Vec::new();
-    if !what_if {
-        steps.begin(LOCAL_STATE.name);
-        reset_local_state(paths)?;
-        steps.begin(SERVICES.name);
-        services = platform::restart_agent_services(ctx.report);
-    }
-    let result = DisconnectResult {
-        resource_id: config.resource_id.clone(),
-        resource_deleted: deleted,
-        local_only: args.force_local_only,
-        what_if,
-        actions: actions.list,
-        services,
-        steps: steps.finish(),
-    };
+    let result = offboarding::offboard(ctx, &req, || match args.force_local_only {
+        true => Ok(None),
+        false => method_from_flags(ctx, &args.auth).map(Some),
+    })?;
+    let what_if = result.what_if;
     let mut view = match what_if {
         true => format!("What if: disconnect {}\n", result.resource_id),
         false => format!("Disconnected {}\n", result.resource_id),
@@ -144,75 +31,4 @@ pub fn run(args: &DisconnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
         }
     }
     Ok(Outcome::new(result, Human::Text(view)))
-}
-
-/// Deletes the machine resource and waits for ARM to finish; whether it was deleted (a resource
-/// already gone is a warning, and what-if deletes nothing).
-async fn delete_machine(
-    ctx: &Context<'_>,
-    config: &AgentConfig,
-    method: AuthMethod,
-    budget: Duration,
-    steps: &mut Steps<'_>,
-    actions: &mut Actions,
-) -> Result<bool> {
-    steps.begin(TOKEN.name);
-    let (arm, path) = session::machine_session(ctx, config, method, budget).await?;
-    steps.begin(MACHINE.name);
-    let exists = arm
-        .get_if_exists("machine lookup", ErrorCode::RESOURCE_DELETION, &path)
-        .await?
-        .is_some();
-    if !exists {
-        ctx.report.warning(&format!(
-            "{} no longer exists in Azure; resetting the local state only",
-            config.resource_id
-        ));
-        return Ok(false);
-    }
-    actions.add(
-        "deleteMachine",
-        &config.resource_id,
-        format!(
-            "Delete machine {} in resource group {}",
-            config.resource_name, config.resource_group
-        ),
-    );
-    if actions.what_if() {
-        return Ok(false);
-    }
-    steps.begin(MACHINE_DELETE.name);
-    let started = arm
-        .call(
-            "machine deletion",
-            ErrorCode::RESOURCE_DELETION,
-            Method::DELETE,
-            &path,
-            None,
-        )
-        .await?;
-    arm.wait_for_operation("machine deletion", ErrorCode::RESOURCE_DELETION, &started)
-        .await?;
-    Ok(true)
-}
-
-/// Removes agentconfig.json and the onboarding key; files already gone are fine.
-fn reset_local_state(paths: &AgentPaths) -> Result<()> {
-    for file in [paths.agent_config(), paths.onboarding_key()] {
-        // Through the checked folder handle, like every other state change.
-        let removed = crate::state::atomic::open_parent(&file, false)
-            .and_then(|(dir, name)| dir.remove(&name).and_then(|()| dir.sync()));
-        match removed {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(AzcmError::new(
-                    ErrorCode::LOCAL_CONFIG_UPDATE,
-                    format!("cannot remove {}: {e}", file.display()),
-                )
-                .with_detail("path", file.display().to_string()))
-            }
-        }
-    }
-    Ok(())
 }
