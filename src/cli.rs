@@ -157,6 +157,8 @@ one JSON document instead (docs/json/dsc-settings.schema.json).",
 pub enum DscResource {
     /// Azcm/Settings: the agent's local configuration properties a document names
     Settings(DscArgs),
+    /// Azcm/Connection: connected to Azure Arc or not, and as which machine resource
+    Connection(DscArgs),
 }
 
 /// One operation of a DSC resource.
@@ -454,6 +456,7 @@ impl Command {
             Command::Completions { .. } => "completions".into(),
             Command::Dsc { resource } => match resource {
                 DscResource::Settings(_) => "dsc settings".into(),
+                DscResource::Connection(_) => "dsc connection".into(),
             },
         }
     }

@@ -71,3 +71,42 @@ pub async fn read() -> HimdsView {
     }
     view
 }
+
+/// The machine resource's tags in an instance metadata answer: `compute.tagsList`
+/// ([{name, value}]), else `compute.tags` ("name:value;…", as IMDS writes it).
+pub fn tags(instance: &Value) -> Option<std::collections::BTreeMap<String, String>> {
+    let compute = &instance["compute"];
+    if let Some(list) = compute["tagsList"].as_array() {
+        return Some(
+            list.iter()
+                .filter_map(|t| Some((t["name"].as_str()?.to_string(), t["value"].as_str()?.to_string())))
+                .collect(),
+        );
+    }
+    let text = compute["tags"].as_str()?;
+    Some(
+        text.split(';')
+            .filter(|t| !t.is_empty())
+            .map(|t| match t.split_once(':') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (t.to_string(), String::new()),
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn tags_come_from_tags_list_else_the_imds_string() {
+        let list = json!({"compute": {"tags": "ignored:x", "tagsList": [{"name": "env", "value": "a:b;c"}]}});
+        assert_eq!(super::tags(&list).unwrap()["env"], "a:b;c");
+        let text = json!({"compute": {"tags": "env:prod;owner:it:ops"}});
+        let tags = super::tags(&text).unwrap();
+        assert_eq!((tags["env"].as_str(), tags["owner"].as_str()), ("prod", "it:ops"));
+        assert!(super::tags(&json!({"compute": {}})).is_none());
+        assert!(super::tags(&json!({"compute": {"tags": ""}})).unwrap().is_empty());
+    }
+}

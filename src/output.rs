@@ -411,7 +411,9 @@ impl Reporter for Output {
 
     fn info(&self, message: &str) {
         if self.prefs.dsc {
-            self.dsc_trace("info", message);
+            // dsc shows WARN and above by default; what a person must act on (a device code)
+            // has to reach them.
+            self.dsc_trace("warn", message);
         } else if self.events_as_json() {
             self.event(json!({"level": "information", "message": message}));
         } else if self.prefs.json {

@@ -55,6 +55,16 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Resp {
             Some(m) => {
                 let id = m["id"].as_str().unwrap_or("");
                 let parts: Vec<&str> = id.split('/').collect();
+                // As IMDS writes them: `tags` "name:value;…" and `tagsList` [{name, value}], read
+                // live from the resource (the real HIMDS refreshes them from Azure).
+                let tags: Vec<(String, String)> = m["tags"]
+                    .as_object()
+                    .map(|t| {
+                        t.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 json_response(
                     StatusCode::OK,
                     &json!({"compute": {
@@ -65,6 +75,8 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Resp {
                         "resourceGroupName": parts.get(4).copied().unwrap_or(""),
                         "vmId": m["properties"]["vmId"],
                         "tenantId": world.tenant_id,
+                        "tags": tags.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(";"),
+                        "tagsList": tags.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
                     }}),
                 )
             }

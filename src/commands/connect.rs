@@ -1,7 +1,7 @@
 //! `azcm connect`: the flags resolved once into an onboarding request, checked before any
 //! network I/O; then the onboarding (src/onboarding) and its view.
 
-use crate::auth::flags::{method_from_flags, tenant_hint};
+use crate::auth::flags::method_from_flags;
 use crate::cli::ConnectArgs;
 use crate::context::Context;
 use crate::error::Result;
@@ -32,18 +32,9 @@ fn request(args: &ConnectArgs) -> Result<OnboardingRequest> {
 }
 
 pub fn run(args: &ConnectArgs, ctx: &Context<'_>) -> Result<Outcome> {
-    let mut req = request(args)?;
+    let req = request(args)?;
     let method = method_from_flags(ctx, &args.auth)?;
-    req.tenant_hint = tenant_hint(&method, args.auth.tenant_id.as_deref());
-    // What-if changes nothing and runs beside anything.
-    let _changing = match req.what_if {
-        true => None,
-        false => {
-            ctx.require_admin_to_change_state("connect")?;
-            Some(crate::state::ChangeLock::acquire(ctx.paths()?, "connect")?)
-        }
-    };
-    let result = ctx.block_on(onboarding::onboard(ctx, &req, method))??;
+    let result = onboarding::connect(ctx, req, method, args.auth.tenant_id.as_deref(), "connect")?;
     let view = view(&result);
     Ok(Outcome::new(result, view))
 }

@@ -1,8 +1,9 @@
-//! `azcm dsc settings get|test|set|export`: the operations of azcm's DSC v3 resources
+//! `azcm dsc settings|connection get|test|set|export`: the operations of azcm's DSC v3 resources
 //! (src/desired_state), as dsc runs them through the shipped manifests.
 
 use crate::cli::{DscArgs, DscOperation, DscResource};
 use crate::context::Context;
+use crate::desired_state::connection::{self, Current};
 use crate::desired_state::{self, settings, Reply};
 use crate::error::Result;
 use crate::state::localconfig::{LocalConfig, LocalConfigTxn};
@@ -12,7 +13,19 @@ use serde_json::json;
 pub fn run(resource: &DscResource, ctx: &Context<'_>) -> Result<Outcome> {
     match resource {
         DscResource::Settings(args) => run_settings(args, ctx),
+        DscResource::Connection(args) => run_connection(args, ctx),
     }
+}
+
+fn run_connection(args: &DscArgs, ctx: &Context<'_>) -> Result<Outcome> {
+    let instance = desired_state::read_instance()?;
+    let reply = match args.operation {
+        DscOperation::Get => connection::get(&Current::read(ctx)?, &instance)?,
+        DscOperation::Test => connection::test(&Current::read(ctx)?, &instance)?,
+        DscOperation::Export => connection::export(&Current::read(ctx)?),
+        DscOperation::Set => connection::set(ctx, &instance, args.what_if)?,
+    };
+    Ok(outcome(connection::RESOURCE_TYPE, args, reply))
 }
 
 fn run_settings(args: &DscArgs, ctx: &Context<'_>) -> Result<Outcome> {

@@ -8,6 +8,7 @@
 //! the differing properties (`return: stateAndDiff`); messages go to stderr as dsc's trace
 //! lines; the exit code is the AZCM number, which the manifest's `exitCodes` names.
 
+pub mod connection;
 pub mod settings;
 
 use crate::error::{AzcmError, ErrorCode, Result};
@@ -141,5 +142,8 @@ pub fn manifest(
 
 /// Every manifest azcm ships, by file name (they sit beside the azcm binary).
 pub fn manifests() -> Vec<(&'static str, Value)> {
-    vec![(settings::MANIFEST_FILE, settings::manifest())]
+    vec![
+        (connection::MANIFEST_FILE, connection::manifest()),
+        (settings::MANIFEST_FILE, settings::manifest()),
+    ]
 }

@@ -125,6 +125,27 @@ pub fn plan(req: &OnboardingRequest) -> Vec<Step> {
     .collect()
 }
 
+/// Onboards as a face asks (`operation` names it for the admin check and the lock): a change
+/// needs an administrator and holds the change lock; what-if changes nothing and runs beside
+/// anything. `tenant` is the tenant the face named, for a token that does not say.
+pub fn connect(
+    ctx: &Context<'_>,
+    mut req: OnboardingRequest,
+    method: AuthMethod,
+    tenant: Option<&str>,
+    operation: &str,
+) -> Result<OnboardingResult> {
+    req.tenant_hint = crate::auth::flags::tenant_hint(&method, tenant);
+    let _changing = match req.what_if {
+        true => None,
+        false => {
+            ctx.require_admin_to_change_state(operation)?;
+            Some(crate::state::ChangeLock::acquire(ctx.paths()?, operation)?)
+        }
+    };
+    ctx.block_on(onboard(ctx, &req, method))?
+}
+
 /// Runs the request's steps; an error names the step's failure, and what was done before it
 /// stays done (a re-run converges).
 pub async fn onboard(
