@@ -143,8 +143,8 @@ generated from the same definitions as this help. Install them as your shell exp
 runs them through the manifests shipped beside azcm (azcm.*.dsc.resource.json): the instance JSON \
 on stdin, the resulting instance (and for test and set the differing properties) as JSON lines on \
 stdout, messages as dsc's JSON trace lines on stderr, the AZCM code as the exit code. With --json, \
-one JSON document instead (docs/json/dsc-settings.schema.json).",
-        after_help = "Examples:\n  dsc resource get -r Azcm/Settings -i '{\"proxy.url\":null}'\n  echo '{\"proxy.url\":\"http://127.0.0.1:3128\"}' | azcm dsc settings test\n  echo '{\"extensions.allowlist\":[\"Microsoft.Azure.Monitor/AzureMonitorLinuxAgent\"]}' | azcm dsc settings set --what-if"
+one JSON document instead (docs/json/dsc-settings.schema.json, dsc-connection.schema.json).",
+        after_help = "Examples:\n  dsc resource get -r Azcm/Settings -i '{\"proxy.url\":null}'\n  echo '{\"proxy.url\":\"http://127.0.0.1:3128\"}' | azcm dsc settings test\n  echo '{}' | azcm dsc connection get\n  echo '{\"extensions.allowlist\":[\"Microsoft.Azure.Monitor/AzureMonitorLinuxAgent\"]}' | azcm dsc settings set --what-if"
     )]
     Dsc {
         #[command(subcommand)]

@@ -490,6 +490,23 @@ impl FakeCloud {
         }
     }
 
+    /// Replaces a machine resource's tags, as someone would in the portal (no request logged);
+    /// whether the machine exists.
+    pub fn set_machine_tags(&self, name: &str, tags: Value) -> bool {
+        let mut world = self.shared.world();
+        match world
+            .machines
+            .iter_mut()
+            .find(|(k, _)| k.2.eq_ignore_ascii_case(name))
+        {
+            Some((_, machine)) => {
+                machine["tags"] = tags;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Marks a resource provider registered (or not) in the default subscription.
     pub fn set_provider_state(&self, namespace: &str, state: &str) {
         let mut world = self.shared.world();
