@@ -79,7 +79,12 @@ pub fn tags(instance: &Value) -> Option<std::collections::BTreeMap<String, Strin
     if let Some(list) = compute["tagsList"].as_array() {
         return Some(
             list.iter()
-                .filter_map(|t| Some((t["name"].as_str()?.to_string(), t["value"].as_str()?.to_string())))
+                .filter_map(|t| {
+                    Some((
+                        t["name"].as_str()?.to_string(),
+                        t["value"].as_str()?.to_string(),
+                    ))
+                })
                 .collect(),
         );
     }
@@ -105,8 +110,13 @@ mod tests {
         assert_eq!(super::tags(&list).unwrap()["env"], "a:b;c");
         let text = json!({"compute": {"tags": "env:prod;owner:it:ops"}});
         let tags = super::tags(&text).unwrap();
-        assert_eq!((tags["env"].as_str(), tags["owner"].as_str()), ("prod", "it:ops"));
+        assert_eq!(
+            (tags["env"].as_str(), tags["owner"].as_str()),
+            ("prod", "it:ops")
+        );
         assert!(super::tags(&json!({"compute": {}})).is_none());
-        assert!(super::tags(&json!({"compute": {"tags": ""}})).unwrap().is_empty());
+        assert!(super::tags(&json!({"compute": {"tags": ""}}))
+            .unwrap()
+            .is_empty());
     }
 }

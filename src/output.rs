@@ -311,7 +311,8 @@ impl Output {
         match human {
             Human::Text(text) => {
                 let mut t = crate::terminal::lines(&text).into_owned();
-                if !t.ends_with('\n') {
+                // Nothing to say is no output (a DSC export with no instance), not a blank line.
+                if !t.is_empty() && !t.ends_with('\n') {
                     t.push('\n');
                 }
                 t

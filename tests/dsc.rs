@@ -62,35 +62,58 @@ struct Machine {
 
 impl Machine {
     fn new() -> Self {
+        Self::with(common::Azcm::new())
+    }
+
+    /// A machine whose azcm runs get `azcm`'s root and environment (a fake cloud's knobs).
+    fn with(azcm: common::Azcm) -> Self {
         let bin = tempfile::tempdir().unwrap();
         // A hard link where the file system allows one (the debug binary is large), else a copy.
-        let azcm = bin.path().join("azcm");
-        if std::fs::hard_link(common::binary(), &azcm).is_err() {
-            std::fs::copy(common::binary(), &azcm).unwrap();
+        let exe = bin.path().join("azcm");
+        if std::fs::hard_link(common::binary(), &exe).is_err() {
+            std::fs::copy(common::binary(), &exe).unwrap();
         }
         for entry in std::fs::read_dir(common::repo_root().join("dsc")).unwrap() {
             let path = entry.unwrap().path();
             std::fs::copy(&path, bin.path().join(path.file_name().unwrap())).unwrap();
         }
-        Machine {
-            bin,
-            azcm: common::Azcm::new(),
-        }
+        Machine { bin, azcm }
     }
 
     /// `dsc ARGS…` with the resource folder first on PATH; (exit code, stdout, stderr).
     fn dsc(&self, args: &[&str]) -> (i32, String, String) {
+        self.dsc_with_stdin(args, "")
+    }
+
+    /// `dsc ARGS…` with `stdin` (parameters for `--parameters-file -`).
+    fn dsc_with_stdin(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
+        use std::io::Write;
         let path = format!(
             "{}:{}",
             self.bin.path().display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let out = std::process::Command::new(dsc_engine())
-            .args(args)
+        let mut cmd = std::process::Command::new(dsc_engine());
+        // Loopback only: IMDS and HIMDS are a closed port unless the fake's are given.
+        cmd.args(args)
             .env("PATH", path)
             .env("AZCM_ROOT", self.azcm.root())
-            .output()
-            .unwrap();
+            .env("AZCM_IMDS_ENDPOINT", "http://127.0.0.1:9")
+            .env("AZCM_HIMDS_ENDPOINT", "http://127.0.0.1:9")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in self.azcm.env_vars() {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut pipe = child.stdin.take().unwrap();
+        let input = stdin.to_string();
+        let writer = std::thread::spawn(move || {
+            let _ = pipe.write_all(input.as_bytes());
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -409,7 +432,11 @@ fn resource(m: &common::Azcm, args: &[&str], stdin: &str) -> (i32, String, Vec<V
 /// The arguments the shipped manifest gives dsc for an operation (what-if's marker left out):
 /// the protocol tests run exactly those, against azcm.exe too.
 fn manifest_args(operation: &str) -> Vec<String> {
-    let path = common::repo_root().join("dsc/azcm.settings.dsc.resource.json");
+    resource_args("azcm.settings.dsc.resource.json", operation)
+}
+
+fn resource_args(manifest: &str, operation: &str) -> Vec<String> {
+    let path = common::repo_root().join("dsc").join(manifest);
     let manifest: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     assert_eq!(manifest[operation]["executable"], "azcm");
     assert_eq!(manifest[operation]["input"], "stdin");
@@ -496,5 +523,466 @@ fn the_resource_protocol_json_lines_traces_and_exit_codes() {
     assert_eq!(doc["result"]["differingProperties"], serde_json::json!([]));
     let (code, out, _) = resource(&m, &["dsc", "settings", "frobnicate", "--json"], "");
     assert_eq!(code, 23);
+    common::validate(&serde_json::from_str(&out).unwrap());
+}
+
+// ---- Azcm/Connection, against the fake cloud ----
+
+fn onboard_example() -> String {
+    common::repo_root()
+        .join("examples/arc-onboard.dsc.yaml")
+        .display()
+        .to_string()
+}
+
+/// The onboard example's parameters for the fake cloud (the secret included, as an admin's
+/// parameters file would hold it).
+fn onboard_params(o: &common::Onboarding, name: &str, tags: Value, proxy: &str) -> String {
+    serde_json::json!({"parameters": {
+        "subscriptionId": o.fake.subscription_id,
+        "resourceGroup": o.fake.resource_group,
+        "location": o.fake.location,
+        "tenantId": o.fake.tenant_id,
+        "cloud": azcm_fakecloud::CLOUD_NAME,
+        "resourceName": name,
+        "servicePrincipalId": o.fake.client_id,
+        "servicePrincipalSecret": o.fake.client_secret,
+        "tags": tags,
+        "proxyUrl": proxy,
+    }})
+    .to_string()
+}
+
+/// `dsc config --parameters-file - OPERATION -f example…` as JSON; exit code 0 wanted.
+fn config_op(m: &Machine, params: &str, operation: &[&str]) -> (Value, String) {
+    let doc = onboard_example();
+    let mut args = vec!["config", "--parameters-file", "-"];
+    args.extend(operation);
+    args.extend(["-f", &doc, "-o", "json"]);
+    let (code, out, err) = m.dsc_with_stdin(&args, params);
+    assert_eq!(code, 0, "dsc {operation:?}: {err}\n{out}");
+    (
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}")),
+        format!("{out}\n{err}"),
+    )
+}
+
+/// The connection resource's result in a configuration result.
+fn connection_result(doc: &Value) -> &Value {
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "Azcm/Connection")
+        .map(|r| &r["result"])
+        .expect("an Azcm/Connection result")
+}
+
+fn machine_tags(o: &common::Onboarding, name: &str) -> Option<Value> {
+    o.fake
+        .machines()
+        .into_iter()
+        .find(|m| m["name"] == name)
+        .map(|m| m["tags"].clone())
+}
+
+fn onboarded(name: &str) -> (common::Onboarding, Machine, String) {
+    let o = common::Onboarding::new();
+    let m = Machine::with(o.azcm.clone());
+    let params = onboard_params(
+        &o,
+        name,
+        serde_json::json!({"env": "test", "owner": "it ops"}),
+        "",
+    );
+    let (set, _) = config_op(&m, &params, &["set"]);
+    assert_eq!(set["hadErrors"], false, "{set}");
+    (o, m, params)
+}
+
+#[test]
+fn the_onboard_document_connects_in_one_set_and_then_set_and_test_send_nothing() {
+    if !dsc_tests_run_here() {
+        return;
+    }
+    let o = common::Onboarding::new();
+    let m = Machine::with(o.azcm.clone());
+    let secret = o.fake.client_secret.clone();
+    let name = "dsc-01";
+    let params = onboard_params(
+        &o,
+        name,
+        serde_json::json!({"env": "test", "owner": "it ops"}),
+        "",
+    );
+    let mut seen = String::new();
+
+    // test needs no sign-in and sends nothing.
+    let (before, out) = o.without_requests("test reads only local state", || {
+        config_op(&m, &params, &["test"])
+    });
+    seen.push_str(&out);
+    assert_eq!(
+        before["results"].as_array().unwrap().len(),
+        2,
+        "one result per resource"
+    );
+    let conn = connection_result(&before);
+    assert_eq!(conn["inDesiredState"], false);
+    assert_eq!(conn["differingProperties"], serde_json::json!(["_exist"]));
+    assert_eq!(conn["actualState"]["_exist"], false);
+
+    // what-if: every check, nothing written, here or in Azure.
+    let (what_if, out) = config_op(&m, &params, &["set", "--what-if"]);
+    seen.push_str(&out);
+    assert_eq!(what_if["hadErrors"], false, "{what_if}");
+    assert!(
+        o.fake
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.method == "POST" && r.path.contains("token")),
+        "what-if wrote to Azure: {:?}",
+        o.fake
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    );
+    assert!(o.fake.machines().is_empty());
+    assert!(!o.azcm.config_dir().join("agentconfig.json").exists());
+    assert_eq!(
+        connection_result(&what_if)["afterState"]["resourceName"],
+        name,
+        "{what_if}"
+    );
+
+    // From disconnected to converged in one set (dsc's debug traces on).
+    let doc = onboard_example();
+    let (code, out, err) = m.dsc_with_stdin(
+        &[
+            "-l",
+            "debug",
+            "config",
+            "--parameters-file",
+            "-",
+            "set",
+            "-f",
+            &doc,
+            "-o",
+            "json",
+        ],
+        &params,
+    );
+    assert_eq!(code, 0, "{err}");
+    seen.push_str(&out);
+    seen.push_str(&err);
+    let set: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(set["hadErrors"], false);
+    let after = &connection_result(&set)["afterState"];
+    assert_eq!(after["_exist"], true);
+    assert_eq!(after["subscriptionId"], o.fake.subscription_id.as_str());
+    assert_eq!(
+        machine_tags(&o, name),
+        Some(serde_json::json!({"env": "test", "owner": "it ops"}))
+    );
+    assert!(o.azcm.config_dir().join("agentconfig.json").exists());
+
+    // Converged: a second set and every test send nothing and write nothing.
+    let files = o.azcm.snapshot();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let (again, out) = o.without_requests("a second set of a converged machine", || {
+        config_op(&m, &params, &["set"])
+    });
+    seen.push_str(&out);
+    assert_eq!(again["hadErrors"], false);
+    let (tested, out) = o.without_requests("test", || config_op(&m, &params, &["test"]));
+    seen.push_str(&out);
+    for r in tested["results"].as_array().unwrap() {
+        assert_eq!(r["result"]["inDesiredState"], true, "{r}");
+    }
+    assert_eq!(
+        o.azcm.snapshot(),
+        files,
+        "a converged set or test wrote a state file"
+    );
+    let (code, out, err) = m.dsc_with_stdin(
+        &[
+            "-l",
+            "debug",
+            "config",
+            "--parameters-file",
+            "-",
+            "test",
+            "-f",
+            &doc,
+        ],
+        &params,
+    );
+    assert_eq!(code, 0, "{err}");
+    seen.push_str(&out);
+    seen.push_str(&err);
+
+    // The resource operations: get and export say what is, with the tags from HIMDS.
+    let got = m.dsc_json(&["resource", "get", "-r", "Azcm/Connection"]);
+    assert_eq!(got["actualState"]["status"], "Connected", "{got}");
+    assert_eq!(got["actualState"]["tags"]["owner"], "it ops");
+    let exported = m.dsc_json(&["resource", "export", "-r", "Azcm/Connection"]);
+    let resources = exported["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 1, "{exported}");
+    assert_eq!(resources[0]["properties"]["resourceName"], name);
+    assert!(
+        !seen.contains(&secret) && !exported.to_string().contains(&secret),
+        "the secret reached dsc's output"
+    );
+}
+
+#[test]
+fn drift_in_arm_tags_and_the_proxy_is_found_by_test_and_repaired_by_set() {
+    if !dsc_tests_run_here() {
+        return;
+    }
+    let (o, m, params) = onboarded("dsc-02");
+    // Someone changes the tags in the portal and the proxy on the machine.
+    assert!(o
+        .fake
+        .set_machine_tags("dsc-02", serde_json::json!({"env": "prod"})));
+    let run = m
+        .azcm
+        .json(&["config", "set", "proxy.url", "http://127.0.0.1:3128"]);
+    assert_eq!(run.doc()["ok"], true);
+
+    let (drifted, _) = o.without_requests("test", || config_op(&m, &params, &["test"]));
+    let conn = connection_result(&drifted);
+    assert_eq!(conn["inDesiredState"], false);
+    assert_eq!(conn["differingProperties"], serde_json::json!(["tags"]));
+    assert_eq!(
+        conn["actualState"]["tags"],
+        serde_json::json!({"env": "prod"})
+    );
+    let settings = drifted["results"][0]["result"].clone();
+    assert_eq!(
+        settings["differingProperties"],
+        serde_json::json!(["proxy.url"])
+    );
+
+    let patches = o.count(azcm_fakecloud::Step::MachinePatch);
+    let puts = o.count(azcm_fakecloud::Step::MachinePut);
+    let (set, _) = config_op(&m, &params, &["set"]);
+    assert_eq!(set["hadErrors"], false);
+    assert_eq!(
+        connection_result(&set)["changedProperties"],
+        serde_json::json!(["tags"]),
+        "{set}"
+    );
+    assert_eq!(
+        o.count(azcm_fakecloud::Step::MachinePatch),
+        patches + 1,
+        "one PATCH of the tags"
+    );
+    assert_eq!(
+        o.count(azcm_fakecloud::Step::MachinePut),
+        puts,
+        "the resource is not re-created"
+    );
+    assert_eq!(
+        machine_tags(&o, "dsc-02"),
+        Some(serde_json::json!({"env": "test", "owner": "it ops"}))
+    );
+    assert_eq!(m.config_get("proxy.url"), "");
+    let (tested, _) = config_op(&m, &params, &["test"]);
+    for r in tested["results"].as_array().unwrap() {
+        assert_eq!(r["result"]["inDesiredState"], true, "{r}");
+    }
+}
+
+#[test]
+fn a_wrong_subscription_is_refused_with_its_code_and_exist_false_disconnects() {
+    if !dsc_tests_run_here() {
+        return;
+    }
+    let (o, m, _) = onboarded("dsc-03");
+    let files = o.azcm.snapshot();
+    let elsewhere = onboard_params(&o, "dsc-03", serde_json::json!({}), "").replace(
+        &o.fake.subscription_id,
+        "0b1f6471-1bf0-4dda-aec3-cb9272f09590",
+    );
+    let doc = onboard_example();
+    let (code, out, err) = o.without_requests(
+        "a machine connected elsewhere is refused before sign-in",
+        || {
+            m.dsc_with_stdin(
+                &["config", "--parameters-file", "-", "set", "-f", &doc],
+                &elsewhere,
+            )
+        },
+    );
+    assert_eq!(code, 2, "dsc's resource failure: {out}\n{err}");
+    assert!(err.contains("AZCM0067 AlreadyConnected"), "{err}");
+    assert!(
+        err.contains("Disconnect it first"),
+        "the remediation reaches dsc: {err}"
+    );
+    assert!(err.contains("subscriptionId"), "{err}");
+    let mut after = o.azcm.snapshot();
+    // The settings resource before it converged: only the connection matters here.
+    after.retain(|p, _| !p.ends_with("localconfig.json"));
+    let mut kept = files.clone();
+    kept.retain(|p, _| !p.ends_with("localconfig.json"));
+    assert_eq!(after, kept, "a refused set changed the state");
+
+    // _exist: false disconnects: the resource is deleted, the local state reset.
+    let gone = tempfile::tempdir().unwrap();
+    let gone_doc = gone.path().join("disconnect.dsc.yaml");
+    std::fs::write(
+        &gone_doc,
+        format!(
+            r#"$schema: https://aka.ms/dsc/schemas/v3/bundled/config/document.json
+parameters:
+  secret:
+    type: secureString
+resources:
+  - name: Not connected
+    type: Azcm/Connection
+    properties:
+      _exist: false
+      tenantId: {}
+      servicePrincipalId: {}
+      servicePrincipalSecret: "[parameters('secret')]"
+"#,
+            o.fake.tenant_id, o.fake.client_id
+        ),
+    )
+    .unwrap();
+    let gone_doc = gone_doc.display().to_string();
+    let secret = serde_json::json!({"parameters": {"secret": o.fake.client_secret}}).to_string();
+    let (code, out, err) = m.dsc_with_stdin(
+        &[
+            "config",
+            "--parameters-file",
+            "-",
+            "test",
+            "-f",
+            &gone_doc,
+            "-o",
+            "json",
+        ],
+        &secret,
+    );
+    assert_eq!(code, 0, "{err}");
+    let tested: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        tested["results"][0]["result"]["differingProperties"],
+        serde_json::json!(["_exist"])
+    );
+    let (code, out, err) = m.dsc_with_stdin(
+        &[
+            "config",
+            "--parameters-file",
+            "-",
+            "set",
+            "-f",
+            &gone_doc,
+            "-o",
+            "json",
+        ],
+        &secret,
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(
+        machine_tags(&o, "dsc-03").is_none(),
+        "the machine resource is still in Azure"
+    );
+    assert!(!o.azcm.config_dir().join("agentconfig.json").exists());
+    let (code, out, _) = m.dsc_with_stdin(
+        &[
+            "config",
+            "--parameters-file",
+            "-",
+            "test",
+            "-f",
+            &gone_doc,
+            "-o",
+            "json",
+        ],
+        &secret,
+    );
+    assert_eq!(code, 0);
+    let tested: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(tested["results"][0]["result"]["inDesiredState"], true);
+
+    // Disconnected, a subscription the service principal cannot see fails with its code.
+    let (code, _, err) = m.dsc_with_stdin(
+        &["config", "--parameters-file", "-", "set", "-f", &doc],
+        &elsewhere,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("AZCM00"), "{err}");
+    assert!(o.fake.machines().is_empty());
+}
+
+#[test]
+fn the_connection_resource_protocol_without_a_cloud() {
+    let m = common::Azcm::new();
+    let args = |op: &str| -> Vec<String> { resource_args("azcm.connection.dsc.resource.json", op) };
+    let [get, test, set, export] = ["get", "test", "set", "export"].map(args);
+    fn v(a: &[String]) -> Vec<&str> {
+        a.iter().map(String::as_str).collect()
+    }
+    let (get, test, set, export) = (v(&get), v(&test), v(&set), v(&export));
+
+    let (code, out, _) = resource(&m, &get, "");
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), r#"{"_exist":false}"#);
+    let (code, out, _) = resource(&m, &test, r#"{"_exist":false}"#);
+    assert_eq!(code, 0);
+    assert_eq!(out, "{\"_exist\":false,\"_inDesiredState\":true}\n[]\n");
+    let (code, out, _) = resource(
+        &m,
+        &test,
+        r#"{"subscriptionId":"0b1f6471-1bf0-4dda-aec3-cb9272f09590"}"#,
+    );
+    assert_eq!(code, 0);
+    assert!(out.ends_with("[\"_exist\"]\n"), "{out}");
+    let (code, out, _) = resource(&m, &export, "");
+    assert_eq!((code, out.as_str()), (0, ""), "nothing to export");
+    // Disconnected already: set has nothing to do and needs no sign-in.
+    let (code, out, _) = resource(&m, &set, r#"{"_exist":false}"#);
+    assert_eq!(code, 0);
+    assert!(out.ends_with("[]\n"), "{out}");
+
+    for (input, code_wanted) in [
+        ("{}", 16),
+        (
+            r#"{"subscriptionId":"0b1f6471-1bf0-4dda-aec3-cb9272f09590","resourceGroup":"rg","location":"westeurope"}"#,
+            16,
+        ),
+        (r#"{"servicePrincipalSecret":"hunter2-plain"}"#, 23),
+        (r#"{"accessToken":{"secureString":""}}"#, 23),
+        (r#"{"subscriptionId":"My Subscription"}"#, 23),
+        (r#"{"tags":{"a":1}}"#, 23),
+        (r#"{"tags":{"a/b":"1"}}"#, 23),
+        (r#"{"_exist":"no"}"#, 23),
+        (r#"{"bogus":1}"#, 23),
+    ] {
+        let (code, out, traces) = resource(&m, &set, input);
+        assert_eq!(code, code_wanted, "{input}: {traces:?}");
+        assert!(out.is_empty(), "{input}: {out}");
+        let error = traces
+            .iter()
+            .find_map(|t| t["error"].as_str())
+            .expect("an error trace");
+        assert!(
+            error.starts_with(&format!("AZCM00{code_wanted} ")),
+            "{error}"
+        );
+        assert!(
+            !format!("{traces:?}").contains("hunter2"),
+            "a secret in a trace: {traces:?}"
+        );
+    }
+    assert!(!m.root().join("var/opt/azcmagent/agentconfig.json").exists());
+
+    let (code, out, _) = resource(&m, &["dsc", "connection", "get", "--json"], "");
+    assert_eq!(code, 0);
     common::validate(&serde_json::from_str(&out).unwrap());
 }

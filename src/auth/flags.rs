@@ -219,7 +219,8 @@ impl SignIn {
                 "--user-tenant-id is for a person signing in (--use-device-code, --use-azcli); a service principal or token names its tenant with --tenant-id",
             ));
         }
-        if args.service_principal_cert.is_some() && args.service_principal_cert_thumbprint.is_some() {
+        if args.service_principal_cert.is_some() && args.service_principal_cert_thumbprint.is_some()
+        {
             return Err(AzcmError::invalid_argument(
                 "use either --service-principal-cert or --service-principal-cert-thumbprint, not both",
             ));

@@ -161,7 +161,9 @@ impl Desired {
                 "privateLinkScope" => d.private_link_scope = Some(text(key, value)?),
                 "gatewayId" => d.gateway_id = Some(text(key, value)?),
                 "servicePrincipalId" => d.sign_in.service_principal_id = text(key, value)?,
-                "servicePrincipalSecret" => d.sign_in.service_principal_secret = secure(key, value)?,
+                "servicePrincipalSecret" => {
+                    d.sign_in.service_principal_secret = secure(key, value)?
+                }
                 "accessToken" => d.sign_in.access_token = secure(key, value)?,
                 "servicePrincipalCertificate" => {
                     d.sign_in.service_principal_cert = text(key, value)?.map(Into::into)
@@ -314,7 +316,11 @@ fn same_location(cloud_name: &str, wanted: &str, actual: &str) -> bool {
 
 /// The properties (document order: place first, then tags) whose desired value the connected
 /// machine does not have.
-fn differing(desired: &Desired, config: &AgentConfig, tags: Option<&BTreeMap<String, String>>) -> Result<Vec<String>> {
+fn differing(
+    desired: &Desired,
+    config: &AgentConfig,
+    tags: Option<&BTreeMap<String, String>>,
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut check = |name: &str, same: bool| {
         if !same {
@@ -334,7 +340,10 @@ fn differing(desired: &Desired, config: &AgentConfig, tags: Option<&BTreeMap<Str
     };
     check("resourceName", same_text(&name, &config.resource_name));
     if let Some(l) = &desired.location {
-        check("location", same_location(&config.cloud, l, &config.location));
+        check(
+            "location",
+            same_location(&config.cloud, l, &config.location),
+        );
     }
     check("cloud", same_text(&desired.cloud_name(), &config.cloud));
     if let Some(t) = &desired.tenant_id {
@@ -498,7 +507,10 @@ fn after_connect(result: &OnboardingResult, desired: &Desired) -> Map<String, Va
         "privateLinkScope".into(),
         json!(desired.private_link_scope.clone().flatten()),
     );
-    state.insert("gatewayId".into(), json!(desired.gateway_id.clone().flatten()));
+    state.insert(
+        "gatewayId".into(),
+        json!(desired.gateway_id.clone().flatten()),
+    );
     state.insert("resourceId".into(), json!(result.resource_id));
     state.insert(EXIST.into(), json!(true));
     state
@@ -551,7 +563,8 @@ fn secure_schema(description: &str) -> Value {
 
 fn instance_schema_properties() -> Vec<(&'static str, Value)> {
     let guid = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
-    let string = |description: &str| json!({"type": ["string", "null"], "description": description});
+    let string =
+        |description: &str| json!({"type": ["string", "null"], "description": description});
     let flag = |description: &str| json!({"type": ["boolean", "null"], "writeOnly": true, "description": description});
     vec![
         ("subscriptionId", json!({"type": ["string", "null"], "pattern": guid, "description": "The subscription's id (a GUID) the machine resource is in. Needed to connect."})),
@@ -603,5 +616,6 @@ pub fn manifest() -> Value {
         "connection",
         "The Azure Connected Machine agent's connection to Azure Arc: connected or not, and as which machine resource (subscription, resource group, location, name, cloud, tags, private link scope, gateway).",
         instance_schema(),
+        true,
     )
 }

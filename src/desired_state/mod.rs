@@ -112,11 +112,13 @@ pub fn exit_codes() -> Value {
 }
 
 /// A command-resource manifest whose operations run `azcm dsc <resource> <operation>`.
+/// `handles_exist`: set converges `_exist: false` itself (dsc has no delete to call).
 pub fn manifest(
     resource_type: &str,
     resource_arg: &str,
     description: &str,
     schema: Value,
+    handles_exist: bool,
 ) -> Value {
     let op = |name: &str| json!(["dsc", resource_arg, name]);
     json!({
@@ -132,6 +134,7 @@ pub fn manifest(
             "args": ["dsc", resource_arg, "set", {"whatIfArg": "--what-if"}],
             "input": "stdin",
             "implementsPretest": false,
+            "handlesExist": handles_exist,
             "return": "stateAndDiff"
         },
         "export": {"executable": "azcm", "args": op("export"), "input": "stdin"},

@@ -268,5 +268,6 @@ pub fn manifest() -> Value {
         "settings",
         "The Azure Connected Machine agent's local configuration settings (proxy, extension allow and block lists, config.mode, ...), as azcm config sets them.",
         instance_schema(),
+        false,
     )
 }

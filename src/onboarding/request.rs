@@ -92,7 +92,10 @@ pub fn check_tags(tags: &BTreeMap<String, String>) -> Result<()> {
         }
         // Tag names compare case-insensitively, as Azure does.
         if !names.insert(name.to_ascii_lowercase()) {
-            return Err(bad(format!("tag '{}' is given twice", crate::error::excerpt(name))));
+            return Err(bad(format!(
+                "tag '{}' is given twice",
+                crate::error::excerpt(name)
+            )));
         }
     }
     Ok(())

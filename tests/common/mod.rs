@@ -158,6 +158,11 @@ impl Azcm {
         self.dir.path()
     }
 
+    /// The extra environment this root's runs get (cloud file, CA, endpoints).
+    pub fn env_vars(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self
