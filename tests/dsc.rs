@@ -300,6 +300,9 @@ fn the_example_document_converges_detects_drift_and_repairs_it() {
     let doc = example();
     let test = |m: &Machine| m.dsc_json(&["config", "-p", params, "test", "-f", &doc]);
 
+    // The document's defaults alone (a blank proxy) work too.
+    let defaults = m.dsc_json(&["config", "test", "-f", &doc]);
+    assert_eq!(defaults["results"][0]["result"]["inDesiredState"], false);
     let before = test(&m);
     assert_eq!(
         before["results"].as_array().unwrap().len(),
@@ -617,6 +620,28 @@ fn the_onboard_document_connects_in_one_set_and_then_set_and_test_send_nothing()
     );
     let mut seen = String::new();
 
+    // test needs no secret: the parameters of the place alone (the sign-in, resource name and
+    // proxy take the document's blank defaults).
+    let place = serde_json::json!({"parameters": {
+        "subscriptionId": o.fake.subscription_id,
+        "resourceGroup": o.fake.resource_group,
+        "location": o.fake.location,
+        "tenantId": o.fake.tenant_id,
+        "cloud": azcm_fakecloud::CLOUD_NAME,
+    }})
+    .to_string();
+    let (tested, _) =
+        o.without_requests("test without a secret", || config_op(&m, &place, &["test"]));
+    assert_eq!(connection_result(&tested)["inDesiredState"], false);
+    // set without one says what is missing.
+    let doc = onboard_example();
+    let (code, _, err) = m.dsc_with_stdin(
+        &["config", "--parameters-file", "-", "set", "-f", &doc],
+        &place,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("AZCM0016"), "{err}");
+
     // test needs no sign-in and sends nothing.
     let (before, out) = o.without_requests("test reads only local state", || {
         config_op(&m, &params, &["test"])
@@ -657,7 +682,6 @@ fn the_onboard_document_connects_in_one_set_and_then_set_and_test_send_nothing()
     );
 
     // From disconnected to converged in one set (dsc's debug traces on).
-    let doc = onboard_example();
     let (code, out, err) = m.dsc_with_stdin(
         &[
             "-l",
@@ -957,7 +981,7 @@ fn the_connection_resource_protocol_without_a_cloud() {
             16,
         ),
         (r#"{"servicePrincipalSecret":"hunter2-plain"}"#, 23),
-        (r#"{"accessToken":{"secureString":""}}"#, 23),
+        (r#"{"accessToken":{"secureString":"hunter2","also":1}}"#, 23),
         (r#"{"subscriptionId":"My Subscription"}"#, 23),
         (r#"{"tags":{"a":1}}"#, 23),
         (r#"{"tags":{"a/b":"1"}}"#, 23),

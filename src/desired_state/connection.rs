@@ -100,7 +100,9 @@ fn secure(name: &str, value: &Value) -> Result<Option<Secret>> {
     match value {
         Value::Null => Ok(None),
         Value::Object(map) if map.len() == 1 => match map.get("secureString") {
-            Some(Value::String(s)) if !s.is_empty() => Ok(Some(Secret::new(s.clone()))),
+            // Blank is none: dsc 3.2.3 refuses '' as a parameter's default, documents use ' '.
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(Secret::new(s.clone()))),
             _ => Err(secret_shape(name)),
         },
         _ => Err(secret_shape(name)),

@@ -64,6 +64,11 @@ fn to_wanted(prop: &Property, value: &Value) -> Result<Wanted> {
     if value.is_null() || *value == prop.default_value() {
         return Ok(Wanted::Default);
     }
+    // Blank text is the empty default: dsc 3.2.3 refuses '' as a parameter's defaultValue, so
+    // documents write ' ' for "none".
+    if prop.default_value() == json!("") && value.as_str().is_some_and(|s| s.trim().is_empty()) {
+        return Ok(Wanted::Default);
+    }
     let text = match (prop.kind, value) {
         (Kind::Bool, Value::Bool(b)) => b.to_string(),
         (Kind::Percent, Value::Number(n)) => n.to_string(),
