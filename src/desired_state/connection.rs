@@ -411,7 +411,7 @@ fn connected_elsewhere(config: &AgentConfig, differ: &[String]) -> AzcmError {
     AzcmError::new(
         ErrorCode::ALREADY_CONNECTED,
         format!(
-            "this machine is connected as {}, not as the document says ({} differ); {RESOURCE_TYPE} does not move a connected machine",
+            "this machine is connected as {}, not as the document says (it differs in {}); {RESOURCE_TYPE} does not move a connected machine",
             config.resource_id,
             differ.join(", ")
         ),

@@ -5,8 +5,8 @@ function Set-AzcmDesiredState {
 
     .DESCRIPTION
     Runs Microsoft's dsc (v3) 'config set' on the document: every resource it names is brought to its
-    desired state (azcm's Azcm/Settings for the agent's settings, and any other DSC resource the
-    machine has). -WhatIf runs dsc's what-if instead: nothing changes, and the rows say what would.
+    desired state (azcm's Azcm/Connection for the connection to Azure Arc, Azcm/Settings for the
+    agent's settings, and any other DSC resource the machine has). -WhatIf runs dsc's what-if instead: nothing changes, and the rows say what would.
     Asks for confirmation per machine (-Confirm); a resource dsc cannot converge is a terminating
     error with the AZCM code it names (with -Session, -ComputerName or -HostName, a Failed row).
     dsc must be on PATH (https://aka.ms/dsc); it finds azcm's resources beside the azcm this module
