@@ -1004,7 +1004,7 @@ fn the_connection_resource_protocol_without_a_cloud() {
             "a secret in a trace: {traces:?}"
         );
     }
-    assert!(!m.root().join("var/opt/azcmagent/agentconfig.json").exists());
+    assert!(!m.config_dir().join("agentconfig.json").exists());
 
     let (code, out, _) = resource(&m, &["dsc", "connection", "get", "--json"], "");
     assert_eq!(code, 0);

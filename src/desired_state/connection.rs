@@ -621,3 +621,112 @@ pub fn manifest() -> Value {
         true,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn config() -> AgentConfig {
+        AgentConfig {
+            resource_id: "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/web01".into(),
+            resource_name: "web01".into(),
+            subscription_id: "0b1f6471-1bf0-4dda-aec3-cb9272f09590".into(),
+            resource_group: "rg".into(),
+            location: "westeurope".into(),
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            cloud: "AzureCloud".into(),
+            vm_id: String::new(),
+            principal_id: String::new(),
+            correlation_id: String::new(),
+            private_link_scope: String::new(),
+            gateway_id: String::new(),
+            gateway_url: String::new(),
+            api_version: String::new(),
+            connected_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_place_compares_as_azure_does_and_tags_exactly() {
+        let d = Desired::parse(&instance(json!({
+            "subscriptionId": "0B1F6471-1BF0-4DDA-AEC3-CB9272F09590",
+            "resourceGroup": "RG",
+            "resourceName": "WEB01",
+            "location": "West Europe",
+            "cloud": "azurecloud",
+            "privateLinkScope": null,
+            "tags": {"Env": "prod"}
+        })))
+        .unwrap();
+        let tags: BTreeMap<String, String> = [("env".to_string(), "prod".to_string())].into();
+        assert_eq!(
+            differing(&d, &config(), Some(&tags)).unwrap(),
+            Vec::<String>::new()
+        );
+        let other: BTreeMap<String, String> = [("env".to_string(), "Prod".to_string())].into();
+        assert_eq!(differing(&d, &config(), Some(&other)).unwrap(), ["tags"]);
+        // Tags HIMDS did not give are not known to be right.
+        assert_eq!(differing(&d, &config(), None).unwrap(), ["tags"]);
+        let moved = Desired::parse(&instance(json!({
+            "resourceName": "web01", "location": "eastus", "gatewayId": "/subscriptions/x/resourceGroups/g/providers/Microsoft.HybridCompute/gateways/gw"
+        })))
+        .unwrap();
+        assert_eq!(
+            differing(&moved, &config(), None).unwrap(),
+            ["location", "gatewayId"]
+        );
+    }
+
+    #[test]
+    fn secrets_come_only_as_secure_strings_and_are_never_echoed() {
+        for bad in [
+            json!("plain"),
+            json!({"secureString": 5}),
+            json!({"secureString": "s", "x": 1}),
+            json!(["s"]),
+        ] {
+            let err = Desired::parse(&instance(json!({"servicePrincipalSecret": bad})))
+                .err()
+                .unwrap();
+            assert_eq!(err.code, ErrorCode::INVALID_ARGUMENT);
+            assert!(!err.to_string().contains("plain"), "{err}");
+        }
+        let d = Desired::parse(&instance(json!({"accessToken": {"secureString": "t0k"}, "servicePrincipalSecret": {"secureString": " "}}))).unwrap();
+        assert_eq!(
+            d.sign_in.access_token.as_ref().map(|s| s.secret()),
+            Some("t0k")
+        );
+        assert!(
+            d.sign_in.service_principal_secret.is_none(),
+            "blank is none"
+        );
+    }
+
+    #[test]
+    fn state_never_holds_a_sign_in_property() {
+        let current = Current {
+            config: Some(config()),
+            tags: Some(BTreeMap::new()),
+            status: Some("Connected".into()),
+        };
+        let state = current.state();
+        for key in state.keys() {
+            let schema = &instance_schema()["properties"][key];
+            assert!(schema.is_object(), "{key} is not in the schema");
+            assert_ne!(schema["writeOnly"], true, "{key} is write-only");
+        }
+        assert_eq!(
+            Current {
+                config: None,
+                tags: None,
+                status: None
+            }
+            .state(),
+            instance(json!({"_exist": false}))
+        );
+    }
+}
