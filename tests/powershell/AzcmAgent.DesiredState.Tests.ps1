@@ -65,6 +65,42 @@ Describe 'Test-AzcmDesiredState and Set-AzcmDesiredState' -Skip:([System.Environ
         $result[0].DifferingProperties | Should -Contain 'proxy.url'
     }
 
+    It 'onboards with the onboard document against the fake cloud (a SecureString secret, never shown), then finds nothing to do' {
+        $fake = Start-TestFakeCloud
+        try {
+            $secret = ConvertTo-SecureString -String $env:FAKE_CLIENT_SECRET -AsPlainText -Force
+            $parameters = @{
+                subscriptionId         = $env:FAKE_SUBSCRIPTION_ID
+                resourceGroup          = $env:FAKE_RESOURCE_GROUP
+                location               = $env:FAKE_LOCATION
+                tenantId               = $env:FAKE_TENANT_ID
+                cloud                  = $env:FAKE_CLOUD
+                resourceName           = 'pester-dsc-01'
+                servicePrincipalId     = $env:FAKE_CLIENT_ID
+                servicePrincipalSecret = $secret
+                tags                   = @{ env = 'test' }
+            }
+            $document = Join-Path -Path $repoRoot -ChildPath 'examples/arc-onboard.dsc.yaml'
+            $output = @(Set-AzcmDesiredState -Path $document -Parameter $parameters -Confirm:$false -Debug 5>&1)
+            $debug = @($output | Where-Object { $_ -is [System.Management.Automation.DebugRecord] } | ForEach-Object { $_.Message }) -join "`n"
+            $rows = @($output | Where-Object { $_ -isnot [System.Management.Automation.DebugRecord] })
+            ($debug + ($rows | Format-List * | Out-String)) | Should -Not -Match ([regex]::Escape($env:FAKE_CLIENT_SECRET))
+            $rows.Count | Should -Be 2
+            $connection = $rows | Where-Object { $_.Type -eq 'Azcm/Connection' }
+            $connection.Status | Should -Be 'Converged'
+            $connection.ChangedProperties | Should -Contain '_exist'
+            $agentConfig = Get-ChildItem -Path $env:AZCM_ROOT -Recurse -Filter 'agentconfig.json'
+            (Get-Content -LiteralPath $agentConfig.FullName -Raw | ConvertFrom-Json).ResourceName | Should -Be 'pester-dsc-01'
+
+            # test needs no secret.
+            $parameters.Remove('servicePrincipalSecret')
+            $after = @(Test-AzcmDesiredState -Path $document -Parameter $parameters)
+            @($after | ForEach-Object { $_.Status }) | Should -Be @('InDesiredState', 'InDesiredState')
+        } finally {
+            Stop-TestFakeCloud -Fake $fake
+        }
+    }
+
     It 'fails with the AZCM code the resource names, and writes nothing' {
         Set-AzcmConfig -Name config.mode -Value monitor -Confirm:$false
         $document = @'
