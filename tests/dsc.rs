@@ -1010,3 +1010,74 @@ fn the_connection_resource_protocol_without_a_cloud() {
     assert_eq!(code, 0);
     common::validate(&serde_json::from_str(&out).unwrap());
 }
+
+#[test]
+fn set_signs_in_with_a_certificate_or_a_device_code_and_force_local_only_keeps_the_resource() {
+    if !dsc_tests_run_here() {
+        return;
+    }
+    let o = common::Onboarding::new();
+    let m = Machine::with(o.azcm.clone());
+    let (cert, key) = o.fake.issue_client_certificate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("onboarding.pem");
+    std::fs::write(&pem, format!("{cert}{key}")).unwrap();
+    let place = |name: &str| {
+        serde_json::json!({
+            "subscriptionId": o.fake.subscription_id,
+            "resourceGroup": o.fake.resource_group,
+            "location": o.fake.location,
+            "cloud": azcm_fakecloud::CLOUD_NAME,
+            "tenantId": o.fake.tenant_id,
+            "resourceName": name,
+        })
+    };
+    let mut with_cert = place("dsc-cert");
+    with_cert["servicePrincipalId"] = o.fake.client_id.clone().into();
+    with_cert["servicePrincipalCertificate"] = pem.display().to_string().into();
+    let set = m.dsc_json(&[
+        "resource",
+        "set",
+        "-r",
+        "Azcm/Connection",
+        "-i",
+        &with_cert.to_string(),
+    ]);
+    assert_eq!(set["afterState"]["resourceName"], "dsc-cert", "{set}");
+    assert!(machine_tags(&o, "dsc-cert").is_some());
+
+    // forceLocalOnly: this machine is reset, the resource stays (and a warning says so).
+    let (code, _, err) = m.dsc(&[
+        "resource",
+        "set",
+        "-r",
+        "Azcm/Connection",
+        "-i",
+        r#"{"_exist":false,"forceLocalOnly":true}"#,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("forceLocalOnly resets this machine only"),
+        "{err}"
+    );
+    assert!(machine_tags(&o, "dsc-cert").is_some());
+    assert!(!o.azcm.config_dir().join("agentconfig.json").exists());
+
+    // A device code: the person sees it at dsc's default trace level (a warn trace).
+    let mut device = place("dsc-device");
+    device["useDeviceCode"] = true.into();
+    let (code, out, err) = m.dsc(&[
+        "resource",
+        "set",
+        "-r",
+        "Azcm/Connection",
+        "-i",
+        &device.to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(
+        err.contains("enter the code"),
+        "the device code is not shown: {err}"
+    );
+    assert!(machine_tags(&o, "dsc-device").is_some());
+}
