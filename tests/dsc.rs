@@ -1081,3 +1081,71 @@ fn set_signs_in_with_a_certificate_or_a_device_code_and_force_local_only_keeps_t
     );
     assert!(machine_tags(&o, "dsc-device").is_some());
 }
+
+/// What dsc would send Azcm/Connection on a machine `azcm connect` onboarded, with no engine:
+/// runs against azcm.exe in the Windows tier too (agentconfig's Windows path, HIMDS, sign-in
+/// from a secureString).
+#[test]
+fn the_connection_resource_follows_a_connected_machine_without_the_engine() {
+    let o = common::Onboarding::new().with_secret_env();
+    let connect = o.azcm.run(o.connect_args("proto-01"));
+    assert_eq!(connect.code, 0, "{}", connect.stdout);
+    // The resource reads no environment secret: it signs in only with what the instance says.
+    let azcm = o.azcm.clone_with_env("AZCM_SERVICE_PRINCIPAL_SECRET", "");
+    let args = |op: &str| resource_args("azcm.connection.dsc.resource.json", op);
+    let (test, set) = (args("test"), args("set"));
+    let test: Vec<&str> = test.iter().map(String::as_str).collect();
+    let set: Vec<&str> = set.iter().map(String::as_str).collect();
+    let mut desired = serde_json::json!({
+        "subscriptionId": o.fake.subscription_id,
+        "resourceGroup": o.fake.resource_group,
+        "location": o.fake.location,
+        "cloud": azcm_fakecloud::CLOUD_NAME,
+        "tenantId": o.fake.tenant_id,
+        "resourceName": "proto-01",
+        "tags": {"env": "test"},
+    });
+
+    let (code, out, traces) =
+        o.without_requests("test", || resource(&azcm, &test, &desired.to_string()));
+    assert_eq!(code, 0, "{traces:?}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["_inDesiredState"], false);
+    assert_eq!(lines[0]["status"], "Connected");
+    assert_eq!(lines[0]["tags"], serde_json::json!({}));
+    assert_eq!(lines[1], serde_json::json!(["tags"]));
+
+    desired["servicePrincipalId"] = o.fake.client_id.clone().into();
+    desired["servicePrincipalSecret"] = serde_json::json!({"secureString": o.fake.client_secret});
+    let (code, out, traces) = resource(&azcm, &set, &desired.to_string());
+    assert_eq!(code, 0, "{traces:?}");
+    assert!(out.ends_with("[\"tags\"]\n"), "{out}");
+    assert!(
+        !format!("{out}{traces:?}").contains(&o.fake.client_secret),
+        "the secret came back"
+    );
+    assert_eq!(
+        machine_tags(&o, "proto-01"),
+        Some(serde_json::json!({"env": "test"}))
+    );
+    let (code, out, _) = resource(&azcm, &test, &desired.to_string());
+    assert_eq!(code, 0);
+    assert!(out.ends_with("[]\n"), "{out}");
+
+    // Elsewhere: refused before any request; then _exist false deletes the resource.
+    let mut elsewhere = desired.clone();
+    elsewhere["resourceGroup"] = "another-rg".into();
+    let (code, _, traces) = o.without_requests("refused before sign-in", || {
+        resource(&azcm, &set, &elsewhere.to_string())
+    });
+    assert_eq!(code, 67, "{traces:?}");
+    desired["_exist"] = false.into();
+    let (code, out, traces) = resource(&azcm, &set, &desired.to_string());
+    assert_eq!(code, 0, "{traces:?}");
+    assert_eq!(out, "{\"_exist\":false}\n[\"_exist\"]\n");
+    assert!(machine_tags(&o, "proto-01").is_none());
+    assert!(!o.azcm.config_dir().join("agentconfig.json").exists());
+}
