@@ -1080,6 +1080,45 @@ fn set_signs_in_with_a_certificate_or_a_device_code_and_force_local_only_keeps_t
         "the device code is not shown: {err}"
     );
     assert!(machine_tags(&o, "dsc-device").is_some());
+
+    // An access token, from a secureString: never in dsc's answer.
+    let (code, _, err) = m.dsc(&[
+        "resource",
+        "set",
+        "-r",
+        "Azcm/Connection",
+        "-i",
+        r#"{"_exist":false,"forceLocalOnly":true}"#,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let token = o.fake.issue_token();
+    let mut with_token = place("dsc-token");
+    with_token["accessToken"] = serde_json::json!({"secureString": token});
+    let (code, out, err) = m.dsc(&[
+        "resource",
+        "set",
+        "-r",
+        "Azcm/Connection",
+        "-i",
+        &with_token.to_string(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains(&token) && !err.contains(&token),
+        "the token came back"
+    );
+    assert!(machine_tags(&o, "dsc-token").is_some());
+    let tested = m.dsc_json(&[
+        "resource",
+        "test",
+        "-r",
+        "Azcm/Connection",
+        "-i",
+        &place("dsc-token").to_string(),
+    ]);
+    assert_eq!(tested["inDesiredState"], true, "{tested}");
 }
 
 /// What dsc would send Azcm/Connection on a machine `azcm connect` onboarded, with no engine:
