@@ -726,15 +726,18 @@ fn msi_installs_upgrades_refuses_a_downgrade_and_uninstalls_without_a_trace() {
         "installed module != staged module"
     );
     let installed: Vec<String> = tree(&install_dir).into_keys().collect();
-    assert_eq!(
-        installed,
-        ["LICENSE", "azcm.exe", "azcm.settings.dsc.resource.json"]
-    );
+    let mut expected: Vec<String> = vec!["LICENSE".into(), "azcm.exe".into()];
+    expected.extend(manifest_names());
+    expected.sort();
+    assert_eq!(installed, expected);
     // The DSC manifests beside azcm.exe are the shipped ones (dsc finds them through PATH).
-    assert_eq!(
-        std::fs::read(install_dir.join("azcm.settings.dsc.resource.json")).unwrap(),
-        std::fs::read(common::repo_root().join("dsc/azcm.settings.dsc.resource.json")).unwrap()
-    );
+    for name in manifest_names() {
+        assert_eq!(
+            std::fs::read(install_dir.join(&name)).unwrap(),
+            std::fs::read(common::repo_root().join("dsc").join(&name)).unwrap(),
+            "{name}"
+        );
+    }
 
     // A new cmd finds azcm through PATH; it runs against a state root of the test's own.
     let out = wine.cmd_line("azcm version --json", &[]);
@@ -855,6 +858,7 @@ fn deb_passes_lintian_installs_imports_in_pwsh_and_removes_without_a_trace() {
     for f in [
         "/usr/bin/azcm",
         "/usr/bin/azcm.settings.dsc.resource.json",
+        "/usr/bin/azcm.connection.dsc.resource.json",
         "/usr/share/man/man1/azcm.1.gz",
         "/usr/share/doc/azcm/copyright",
         "/usr/share/bash-completion/completions/azcm",
@@ -950,6 +954,7 @@ fn rpm_lists_its_files_metadata_and_no_scripts_and_installs_into_a_scratch_root(
     for f in [
         "/usr/bin/azcm",
         "/usr/bin/azcm.settings.dsc.resource.json",
+        "/usr/bin/azcm.connection.dsc.resource.json",
         "/usr/share/man/man1/azcm.1.gz",
         "/usr/share/licenses/azcm/LICENSE",
         &format!("{module}/AzcmAgent.psd1"),
@@ -1015,4 +1020,12 @@ fn rpm_lists_its_files_metadata_and_no_scripts_and_installs_into_a_scratch_root(
             "{f} stayed after rpm -e"
         );
     }
+}
+
+/// The DSC manifests every package ships beside azcm.
+fn manifest_names() -> Vec<String> {
+    azcm::desired_state::manifests()
+        .into_iter()
+        .map(|(name, _)| name.to_string())
+        .collect()
 }
