@@ -53,6 +53,24 @@ fn dsc_engine() -> PathBuf {
     path
 }
 
+/// Runs `cmd` with `stdin` written from a thread (a child that stops reading early cannot
+/// block the test) and its output captured.
+fn output_with_stdin(mut cmd: std::process::Command, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
 /// A folder on PATH holding azcm and its manifests (as the packages install them), and a state
 /// root of the test's own.
 struct Machine {
@@ -87,7 +105,6 @@ impl Machine {
 
     /// `dsc ARGS…` with `stdin` (parameters for `--parameters-file -`).
     fn dsc_with_stdin(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
-        use std::io::Write;
         let path = format!(
             "{}:{}",
             self.bin.path().display(),
@@ -99,21 +116,11 @@ impl Machine {
             .env("PATH", path)
             .env("AZCM_ROOT", self.azcm.root())
             .env("AZCM_IMDS_ENDPOINT", "http://127.0.0.1:9")
-            .env("AZCM_HIMDS_ENDPOINT", "http://127.0.0.1:9")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+            .env("AZCM_HIMDS_ENDPOINT", "http://127.0.0.1:9");
         for (k, v) in self.azcm.env_vars() {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
-        let mut pipe = child.stdin.take().unwrap();
-        let input = stdin.to_string();
-        let writer = std::thread::spawn(move || {
-            let _ = pipe.write_all(input.as_bytes());
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
+        let out = output_with_stdin(cmd, stdin);
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -397,19 +404,7 @@ fn monitor_mode_conflicts_fail_with_their_code_and_nothing_is_half_applied() {
 /// azcm's own side of the protocol, with no engine: what dsc would send and read. Runs against
 /// azcm.exe in the Windows tier too.
 fn resource(m: &common::Azcm, args: &[&str], stdin: &str) -> (i32, String, Vec<Value>) {
-    use std::io::Write;
-    let mut cmd = m.command(args);
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_string();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = output_with_stdin(m.command(args), stdin);
     // Every stderr line is one of dsc's trace lines: an object with one level key.
     let traces: Vec<Value> = String::from_utf8_lossy(&out.stderr)
         .lines()

@@ -141,15 +141,21 @@ pub struct SignIn {
 }
 
 impl SignIn {
-    fn has_certificate(&self) -> bool {
-        self.service_principal_cert.is_some() || self.service_principal_cert_thumbprint.is_some()
-    }
-
     /// The one authentication method this names.
     pub fn method(self, ctx: &Context<'_>) -> Result<AuthMethod> {
-        let args = &self;
-        let sp_secret = self.service_principal_secret.clone();
-        let token = self.access_token.clone();
+        let SignIn {
+            service_principal_id,
+            service_principal_secret: sp_secret,
+            service_principal_cert,
+            service_principal_cert_thumbprint,
+            access_token: token,
+            use_device_code,
+            use_azcli,
+            tenant_id,
+            user_tenant_id,
+        } = self;
+        let has_certificate =
+            service_principal_cert.is_some() || service_principal_cert_thumbprint.is_some();
         if let Some(token) = &token {
             // A token goes into an HTTP header: one with white space or a control character can
             // never be sent, so it is refused now rather than failing every try.
@@ -165,19 +171,16 @@ impl SignIn {
                 .with_remediation("Pass the token exactly as `az account get-access-token --query accessToken -o tsv` prints it, on one line."));
             }
         }
-        if let Some(tenant) = &args.tenant_id {
+        if let Some(tenant) = &tenant_id {
             ids::require_guid("tenant-id", tenant)?;
         }
-        if let Some(tenant) = &args.user_tenant_id {
+        if let Some(tenant) = &user_tenant_id {
             ids::require_guid("user-tenant-id", tenant)?;
         }
         // A person signs in to their own tenant when it differs from the subscription's.
-        let sign_in_tenant = args
-            .user_tenant_id
-            .clone()
-            .or_else(|| args.tenant_id.clone());
+        let sign_in_tenant = user_tenant_id.clone().or_else(|| tenant_id.clone());
         let tenant = || {
-            args.tenant_id.clone().ok_or_else(|| {
+            tenant_id.clone().ok_or_else(|| {
                 AzcmError::new(
                     ErrorCode::MISSING_PARAMETER,
                     "--tenant-id is required with a service principal",
@@ -185,9 +188,9 @@ impl SignIn {
             })
         };
         let service_principal =
-            args.service_principal_id.is_some() || sp_secret.is_some() || args.has_certificate();
-        if args.use_azcli {
-            if service_principal || token.is_some() || args.use_device_code {
+            service_principal_id.is_some() || sp_secret.is_some() || has_certificate;
+        if use_azcli {
+            if service_principal || token.is_some() || use_device_code {
                 return Err(AzcmError::invalid_argument(
                     "--use-azcli cannot be combined with another sign-in method",
                 ));
@@ -196,7 +199,7 @@ impl SignIn {
                 tenant_id: sign_in_tenant,
             });
         }
-        if args.use_device_code {
+        if use_device_code {
             if service_principal || token.is_some() {
                 return Err(AzcmError::invalid_argument(
                     "--use-device-code cannot be combined with a service principal or --access-token",
@@ -214,22 +217,21 @@ impl SignIn {
                 tenant_id: sign_in_tenant,
             });
         }
-        if args.user_tenant_id.is_some() {
+        if user_tenant_id.is_some() {
             return Err(AzcmError::invalid_argument(
                 "--user-tenant-id is for a person signing in (--use-device-code, --use-azcli); a service principal or token names its tenant with --tenant-id",
             ));
         }
-        if args.service_principal_cert.is_some() && args.service_principal_cert_thumbprint.is_some()
-        {
+        if service_principal_cert.is_some() && service_principal_cert_thumbprint.is_some() {
             return Err(AzcmError::invalid_argument(
                 "use either --service-principal-cert or --service-principal-cert-thumbprint, not both",
             ));
         }
         let certificate = || -> Result<Box<ClientCertificate>> {
-            let certificate = match &args.service_principal_cert {
+            let certificate = match &service_principal_cert {
                 Some(path) => ClientCertificate::load(path)?,
                 None => ClientCertificate::from_store(
-                    args.service_principal_cert_thumbprint
+                    service_principal_cert_thumbprint
                         .as_deref()
                         .unwrap_or_default(),
                 )?,
@@ -244,7 +246,7 @@ impl SignIn {
             ));
             Ok(Box::new(certificate))
         };
-        match (&args.service_principal_id, sp_secret, args.has_certificate(), token) {
+        match (&service_principal_id, sp_secret, has_certificate, token) {
             (Some(_), _, _, Some(_)) => Err(AzcmError::invalid_argument("use either a service principal or --access-token, not both")),
             (Some(_), Some(_), true, None) => Err(AzcmError::invalid_argument(
                 "use either --service-principal-secret or a certificate (--service-principal-cert, --service-principal-cert-thumbprint), not both",

@@ -15,6 +15,7 @@ use crate::ids;
 use crate::offboarding::{self, OffboardingRequest};
 use crate::onboarding::request::{resource_name, same_tags, Target};
 use crate::onboarding::{self, OnboardingResult};
+use crate::operation::Action;
 use crate::state::agentconfig::AgentConfig;
 use azure_core::credentials::Secret;
 use serde_json::{json, Map, Value};
@@ -50,7 +51,6 @@ pub struct Desired {
     location: Option<String>,
     resource_name: Option<String>,
     cloud: Option<String>,
-    tenant_id: Option<String>,
     tags: Option<BTreeMap<String, String>>,
     /// Named: `Some(None)` is "none".
     private_link_scope: Option<Option<String>>,
@@ -158,7 +158,8 @@ impl Desired {
                 "location" => d.location = text(key, value)?,
                 "resourceName" => d.resource_name = text(key, value)?,
                 "cloud" => d.cloud = text(key, value)?,
-                "tenantId" => d.tenant_id = guid(key, value)?,
+                // The tenant of the place and of the service principal's sign-in: one value.
+                "tenantId" => d.sign_in.tenant_id = guid(key, value)?,
                 "tags" => d.tags = tags(value)?,
                 "privateLinkScope" => d.private_link_scope = Some(text(key, value)?),
                 "gatewayId" => d.gateway_id = Some(text(key, value)?),
@@ -189,17 +190,11 @@ impl Desired {
                 }
             }
         }
-        d.sign_in.tenant_id = d.tenant_id.clone();
         Ok(d)
     }
 
     fn cloud_name(&self) -> String {
-        self.cloud.clone().unwrap_or_else(|| {
-            std::env::var(cloud::CLOUD_ENV)
-                .ok()
-                .filter(|c| !c.trim().is_empty())
-                .unwrap_or_else(|| cloud::DEFAULT_CLOUD.to_string())
-        })
+        self.cloud.clone().unwrap_or_else(cloud::default_cloud_name)
     }
 
     /// The onboarding target the document names; subscription, resource group and location
@@ -348,7 +343,7 @@ fn differing(
         );
     }
     check("cloud", same_text(&desired.cloud_name(), &config.cloud));
-    if let Some(t) = &desired.tenant_id {
+    if let Some(t) = &desired.sign_in.tenant_id {
         check("tenantId", same_text(t, &config.tenant_id));
     }
     if let Some(scope) = &desired.private_link_scope {
@@ -464,21 +459,11 @@ fn connect(
     what_if: bool,
 ) -> Result<Reply> {
     let req = desired.target(what_if)?.request()?;
-    let method = std::mem::take(&mut desired.sign_in).method(ctx)?;
-    let result = onboarding::connect(
-        ctx,
-        req,
-        method,
-        desired.tenant_id.as_deref(),
-        "dsc connection set",
-    )?;
-    for action in &result.actions {
-        ctx.report.verbose(&format!(
-            "{}{}",
-            if what_if { "What if: " } else { "" },
-            action.description
-        ));
-    }
+    let sign_in = std::mem::take(&mut desired.sign_in);
+    let tenant = sign_in.tenant_id.clone();
+    let method = sign_in.method(ctx)?;
+    let result = onboarding::connect(ctx, req, method, tenant.as_deref(), "dsc connection set")?;
+    say_actions(ctx, &result.actions, what_if);
     let after = after_connect(&result, &desired);
     let changed: Vec<String> = after
         .iter()
@@ -493,29 +478,40 @@ fn connect(
     })
 }
 
-/// The instance after connect (what-if: as it would be).
-fn after_connect(result: &OnboardingResult, desired: &Desired) -> Map<String, Value> {
-    let mut state = Map::new();
-    state.insert("subscriptionId".into(), json!(result.subscription_id));
-    state.insert("resourceGroup".into(), json!(result.resource_group));
-    state.insert("location".into(), json!(result.location));
-    state.insert("resourceName".into(), json!(result.resource_name));
-    state.insert("cloud".into(), json!(result.cloud));
-    state.insert("tenantId".into(), json!(result.tenant_id));
-    if let Some(tags) = &desired.tags {
-        state.insert("tags".into(), json!(tags));
+/// The onboarding's or offboarding's actions, as debug traces ("What if: …" with what-if).
+fn say_actions(ctx: &Context<'_>, actions: &[Action], what_if: bool) {
+    let prefix = if what_if { "What if: " } else { "" };
+    for action in actions {
+        ctx.report
+            .verbose(&format!("{prefix}{}", action.description));
     }
-    state.insert(
-        "privateLinkScope".into(),
-        json!(desired.private_link_scope.clone().flatten()),
-    );
-    state.insert(
-        "gatewayId".into(),
-        json!(desired.gateway_id.clone().flatten()),
-    );
-    state.insert("resourceId".into(), json!(result.resource_id));
-    state.insert(EXIST.into(), json!(true));
-    state
+}
+
+/// The instance after connect (what-if: as it would be), in the shape get returns: the place
+/// onboarding resolved, the tags and network the document named.
+fn after_connect(result: &OnboardingResult, desired: &Desired) -> Map<String, Value> {
+    let config = AgentConfig {
+        resource_id: result.resource_id.clone(),
+        resource_name: result.resource_name.clone(),
+        subscription_id: result.subscription_id.clone(),
+        resource_group: result.resource_group.clone(),
+        location: result.location.clone(),
+        tenant_id: result.tenant_id.clone(),
+        cloud: result.cloud.clone(),
+        private_link_scope: desired
+            .private_link_scope
+            .clone()
+            .flatten()
+            .unwrap_or_default(),
+        gateway_id: desired.gateway_id.clone().flatten().unwrap_or_default(),
+        ..AgentConfig::default()
+    };
+    Current {
+        config: Some(config),
+        tags: desired.tags.clone(),
+        status: None,
+    }
+    .state()
 }
 
 fn disconnect(ctx: &Context<'_>, desired: Desired, what_if: bool) -> Result<Reply> {
@@ -531,13 +527,7 @@ fn disconnect(ctx: &Context<'_>, desired: Desired, what_if: bool) -> Result<Repl
         true => Ok(None),
         false => sign_in.method(ctx).map(Some),
     })?;
-    for action in &result.actions {
-        ctx.report.verbose(&format!(
-            "{}{}",
-            if what_if { "What if: " } else { "" },
-            action.description
-        ));
-    }
+    say_actions(ctx, &result.actions, what_if);
     Ok(Reply {
         instances: vec![json!({ EXIST: false })],
         differing: Some(vec![EXIST.to_string()]),
@@ -639,14 +629,7 @@ mod tests {
             location: "westeurope".into(),
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
             cloud: "AzureCloud".into(),
-            vm_id: String::new(),
-            principal_id: String::new(),
-            correlation_id: String::new(),
-            private_link_scope: String::new(),
-            gateway_id: String::new(),
-            gateway_url: String::new(),
-            api_version: String::new(),
-            connected_at: String::new(),
+            ..AgentConfig::default()
         }
     }
 

@@ -29,7 +29,8 @@ pub struct OnboardingRequest {
     pub subscription: String,
     pub resource_group: String,
     pub resource_name: String,
-    /// `None`: not named; a new resource gets no tags, an existing one keeps its own.
+    /// `None`: not named; the resource a PUT creates (or takes over for this machine) gets no
+    /// tags, a connected machine's resource keeps its own.
     pub tags: Option<BTreeMap<String, String>>,
     pub correlation_id: String,
     pub api_version: String,

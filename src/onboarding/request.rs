@@ -17,7 +17,7 @@ pub struct Target {
     pub resource_group: String,
     /// `None`: the host name.
     pub resource_name: Option<String>,
-    /// `None`: not named (a new resource gets none; an existing one keeps its own).
+    /// `None`: not named (see [`OnboardingRequest::tags`]).
     pub tags: Option<BTreeMap<String, String>>,
     pub correlation_id: Option<String>,
     pub private_link_scope: Option<String>,
