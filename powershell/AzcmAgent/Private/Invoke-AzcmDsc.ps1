@@ -64,6 +64,7 @@ function Invoke-AzcmDsc {
     $stdout = New-Object -TypeName 'System.Collections.Generic.List[string]'
     $errors = New-Object -TypeName 'System.Collections.Generic.List[string]'
     $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+    $savedConsoleEncoding = Enter-AzcmUtf8Console
     $OutputEncoding = $utf8
     $ErrorActionPreference = 'Continue'
     $PSNativeCommandUseErrorActionPreference = $false
@@ -114,6 +115,7 @@ function Invoke-AzcmDsc {
         }
         $exitCode = $LASTEXITCODE
     } finally {
+        Exit-AzcmUtf8Console -Saved $savedConsoleEncoding
         $env:PATH = $savedPath
         Remove-Item -LiteralPath $documentFile -Force -ErrorAction SilentlyContinue -WhatIf:$false -Confirm:$false
     }

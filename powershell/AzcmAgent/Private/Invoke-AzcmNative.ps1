@@ -63,14 +63,7 @@ function Invoke-AzcmNative {
     $progressId = 4242
     $stdoutLines = New-Object -TypeName 'System.Collections.Generic.List[string]'
     $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
-    $savedConsoleEncoding = $null
-    try {
-        # Windows PowerShell decodes native output with the console code page: azcm writes UTF-8.
-        $savedConsoleEncoding = [Console]::OutputEncoding
-        [Console]::OutputEncoding = $utf8
-    } catch {
-        $savedConsoleEncoding = $null
-    }
+    $savedConsoleEncoding = Enter-AzcmUtf8Console
     $OutputEncoding = $utf8
     $ErrorActionPreference = 'Continue'
     $PSNativeCommandUseErrorActionPreference = $false
@@ -90,13 +83,7 @@ function Invoke-AzcmNative {
         }
         $exitCode = $LASTEXITCODE
     } finally {
-        if ($null -ne $savedConsoleEncoding) {
-            try {
-                [Console]::OutputEncoding = $savedConsoleEncoding
-            } catch {
-                Write-Debug -Message 'could not restore the console encoding'
-            }
-        }
+        Exit-AzcmUtf8Console -Saved $savedConsoleEncoding
         Write-Progress -Id $progressId -Activity 'azcm' -Completed
     }
 
