@@ -32,6 +32,8 @@ function Invoke-AzcmFanOut {
         [Parameter(Mandatory = $false)]
         [string]$FailureTypeName,
 
+        # Runs on each machine's rows (row, session) once its command has ended: the session is
+        # busy until then, and a call on it (Copy-Item -FromSession) would fail.
         [Parameter(Mandatory = $false)]
         [scriptblock]$OnRow,
 
@@ -366,6 +368,8 @@ function Invoke-AzcmFanOut {
             $children = @($job.ChildJobs)
             $finished = New-Object -TypeName 'bool[]' -ArgumentList $children.Count
             $answered = New-Object -TypeName 'bool[]' -ArgumentList $children.Count
+            # With -OnRow, a machine's rows wait here until its command has ended.
+            $held = @{}
             $erred = New-Object -TypeName 'bool[]' -ArgumentList $children.Count
             $drawn = [DateTime]::MinValue
             $lastStatus = ''
@@ -416,7 +420,16 @@ function Invoke-AzcmFanOut {
                         $erred[$i] = $true
                         $Cmdlet.WriteError($record)
                     }
-                    foreach ($row in $child.Output.ReadAll()) {
+                    $arrived = @($child.Output.ReadAll())
+                    if ($OnRow) {
+                        $arrived = @($held[$i]) + $arrived | Where-Object { $null -ne $_ }
+                        $held[$i] = @()
+                        if (-not $ended) {
+                            $held[$i] = @($arrived)
+                            $arrived = @()
+                        }
+                    }
+                    foreach ($row in $arrived) {
                         $answered[$i] = $true
                         if ($FailureTypeName) {
                             $row = & $toRow $row $machine
